@@ -1,0 +1,39 @@
+"""The array backend: every array operation in sigmalab goes through ``xp``.
+
+NumPy today; a GPU array library with the same API (CuPy) can replace it later
+without touching the layers. The dtype policy and seeded random generators
+live here too, so determinism has a single home.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+xp = np
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+DEFAULT_DTYPE = "float32"
+
+
+def resolve_dtype(dtype: str | type | np.dtype | None) -> np.dtype:
+    """Return the NumPy dtype for a name ("float32", "float64") or dtype, float32 by default."""
+    if dtype is None:
+        return np.dtype(DTYPES[DEFAULT_DTYPE])
+    if isinstance(dtype, str):
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, received: dtype={dtype!r}")
+        return np.dtype(DTYPES[dtype])
+    resolved = np.dtype(dtype)
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, received: dtype={resolved}")
+    return resolved
+
+
+def make_rng(seed: int | None) -> np.random.Generator:
+    """A NumPy Generator for ``seed``; the same seed always gives the same stream."""
+    return np.random.default_rng(seed)
+
+
+def child_rngs(seed: int | None, count: int) -> list[np.random.Generator]:
+    """Independent generators derived from one seed (init, shuffling, dropout...)."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(count)]

@@ -1,0 +1,90 @@
+"""Hook points into ``fit``: the history, early stopping, and where the doctor listens."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .validation import check_int
+
+if TYPE_CHECKING:
+    from .model import Sequential
+
+
+class Callback:
+    """Override any hook; ``model.stop_training = True`` ends training after the epoch."""
+
+    def on_train_begin(self, model: Sequential, logs: dict) -> None:
+        """Before the first epoch; ``logs`` holds the training arrays' sizes."""
+
+    def on_batch_end(self, model: Sequential, step: int, logs: dict) -> None:
+        """After each optimizer step; ``logs['loss']`` is the batch loss."""
+
+    def on_epoch_end(self, model: Sequential, epoch: int, logs: dict) -> None:
+        """After each epoch; ``logs`` has loss, val_loss, accuracy, val_accuracy as they apply."""
+
+    def on_train_end(self, model: Sequential, logs: dict) -> None:
+        """After the last epoch."""
+
+
+class History(Callback):
+    """Per-epoch metrics: ``history.history['loss']`` is a list with one value per epoch."""
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_epoch_end(self, model, epoch, logs):
+        """Append this epoch's metrics."""
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs; restore the best weights."""
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+    ) -> None:
+        self.monitor = monitor
+        self.patience = check_int("patience", patience, low=0)
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+        self.best = math.inf
+        self.best_epoch = -1
+        self.stopped_epoch: int | None = None
+        self._best_weights = None
+
+    def on_train_begin(self, model, logs):
+        """Reset, so one instance can serve several runs."""
+        self.best, self.best_epoch, self.stopped_epoch, self._best_weights = (
+            math.inf,
+            -1,
+            None,
+            None,
+        )
+
+    def on_epoch_end(self, model, epoch, logs):
+        """Track the best epoch; stop once patience runs out."""
+        value = logs.get(self.monitor)
+        if value is None:
+            return
+        maximise = "accuracy" in self.monitor
+        score = -value if maximise else value
+        if score < self.best - self.min_delta:
+            self.best, self.best_epoch = score, epoch
+            if self.restore_best_weights:
+                self._best_weights = model.get_weights()
+        elif epoch - self.best_epoch >= self.patience:
+            self.stopped_epoch = epoch
+            model.stop_training = True
+
+    def on_train_end(self, model, logs):
+        """Put back the weights of the best epoch."""
+        if self.restore_best_weights and self._best_weights is not None:
+            model.set_weights(self._best_weights)

@@ -1,0 +1,53 @@
+"""What every layer shares: parameters, their gradients, and the build step."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Layer:
+    """A layer maps (batch, in) -> (batch, out) and backpropagates the error.
+
+    ``params`` and ``grads`` hold arrays by name (trainable, same shapes); ``state``
+    holds saved but untrained arrays (BatchNorm's running statistics). The model may
+    move ``params``/``grads`` into one flat buffer, so layers update them in place.
+    """
+
+    kind = "layer"
+    random_stream = "init"  # which of the model's generators build() receives
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
+        self.input_dim: int | None = None
+        self.output_dim: int | None = None
+
+    @property
+    def built(self) -> bool:
+        """True once ``build`` has fixed the input width and created the parameters."""
+        return self.input_dim is not None
+
+    def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> int:
+        """Create parameters for ``input_dim`` inputs; return the output width."""
+        self.input_dim = self.output_dim = input_dim
+        return input_dim
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """The layer's output for a batch."""
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """Fill ``grads`` from the output error ``dy``; return the input error (if asked)."""
+        raise NotImplementedError
+
+    def penalty(self) -> float:
+        """The regularisation term this layer adds to the loss."""
+        return 0.0
+
+    def get_config(self) -> dict:
+        """The constructor arguments, as plain JSON-able values."""
+        return {"type": self.kind}
+
+    def _zero_grads(self) -> None:
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}

@@ -1,0 +1,111 @@
+"""The fully connected layer: a = sigma(x W + b), one node per unit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..activations import Activation, get_activation
+from ..errors import SigmalabError
+from ..initializers import check_init, initial_weights
+from ..validation import check_int, check_number
+from .base import Layer
+
+
+class Dense(Layer):
+    """``units`` nodes, each computing sigma(w.x + b); ``l1``/``l2`` penalise W only.
+
+    After a forward/backward pass ``z`` (pre-activation), ``a`` (output) and ``delta``
+    (the loss gradient w.r.t. ``z``, the backpropagated error) stay readable for probes.
+    """
+
+    kind = "dense"
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | Callable | Activation | None = None,
+        init: str = "auto",
+        weight_scale: float = 1.0,
+        use_bias: bool = True,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        derivative: Callable | None = None,
+    ) -> None:
+        super().__init__()
+        self.units = check_int("units", units)
+        self.activation = get_activation(activation, derivative)
+        self.init = check_init(init)
+        self.weight_scale = check_number("weight_scale", weight_scale, low=0.0)
+        if not isinstance(use_bias, bool):
+            raise SigmalabError(f"use_bias must be True or False, received: {use_bias!r}")
+        self.use_bias = use_bias
+        self.l1 = check_number("l1", l1, low=0.0)
+        self.l2 = check_number("l2", l2, low=0.0)
+        self.x = self.z = self.a = self.delta = None
+
+    def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> int:
+        """Draw W (input_dim, units) from the initialiser, scaled; biases start at 0."""
+        self.input_dim, self.output_dim = input_dim, self.units
+        W = initial_weights(self.init, self.activation, rng, input_dim, self.units, dtype)
+        self.params = {"W": W * dtype.type(self.weight_scale)}
+        if self.use_bias:
+            self.params["b"] = np.zeros(self.units, dtype=dtype)
+        self._zero_grads()
+        return self.units
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """z = x W + b, a = sigma(z)."""
+        z = x @ self.params["W"]
+        if self.use_bias:
+            z += self.params["b"]
+        self.x, self.z = x, z
+        self.a = self.activation(z)
+        return self.a
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """delta = dy * sigma'(z); dW = x^T delta + penalty'; db = sum(delta); dx = delta W^T."""
+        delta = self.activation.backward(dy, self.z, self.a)
+        self.delta = delta
+        W = self.params["W"]
+        dW = self.grads["W"]
+        np.matmul(self.x.T, delta, out=dW)
+        if self.l2:
+            dW += (2.0 * self.l2) * W
+        if self.l1:
+            dW += self.l1 * np.sign(W)
+        if self.use_bias:
+            np.sum(delta, axis=0, out=self.grads["b"])
+        return delta @ W.T if need_input_grad else None
+
+    def penalty(self) -> float:
+        """l1 * sum|W| + l2 * sum W^2."""
+        W = self.params["W"]
+        total = 0.0
+        if self.l1:
+            total += self.l1 * float(np.abs(W).sum())
+        if self.l2:
+            total += self.l2 * float(np.vdot(W, W))
+        return total
+
+    def get_config(self) -> dict:
+        """Constructor arguments; a bare callable activation cannot be saved."""
+        if self.activation.spec is None:
+            raise SigmalabError(
+                f"activation {self.activation.name!r} is a Python callable and cannot be saved; "
+                "use a built-in name or a formula string such as 'x * sigmoid(x)'"
+            )
+        return {
+            "type": self.kind,
+            "units": self.units,
+            "activation": self.activation.spec,
+            "init": self.init,
+            "weight_scale": self.weight_scale,
+            "use_bias": self.use_bias,
+            "l1": self.l1,
+            "l2": self.l2,
+        }
+
+    def __repr__(self) -> str:
+        return f"Dense({self.units}, activation={self.activation.spec or self.activation.name!r})"

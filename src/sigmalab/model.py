@@ -1,0 +1,380 @@
+"""Sequential: a feed-forward network, its exact backpropagation and its training loop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from .backend import child_rngs, resolve_dtype
+from .callbacks import Callback, History
+from .errors import ShapeError, SigmalabError
+from .layers import LAYER_TYPES, Layer
+from .losses import Loss, get_loss
+from .optimizers import Optimizer, get_optimizer
+from .validation import as_matrix, check_int
+
+RANDOM_STREAMS = ("init", "shuffle", "noise")
+
+
+def batch_bounds(n_samples: int, batch_size: int) -> list[tuple[int, int]]:
+    """(start, stop) of each batch; a last batch of one sample joins the one before it.
+
+    Every sample is used once per epoch; the merge keeps batch statistics (BatchNorm)
+    defined, since a batch of one has no variance.
+    """
+    bounds = [
+        (start, min(start + batch_size, n_samples)) for start in range(0, n_samples, batch_size)
+    ]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n_samples)]
+    return bounds
+
+
+class Sequential:
+    """A stack of layers trained by backpropagation.
+
+    All trainable parameters live in one flat array (``flat_params``) and their
+    gradients in another (``flat_grads``); each layer's ``params`` are views into
+    them, so optimizers update every layer with a few whole-array operations.
+    """
+
+    def __init__(
+        self, layers: Iterable[Layer] = (), seed: int | None = 0, dtype: str = "float32"
+    ) -> None:
+        self.layers: list[Layer] = []
+        self.seed = seed
+        self.dtype = resolve_dtype(dtype)
+        self.loss: Loss | None = None
+        self.optimizer: Optimizer | None = None
+        self.input_dim: int | None = None
+        self.flat_params: np.ndarray | None = None
+        self.flat_grads: np.ndarray | None = None
+        self.stop_training = False
+        self.history: History | None = None
+        self._rngs: dict[str, np.random.Generator] = {}
+        self._batch_rows: int | None = None
+        for layer in layers:
+            self.add(layer)
+
+    # ---- structure -------------------------------------------------------------------
+    def add(self, layer: Layer) -> None:
+        """Append a layer (before the model is built)."""
+        if not isinstance(layer, Layer):
+            raise SigmalabError(f"layers must be sigmalab layers, received: {layer!r}")
+        if self.built:
+            raise SigmalabError("cannot add layers to a built model; create a new Sequential")
+        self.layers.append(layer)
+
+    @property
+    def built(self) -> bool:
+        """True once the input width is known and the weights exist."""
+        return self.input_dim is not None
+
+    @property
+    def output_dim(self) -> int:
+        """Width of the last layer's output."""
+        self._require_built()
+        return self.layers[-1].output_dim
+
+    def build(self, input_dim: int) -> Sequential:
+        """Create every layer's weights for ``input_dim`` inputs, drawn from ``seed``."""
+        input_dim = check_int("input_dim", input_dim)
+        if self.built:
+            if input_dim != self.input_dim:
+                raise ShapeError(
+                    f"model was built for {self.input_dim} input(s), received {input_dim}"
+                )
+            return self
+        if not self.layers:
+            raise SigmalabError("the model has no layers; pass a list such as [sl.Dense(1)]")
+        self._rngs = dict(
+            zip(RANDOM_STREAMS, child_rngs(self.seed, len(RANDOM_STREAMS)), strict=True)
+        )
+        width = input_dim
+        for layer in self.layers:
+            width = layer.build(width, self._rngs[layer.random_stream], self.dtype)
+        self.input_dim = input_dim
+        self._pack_parameters()
+        return self
+
+    def _pack_parameters(self) -> None:
+        entries = [(layer, name) for layer in self.layers for name in layer.params]
+        total = sum(layer.params[name].size for layer, name in entries)
+        self.flat_params = np.empty(total, self.dtype)
+        self.flat_grads = np.zeros(total, self.dtype)
+        offset = 0
+        for layer, name in entries:
+            value = layer.params[name]
+            stop = offset + value.size
+            layer.params[name] = self.flat_params[offset:stop].reshape(value.shape)
+            layer.params[name][...] = value
+            layer.grads[name] = self.flat_grads[offset:stop].reshape(value.shape)
+            offset = stop
+
+    def compile(
+        self, loss: str | Loss = "mse", optimizer: str | dict | Optimizer = "sgd"
+    ) -> Sequential:
+        """Choose the loss (mse, bce, cross_entropy) and the optimizer."""
+        self.loss = get_loss(loss)
+        self.optimizer = get_optimizer(optimizer)
+        return self
+
+    # ---- weights ---------------------------------------------------------------------
+    def _weight_slots(self) -> list[tuple[Layer, str, np.ndarray]]:
+        return [
+            (layer, name, array)
+            for layer in self.layers
+            for name, array in (*layer.params.items(), *layer.state.items())
+        ]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all arrays in layer order (Dense: W, b; BatchNorm: gamma, beta, running)."""
+        self._require_built()
+        return [array.copy() for _, _, array in self._weight_slots()]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Overwrite all arrays, in the order ``get_weights`` returns them."""
+        self._require_built()
+        slots = self._weight_slots()
+        if len(weights) != len(slots):
+            raise ShapeError(f"set_weights expects {len(slots)} arrays, received {len(weights)}")
+        for index, ((layer, name, array), value) in enumerate(zip(slots, weights, strict=True)):
+            value = np.asarray(value)
+            if value.shape != array.shape:
+                raise ShapeError(
+                    f"weight {index} ({layer.kind} {name}) must have shape {array.shape}, "
+                    f"received {value.shape}"
+                )
+            array[...] = value
+
+    def count_params(self) -> int:
+        """Number of trainable numbers."""
+        self._require_built()
+        return int(self.flat_params.size)
+
+    def penalty(self) -> float:
+        """The L1/L2 terms of all layers, as added to the loss."""
+        return sum(layer.penalty() for layer in self.layers)
+
+    # ---- computation -----------------------------------------------------------------
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """Raw outputs (logits for bce / cross_entropy); builds the model on first use."""
+        X = self._check_inputs(X)
+        return self._forward(X, training)
+
+    def _forward(self, X: np.ndarray, training: bool) -> np.ndarray:
+        self._batch_rows = X.shape[0]
+        for layer in self.layers:
+            X = layer.forward(X, training)
+        return X
+
+    def backward(self, dY: np.ndarray) -> np.ndarray:
+        """Backpropagate d loss / d output through the last forward pass; return d loss / d X."""
+        self._require_built()
+        dY = np.asarray(dY, dtype=self.dtype)
+        if self._batch_rows is None:
+            raise SigmalabError("call model.forward(X) before model.backward(dY)")
+        expected = (self._batch_rows, self.output_dim)
+        if dY.shape != expected:
+            raise ShapeError(
+                f"dY must have the last output's shape {expected}, received {dY.shape}"
+            )
+        return self._backward(dY, need_input_grad=True)
+
+    def _backward(self, dY: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
+        for layer in reversed(self.layers[1:]):
+            dY = layer.backward(dY)
+        return self.layers[0].backward(dY, need_input_grad)
+
+    def train_step(self, X: np.ndarray, y: np.ndarray) -> float:
+        """One optimizer update on a batch in training mode; returns the loss (penalty included)."""
+        self._require_compiled()
+        X = self._check_inputs(X)
+        targets = self.loss.prepare_targets(y, X.shape[0], self.output_dim, self.dtype)
+        return self._train_batch(X, targets)[0]
+
+    def _train_batch(self, X: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+        out = self._forward(X, True)
+        loss, dout = self.loss.value_and_grad(out, targets)
+        self._backward(dout, need_input_grad=False)
+        if self._has_penalty:
+            loss += self.penalty()
+        self.optimizer.step(self.flat_params, self.flat_grads)
+        return loss, out
+
+    @property
+    def _has_penalty(self) -> bool:
+        return any(getattr(layer, "l1", 0.0) or getattr(layer, "l2", 0.0) for layer in self.layers)
+
+    # ---- training --------------------------------------------------------------------
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        shuffle: bool = True,
+        verbose: int = 1,
+        callbacks: Sequence[Callback] = (),
+    ) -> History:
+        """Train for ``epochs`` passes over the data; returns the per-epoch History."""
+        self._require_compiled()
+        epochs = check_int("epochs", epochs, low=0)
+        batch_size = check_int("batch_size", batch_size)
+        X = self._check_inputs(X)
+        n = X.shape[0]
+        targets = self.loss.prepare_targets(y, n, self.output_dim, self.dtype)
+        validation = self._prepare_validation(validation_data)
+        history = History()
+        hooks = [history, *callbacks]
+        if verbose:
+            from .progress import ProgressBar
+
+            hooks.append(ProgressBar(epochs))
+        self.history = history
+        self.stop_training = False
+        bounds = batch_bounds(n, batch_size)
+        begin_logs = {"samples": n, "batch_size": batch_size, "epochs": epochs}
+        for hook in hooks:
+            hook.on_train_begin(self, begin_logs)
+        step = 0
+        for epoch in range(epochs):
+            if shuffle:
+                order = self._rngs["shuffle"].permutation(n)
+                X_epoch, y_epoch = X[order], targets[order]
+            else:
+                X_epoch, y_epoch = X, targets
+            loss_sum = correct = 0.0
+            for start, stop in bounds:
+                y_batch = y_epoch[start:stop]
+                loss, out = self._train_batch(X_epoch[start:stop], y_batch)
+                step += 1
+                loss_sum += loss * (stop - start)
+                if self.loss.is_classification:
+                    correct += self.loss.accuracy(out, y_batch) * (stop - start)
+                for hook in hooks:
+                    hook.on_batch_end(self, step, {"loss": loss})
+            logs = {"loss": loss_sum / n}
+            if self.loss.is_classification:
+                logs["accuracy"] = correct / n
+            if validation is not None:
+                logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
+            for hook in hooks:
+                hook.on_epoch_end(self, epoch, logs)
+            if self.stop_training:
+                break
+        for hook in hooks:
+            hook.on_train_end(self, {})
+        return history
+
+    def _prepare_validation(self, validation_data):
+        if validation_data is None:
+            return None
+        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+            raise SigmalabError("validation_data must be a pair (X_val, y_val)")
+        X_val = self._check_inputs(validation_data[0], name="X_val")
+        y_val = self.loss.prepare_targets(
+            validation_data[1], X_val.shape[0], self.output_dim, self.dtype
+        )
+        return X_val, y_val
+
+    # ---- inference -------------------------------------------------------------------
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predictions in inference mode: probabilities for bce / cross_entropy, raw otherwise."""
+        out = self.forward(X, training=False)
+        return self.loss.transform(out) if self.loss is not None else out
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Loss (penalty included) and, for classification, accuracy in inference mode."""
+        self._require_compiled()
+        X = self._check_inputs(X)
+        return self._evaluate(
+            X, self.loss.prepare_targets(y, X.shape[0], self.output_dim, self.dtype)
+        )
+
+    def _evaluate(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        out = self._forward(X, False)
+        metrics = {"loss": self.loss.value(out, targets) + self.penalty()}
+        if self.loss.is_classification:
+            metrics["accuracy"] = self.loss.accuracy(out, targets)
+        return metrics
+
+    # ---- checks ----------------------------------------------------------------------
+    def _check_inputs(self, X: np.ndarray, name: str = "X") -> np.ndarray:
+        X = as_matrix(name, X, self.dtype)
+        if not self.built:
+            self.build(X.shape[1])
+        elif X.shape[1] != self.input_dim:
+            raise ShapeError(
+                f"{name} has {X.shape[1]} feature column(s) but the model was built for "
+                f"{self.input_dim}"
+            )
+        return X
+
+    def _require_built(self) -> None:
+        if not self.built:
+            raise SigmalabError("the model is not built yet: call model.build(input_dim) or fit")
+
+    def _require_compiled(self) -> None:
+        if self.loss is None or self.optimizer is None:
+            raise SigmalabError("call model.compile(loss=..., optimizer=...) first")
+
+    # ---- configuration and files -----------------------------------------------------
+    def get_config(self) -> dict:
+        """Everything needed to rebuild the model (not the weights)."""
+        config = {
+            "seed": self.seed,
+            "dtype": self.dtype.name,
+            "input_dim": self.input_dim,
+            "layers": [layer.get_config() for layer in self.layers],
+        }
+        if self.loss is not None:
+            config["loss"] = self.loss.name
+            config["optimizer"] = self.optimizer.get_config()
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        """Rebuild a model from ``get_config``'s output (weights freshly initialised)."""
+        layers = []
+        for index, layer_config in enumerate(config["layers"]):
+            layer_config = dict(layer_config)
+            kind = layer_config.pop("type", None)
+            if kind not in LAYER_TYPES:
+                raise SigmalabError(
+                    f"layers[{index}].type: unknown layer type {kind!r}; "
+                    f"allowed: {', '.join(LAYER_TYPES)}"
+                )
+            try:
+                layers.append(LAYER_TYPES[kind](**layer_config))
+            except TypeError as error:
+                raise SigmalabError(f"layers[{index}] ({kind}): {error}") from None
+        model = cls(layers, seed=config.get("seed", 0), dtype=config.get("dtype", "float32"))
+        if config.get("input_dim") is not None:
+            model.build(config["input_dim"])
+        if config.get("loss") is not None:
+            model.compile(config["loss"], config["optimizer"])
+        return model
+
+    def save(self, path: str) -> None:
+        """Write weights and config to a .safetensors file (atomically, no pickle)."""
+        from .io import save_model
+
+        save_model(self, path)
+
+    def summary(self) -> str:
+        """A table of layers, output widths and parameter counts."""
+        lines = [f"{'#':>2}  {'layer':<44}{'output':>8}{'params':>10}"]
+        for index, layer in enumerate(self.layers):
+            count = sum(p.size for p in layer.params.values())
+            width = layer.output_dim if layer.built else "?"
+            lines.append(f"{index:>2}  {layer!r:<44}{width!s:>8}{count:>10}")
+        total = self.count_params() if self.built else "?"
+        lines.append(f"trainable parameters: {total}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}], seed={self.seed}, dtype={self.dtype.name!r})"
