@@ -1,0 +1,143 @@
+"""CSV loading with errors that point at the exact file, line and column to fix."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from sigmalab.data.dataset import DataError
+
+MAX_CLASSES = 50  # integer targets with more distinct values than this are a regression
+
+
+def _is_number(cell: str) -> bool:
+    """Tell whether float() accepts a cell (nan and inf included)."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """Return (1-based line number, stripped cells) for each non-blank row.
+
+    A quoted cell may span lines, so a row is numbered by the line it starts on.
+    """
+    rows = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            first_line = 1
+            try:
+                for row in reader:
+                    cells = [cell.strip() for cell in row]
+                    if any(cells):
+                        rows.append((first_line, cells))
+                    first_line = reader.line_num + 1
+            except csv.Error as err:
+                raise DataError(f"{path} line {reader.line_num}: {err}") from None
+    except FileNotFoundError:
+        raise DataError(f"file not found: {path}") from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path} is not UTF-8 text (bad byte at offset {err.start})") from None
+    except OSError as err:
+        raise DataError(f"cannot read {path}: {err.strerror}") from None
+    return rows
+
+
+def _check_header(path: Path, line: int, names: list[str], target: str) -> None:
+    """Reject a missing, blank, duplicated or target-less header before reading any data."""
+    if all(_is_number(name) for name in names):
+        raise DataError(
+            f"{path} line {line}: no header; the first row holds only numbers, "
+            "but it must name the columns"
+        )
+    for column, name in enumerate(names, start=1):
+        if not name:
+            raise DataError(f"{path} line {line}, column {column}: empty column name")
+    if len(set(names)) != len(names):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise DataError(f"{path} line {line}: duplicate column names {twice}")
+    if target not in names:
+        raise DataError(f"column {target!r} not found in {path}; columns: {', '.join(names)}")
+    if len(names) == 1:
+        raise DataError(f"{path} line {line}: no feature columns besides {target!r}")
+
+
+def _feature(path: Path, line: int, column: str, cell: str) -> float:
+    """Parse one feature cell, which must be a finite number."""
+    where = f"{path} line {line}, column {column!r}"
+    if not cell:
+        raise DataError(f"{where}: empty cell")
+    try:
+        value = float(cell)
+    except ValueError:
+        raise DataError(f"{where}: {cell!r} is not a number") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: value {cell} is not finite")
+    return value
+
+
+def _encode_targets(path: Path, target: str, lines: list[int], cells: list[str]) -> np.ndarray:
+    """Return int64 class labels 0..k-1 (sorted order) or float64 regression targets.
+
+    Text labels, and integers with at most MAX_CLASSES distinct values, are classes; other
+    numbers are a regression. A column mixing numbers and text is rejected: it is usually a typo.
+    """
+    numeric = [_is_number(cell) for cell in cells]
+    for line, cell, is_number in zip(lines, cells, numeric, strict=True):
+        if not cell:
+            raise DataError(f"{path} line {line}, column {target!r}: empty cell")
+        if is_number != numeric[0]:
+            kinds = ("text", "a number") if numeric[0] else ("a number", "text")
+            raise DataError(
+                f"{path} line {line}, column {target!r}: {cell!r} is {kinds[0]} but line "
+                f"{lines[0]} holds {kinds[1]} ({cells[0]!r}); targets must be all numbers "
+                "or all class names"
+            )
+    if not numeric[0]:
+        return np.unique(cells, return_inverse=True)[1].astype(np.int64)
+    values = np.array(
+        [_feature(path, line, target, cell) for line, cell in zip(lines, cells, strict=True)]
+    )
+    classes, labels = np.unique(values, return_inverse=True)
+    if np.all(classes == np.round(classes)) and len(classes) <= MAX_CLASSES:
+        return labels.astype(np.int64)
+    return values
+
+
+def load_csv(
+    path: str | os.PathLike[str], target: str = "target"
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read a headed CSV into float64 X, labels y and the feature column names.
+
+    The ``target`` column holds y; every other column must be numeric. Any bad cell raises a
+    DataError naming the file, line and column, so a user can fix the data directly.
+    """
+    path = Path(path)
+    rows = _read_rows(path)
+    if not rows:
+        raise DataError(f"{path} is empty: expected a header row, then data rows")
+    header_line, names = rows[0]
+    _check_header(path, header_line, names, target)
+    if len(rows) == 1:
+        raise DataError(f"{path} has a header but no data rows")
+    target_index = names.index(target)
+    feature_names = [name for name in names if name != target]
+    X = np.empty((len(rows) - 1, len(feature_names)))
+    for i, (line, cells) in enumerate(rows[1:]):
+        if len(cells) != len(names):
+            raise DataError(
+                f"{path} line {line}: expected {len(names)} cells ({', '.join(names)}), "
+                f"found {len(cells)}"
+            )
+        features = [(name, cell) for name, cell in zip(names, cells, strict=True) if name != target]
+        X[i] = [_feature(path, line, name, cell) for name, cell in features]
+    lines = [line for line, _ in rows[1:]]
+    y = _encode_targets(path, target, lines, [cells[target_index] for _, cells in rows[1:]])
+    return X, y, feature_names

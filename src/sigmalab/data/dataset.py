@@ -1,0 +1,50 @@
+"""The Dataset container and the shuffled train/test split that every loader shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
+
+class DataError(ValueError):
+    """A bad dataset request or file; the message names the file, row, column or parameter."""
+
+
+@dataclass(eq=False)
+class Dataset:
+    """A train/test split plus what a model needs to know to fit it (task, classes, names)."""
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    n_classes: int | None
+    feature_names: list[str]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Yield X_train, y_train, X_test, y_test so ``Xtr, ytr, Xte, yte = load(...)`` works."""
+        return iter((self.X_train, self.y_train, self.X_test, self.y_test))
+
+
+def split(
+    X: np.ndarray, y: np.ndarray, test_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shuffle, then split, so neither side inherits a generator's class-by-class row order.
+
+    The test side gets ``round(n * test_fraction)`` rows, clamped so both sides keep at least
+    one row: a tiny dataset still yields a usable split instead of an empty array.
+    """
+    n = len(y)
+    if n < 2:
+        raise DataError(f"need at least 2 rows to split into train and test, got {n}")
+    n_test = min(max(round(n * test_fraction), 1), n - 1)
+    order = rng.permutation(n)
+    test, train = order[:n_test], order[n_test:]
+    return X[train], y[train], X[test], y[test]

@@ -1,0 +1,20 @@
+"""Small real datasets bundled with scikit-learn, imported lazily so it stays optional."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sigmalab.data.dataset import DataError
+
+
+def load_real(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Return X, int labels and feature names of ``sklearn.datasets.load_<name>``."""
+    try:
+        from sklearn import datasets
+    except ImportError:
+        raise DataError(
+            f"dataset {name!r} needs scikit-learn: pip install 'sigmalab[datasets]'"
+        ) from None
+    bunch = getattr(datasets, f"load_{name}")()
+    names = [str(feature) for feature in bunch.feature_names]
+    return bunch.data.astype(np.float64), bunch.target.astype(np.int64), names

@@ -1,0 +1,135 @@
+"""The table of built-in datasets and ``load``, which turns a name or CSV path into a Dataset."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sigmalab.data import playground, shapes
+from sigmalab.data.csv_file import load_csv
+from sigmalab.data.dataset import CLASSIFICATION, REGRESSION, DataError, Dataset, split
+from sigmalab.data.features import DEFAULT_FEATURES, expand
+from sigmalab.data.real import load_real
+
+Generate = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    """A 2-D generator with its task and the one-line description ``available`` shows."""
+
+    generate: Generate
+    task: str
+    description: str
+
+
+SYNTHETIC: dict[str, Synthetic] = {
+    "circle": Synthetic(
+        playground.circle, CLASSIFICATION, "Playground: a disc of class 1 inside a ring of class 0"
+    ),
+    "xor": Synthetic(
+        playground.xor, CLASSIFICATION, "Playground: class 1 in the quadrants where x1*x2 >= 0"
+    ),
+    "gauss": Synthetic(
+        playground.gauss, CLASSIFICATION, "Playground: two Gaussian blobs at (2, 2) and (-2, -2)"
+    ),
+    "spiral": Synthetic(
+        playground.spiral, CLASSIFICATION, "Playground: two interleaved spiral arms"
+    ),
+    "reg-plane": Synthetic(
+        playground.reg_plane, REGRESSION, "Playground regression: a tilted plane (x1 + x2) / 10"
+    ),
+    "reg-gauss": Synthetic(
+        playground.reg_gauss, REGRESSION, "Playground regression: six +-1 Gaussian-like bumps"
+    ),
+    "moons": Synthetic(shapes.moons, CLASSIFICATION, "two interleaving half circles"),
+    "checkerboard": Synthetic(
+        shapes.checkerboard, CLASSIFICATION, "a 4 x 4 checkerboard of two classes"
+    ),
+}
+
+REAL: dict[str, str] = {
+    "digits": "scikit-learn: 1797 8x8 handwritten digits, 64 pixel features, 10 classes",
+    "iris": "scikit-learn: 150 iris flowers, 4 measurements, 3 species",
+    "wine": "scikit-learn: 178 wines, 13 chemical measurements, 3 cultivars",
+    "breast_cancer": "scikit-learn: 569 tumours, 30 measurements, malignant or benign",
+}
+
+
+def available() -> dict[str, str]:
+    """Return built-in dataset name -> one-line description, for help texts and menus."""
+    return {name: source.description for name, source in SYNTHETIC.items()} | REAL
+
+
+def _check_arguments(samples: int, noise: float, test_fraction: float) -> None:
+    """Reject bad parameters up front, naming the parameter and the value received."""
+    if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 4:
+        raise DataError(f"samples must be an integer >= 4, got {samples!r}")
+    if not 0.0 <= noise <= 1.0:
+        raise DataError(f"noise must be in [0, 1] (Playground range 0..0.5), got {noise!r}")
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"test_fraction must be strictly between 0 and 1, got {test_fraction!r}")
+
+
+def _unknown_name(name: str) -> DataError:
+    """Build the error for an unknown name, suggesting the closest built-in one."""
+    close = difflib.get_close_matches(name, list(available()), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return DataError(
+        f"unknown dataset {name!r}{hint} available: {', '.join(available())}, "
+        "or a path to a .csv file"
+    )
+
+
+def load(
+    name: str | os.PathLike[str],
+    samples: int = 500,
+    noise: float = 0.0,
+    test_fraction: float = 0.5,
+    seed: int = 0,
+    features: Sequence[str] | None = None,
+    target: str = "target",
+) -> Dataset:
+    """Return a shuffled, seeded train/test split of a built-in dataset or a ``.csv`` file.
+
+    ``samples`` and ``noise`` apply to the generated 2-D sets only; ``features`` picks their
+    Playground input features; ``target`` names the CSV label column. One
+    ``default_rng(seed)`` drives generation and shuffling, so a seed reproduces every array.
+    """
+    _check_arguments(samples, noise, test_fraction)
+    rng = np.random.default_rng(seed)
+    name = os.fspath(name)
+    if name in SYNTHETIC:
+        source = SYNTHETIC[name]
+        X, y = source.generate(samples, noise, rng)
+        X, feature_names = expand(X, DEFAULT_FEATURES if features is None else features)
+        task = source.task
+        n_classes = 2 if task == CLASSIFICATION else None  # labels alone may miss a class
+    elif name in REAL or name.lower().endswith(".csv"):
+        if features is not None:
+            raise DataError(
+                f"features apply only to the 2-D built-in datasets ({', '.join(SYNTHETIC)}), "
+                f"not {name!r}"
+            )
+        X, y, feature_names = load_real(name) if name in REAL else load_csv(name, target)
+        task = CLASSIFICATION if y.dtype.kind == "i" else REGRESSION
+        n_classes = int(y.max()) + 1 if task == CLASSIFICATION else None
+        name = Path(name).stem
+    else:
+        raise _unknown_name(name)
+    X_train, y_train, X_test, y_test = split(X, y, test_fraction, rng)
+    return Dataset(
+        name=name,
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        task=task,
+        n_classes=n_classes,
+        feature_names=feature_names,
+    )

@@ -1,0 +1,175 @@
+"""Tests for the CSV loader: parsing, target encoding, and errors that point at the cell."""
+
+import numpy as np
+import pytest
+
+from sigmalab.data import DataError, load, load_csv
+
+
+def write(tmp_path, text, name="data.csv", encoding="utf-8"):
+    """Write a CSV file and return its path."""
+    path = tmp_path / name
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def test_round_trip_of_a_good_file(tmp_path):
+    path = write(tmp_path, "x1, x2 ,target\n1.5,2,0\n-3, 4e1 ,1\n\n0,0,1\n")
+    X, y, names = load_csv(path)
+    assert names == ["x1", "x2"]
+    assert X.dtype == np.float64 and y.dtype == np.int64
+    np.testing.assert_array_equal(X, [[1.5, 2], [-3, 40], [0, 0]])
+    np.testing.assert_array_equal(y, [0, 1, 1])
+
+
+def test_target_column_may_sit_anywhere_and_have_another_name(tmp_path):
+    path = write(tmp_path, "a,label,b\n1,5,2\n3,7,4\n")
+    X, y, names = load_csv(str(path), target="label")
+    assert names == ["a", "b"]
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(y, [0, 1])
+
+
+def test_integer_targets_are_remapped_in_sorted_order(tmp_path):
+    X, y, _ = load_csv(write(tmp_path, "x,target\n0,10\n1,-2\n2,3.0\n3,10\n"))
+    np.testing.assert_array_equal(y, [2, 0, 1, 2])
+
+
+def test_string_labels_become_sorted_classes(tmp_path):
+    _, y, _ = load_csv(write(tmp_path, "x,target\n1,dog\n2,cat\n3,dog\n4,emu\n"))
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y, [1, 0, 1, 2])
+
+
+def test_fractional_targets_are_a_regression(tmp_path):
+    _, y, _ = load_csv(write(tmp_path, "x,target\n1,0.5\n2,-1.25\n3,2\n"))
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, [0.5, -1.25, 2])
+
+
+def test_many_distinct_integer_targets_are_a_regression(tmp_path):
+    rows = "".join(f"{i},{i * 3}\n" for i in range(51))
+    _, y, _ = load_csv(write(tmp_path, "x,target\n" + rows))
+    assert y.dtype == np.float64 and y[-1] == 150
+    _, y50, _ = load_csv(write(tmp_path, "x,target\n" + rows[: rows.index("50,")], "b.csv"))
+    assert y50.dtype == np.int64 and y50.max() == 49
+
+
+def test_utf8_bom_is_ignored(tmp_path):
+    _, _, names = load_csv(write(tmp_path, "x1,target\n1,0\n", encoding="utf-8-sig"))
+    assert names == ["x1"]
+
+
+def test_load_splits_a_csv_and_infers_the_task(tmp_path):
+    rows = "".join(f"{i},{i % 2 == 0},{i % 3}\n" for i in range(20))
+    path = write(tmp_path, "a,flag,target\n" + rows.replace("True", "1").replace("False", "0"))
+    data = load(str(path), test_fraction=0.25, seed=1, samples=4, noise=0.9)
+    assert (data.name, data.task, data.n_classes) == ("data", "classification", 3)
+    assert data.X_train.shape == (15, 2) and data.X_test.shape == (5, 2)
+    assert data.feature_names == ["a", "flag"]
+    np.testing.assert_array_equal(data.y_train, data.X_train[:, 0] % 3)
+    again = load(path, test_fraction=0.25, seed=1)
+    np.testing.assert_array_equal(again.X_test, data.X_test)
+
+
+def test_load_of_a_regression_csv(tmp_path):
+    data = load(str(write(tmp_path, "x,target\n1,0.5\n2,1.5\n3,2.5\n4,3.5\n")))
+    assert data.task == "regression" and data.n_classes is None
+
+
+def test_features_are_rejected_for_csv(tmp_path):
+    path = write(tmp_path, "x1,x2,target\n1,2,0\n3,4,1\n")
+    with pytest.raises(DataError, match="only to the 2-D built-in"):
+        load(str(path), features=["x1*x2"])
+
+
+def expect_error(path, *parts, target="target"):
+    """Load a bad file and check that the message contains every expected part."""
+    with pytest.raises(DataError) as info:
+        load_csv(path, target=target)
+    message = str(info.value)
+    for part in (str(path), *parts):
+        assert part in message, f"{part!r} not in {message!r}"
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.csv"
+    expect_error(path, f"file not found: {path}")
+    with pytest.raises(DataError, match="file not found"):
+        load(str(path))
+
+
+@pytest.mark.parametrize("text", ["", "\n\n  \n"])
+def test_empty_file(tmp_path, text):
+    expect_error(write(tmp_path, text), "is empty")
+
+
+def test_no_header(tmp_path):
+    expect_error(write(tmp_path, "1,2,0\n3,4,1\n"), "line 1", "no header")
+
+
+def test_empty_column_name(tmp_path):
+    expect_error(write(tmp_path, "x1,,target\n1,2,0\n"), "line 1, column 2: empty column name")
+
+
+def test_duplicate_column_name(tmp_path):
+    expect_error(write(tmp_path, "x,x,target\n1,2,0\n"), "line 1", "duplicate", "'x'")
+
+
+def test_no_target_column(tmp_path):
+    path = write(tmp_path, "a,b,c\n1,2,3\n")
+    expect_error(path, f"column 'target' not found in {path}; columns: a, b, c")
+
+
+def test_only_a_target_column(tmp_path):
+    expect_error(write(tmp_path, "target\n1\n"), "line 1", "no feature columns")
+
+
+def test_header_without_data(tmp_path):
+    expect_error(write(tmp_path, "x1,target\n\n"), "no data rows")
+
+
+def test_row_with_wrong_cell_count(tmp_path):
+    path = write(tmp_path, "x1,x2,target\n1,2,0\n3,4\n")
+    expect_error(path, "line 3: expected 3 cells (x1, x2, target), found 2")
+
+
+def test_empty_feature_cell(tmp_path):
+    expect_error(write(tmp_path, "x1,x2,target\n1,2,0\n3, ,1\n"), "line 3, column 'x2': empty cell")
+
+
+def test_non_numeric_feature_cell(tmp_path):
+    rows = "x1,x2,target\n" + "1,2,0\n" * 5 + "3,abc,1\n"
+    expect_error(write(tmp_path, rows), "line 7, column 'x2': 'abc' is not a number")
+
+
+@pytest.mark.parametrize("cell", ["nan", "inf", "-Infinity"])
+def test_non_finite_feature_cell(tmp_path, cell):
+    path = write(tmp_path, f"x1,x2,target\n1,2,0\n3,{cell},1\n")
+    expect_error(path, f"line 3, column 'x2': value {cell} is not finite")
+
+
+def test_empty_target_cell(tmp_path):
+    expect_error(write(tmp_path, "x1,target\n1,0\n2,\n"), "line 3, column 'target': empty cell")
+
+
+def test_non_finite_target(tmp_path):
+    path = write(tmp_path, "x1,target\n1,0.5\n2,nan\n")
+    expect_error(path, "line 3, column 'target': value nan is not finite")
+
+
+def test_target_mixing_numbers_and_text(tmp_path):
+    path = write(tmp_path, "x1,y\n1,0.5\n2,1.5\n3,oops\n")
+    expect_error(path, "line 4, column 'y': 'oops' is text but line 2 holds a number", target="y")
+
+
+def test_line_numbers_count_physical_lines_of_quoted_cells(tmp_path):
+    path = write(tmp_path, 'x,target\n1,"two\nlines"\n\n2,b\nbad,c\n')
+    expect_error(path, "line 6, column 'x': 'bad' is not a number")
+    expect_error(write(tmp_path, 'x,target\nq,"a\nb"\n', "b.csv"), "line 2, column 'x'")
+
+
+def test_non_utf8_file(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("x,target\n1,caf\u00e9\n".encode("latin-1"))
+    expect_error(path, "not UTF-8")
