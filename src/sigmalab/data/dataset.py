@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sigmalab.errors import SigmalabError
+
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
 
 
-class DataError(ValueError):
+class DataError(SigmalabError):
     """A bad dataset request or file; the message names the file, row, column or parameter."""
 
 
