@@ -1,0 +1,149 @@
+"""What the doctor reports: a named problem, how sure it is, the numbers, the words, the fixes.
+
+A Finding is plain data (JSON-able through ``to_dict``) so the CLI, the repair loop and
+other frameworks can read it without touching engine objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+KINDS = (
+    "missing_nonlinearity",
+    "output_loss_mismatch",
+    "dropout_too_high",
+    "unscaled_inputs",
+    "vanishing_risk",
+    "vanishing_gradients",
+    "exploding_gradients",
+    "dead_relu",
+    "saturation",
+    "divergence",
+    "oscillation",
+    "slow_convergence",
+    "overfitting",
+    "learning_rate_too_high",
+    "learning_rate_too_low",
+)
+SEVERITIES = ("info", "warning", "error")
+
+# Ordered remedies per kind, following the seed text (issue 3 "Repair"): the repair loop
+# tries the first, then the next while the finding persists.
+_RELU = {"action": "set_activation", "value": "relu", "layers": "hidden"}
+_LOWER_LR = {"action": "scale_learning_rate", "factor": 0.1}
+_CLIP = {"action": "set_clip_norm", "value": 1.0}
+_BATCHNORM = {"action": "add_batchnorm"}
+REMEDIES: dict[str, tuple[dict, ...]] = {
+    "missing_nonlinearity": ({"action": "insert_activation", "value": "relu"},),
+    "output_loss_mismatch": ({"action": "remove_output_activation"},),
+    "dropout_too_high": ({"action": "set_dropout", "value": 0.2},),
+    "unscaled_inputs": ({"action": "standardize_inputs"},),
+    "vanishing_risk": (_RELU, _BATCHNORM),
+    "vanishing_gradients": (_RELU, _BATCHNORM, {"action": "set_init", "value": "he_normal"}),
+    "exploding_gradients": (_LOWER_LR, _CLIP, _BATCHNORM),
+    "dead_relu": (
+        _LOWER_LR,
+        {"action": "set_activation", "value": "leaky_relu", "layers": "hidden"},
+    ),
+    "saturation": ({"action": "standardize_inputs"}, _RELU, _BATCHNORM),
+    "divergence": (_LOWER_LR, _CLIP),
+    "oscillation": (
+        {"action": "scale_learning_rate", "factor": 0.3},
+        {"action": "set_optimizer", "value": "adam"},
+    ),
+    "slow_convergence": (
+        {"action": "scale_learning_rate", "factor": 3.0},
+        {"action": "set_optimizer", "value": "adam"},
+        {"action": "increase_epochs", "factor": 2},
+    ),
+    "overfitting": (
+        {"action": "set_dropout", "value": 0.2},
+        {"action": "set_l2", "value": 1e-3},
+        {"action": "early_stopping", "patience": 20},
+    ),
+    "learning_rate_too_high": (_LOWER_LR,),
+    "learning_rate_too_low": ({"action": "scale_learning_rate", "factor": 10.0},),
+}
+
+
+@dataclass
+class Finding:
+    """One diagnosed problem: ``kind`` from KINDS, ``severity`` from SEVERITIES.
+
+    ``layer`` is ``{"index": i, "name": "dense_2 (relu)"}`` (i counts ``model.layers``) or
+    None for run-level problems; ``evidence`` holds the measured numbers and the thresholds
+    they crossed; ``remedies`` are machine-applicable actions, best first.
+    """
+
+    kind: str
+    severity: str
+    layer: dict | None
+    evidence: dict
+    explanation: str = ""
+    remedies: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, received: {self.kind!r}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(
+                f"severity must be one of {', '.join(SEVERITIES)}, received: {self.severity!r}"
+            )
+
+    def to_dict(self) -> dict:
+        """Plain JSON-safe dict (non-finite numbers become the strings 'nan', 'inf', '-inf')."""
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "layer": None if self.layer is None else dict(self.layer),
+            "evidence": _json_safe(self.evidence),
+            "explanation": self.explanation,
+            "remedies": [dict(remedy) for remedy in self.remedies],
+        }
+
+
+def make_finding(
+    kind: str,
+    severity: str,
+    evidence: dict,
+    layer: dict | None = None,
+    remedies: Iterable[dict] | None = None,
+) -> Finding:
+    """Build a Finding with its explanation and the kind's remedies (or ``remedies``) filled in."""
+    from .explanations import explain
+
+    chosen = REMEDIES[kind] if remedies is None else remedies
+    return Finding(
+        kind=kind,
+        severity=severity,
+        layer=layer,
+        evidence=evidence,
+        explanation=explain(kind, evidence, layer),
+        remedies=[dict(remedy) for remedy in chosen],
+    )
+
+
+def severity_rank(finding: Finding) -> tuple[int, int]:
+    """Sort key: higher severity first, then the order of KINDS (the seed's order)."""
+    return (-SEVERITIES.index(finding.severity), KINDS.index(finding.kind))
+
+
+def worst(findings: Iterable[Finding]) -> Finding | None:
+    """The most severe finding (error > warning > info), ties broken by KINDS order."""
+    return min(findings, key=severity_rank, default=None)
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "item"):  # NumPy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
