@@ -57,7 +57,7 @@ class Activation:
         """The error at the pre-activation: dy * sigma'(z)."""
         if self.family == LINEAR:
             return dy
-        if self.name == "relu":
+        if self.family == RELU:  # by family: a user callable may be named "relu"
             return dy * (z > 0)
         return dy * self.derivative(z, a)
 
