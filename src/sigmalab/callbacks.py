@@ -15,7 +15,7 @@ class Callback:
     """Override any hook; ``model.stop_training = True`` ends training after the epoch."""
 
     def on_train_begin(self, model: Sequential, logs: dict) -> None:
-        """Before the first epoch; ``logs`` holds the training arrays' sizes."""
+        """Before the first epoch; ``logs``: samples, batch_size, epochs, X, y (loss-ready)."""
 
     def on_batch_end(self, model: Sequential, step: int, logs: dict) -> None:
         """After each optimizer step; ``logs['loss']`` is the batch loss."""

@@ -236,7 +236,15 @@ class Sequential:
         self.history = history
         self.stop_training = False
         bounds = batch_bounds(n, batch_size)
-        begin_logs = {"samples": n, "batch_size": batch_size, "epochs": epochs}
+        # X and y (targets as the loss expects them) let probes such as the doctor's use a
+        # fixed batch of training data.
+        begin_logs = {
+            "samples": n,
+            "batch_size": batch_size,
+            "epochs": epochs,
+            "X": X,
+            "y": targets,
+        }
         for hook in hooks:
             hook.on_train_begin(self, begin_logs)
         step = 0
