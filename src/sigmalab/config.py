@@ -1,0 +1,454 @@
+"""Run files: one training run described in TOML, validated before anything trains.
+
+Every key is checked up front against the engine's own registries (activations, losses,
+optimizers, initialisers, dtypes, datasets), so a typo fails at once with its key path and
+the allowed values instead of minutes into training. The format::
+
+    [data]   dataset, samples, noise, test_fraction, standardize, seed, features, target
+    [model]  seed, dtype, layers = [{type = "dense" | "batchnorm" | "dropout", ...}, ...]
+    [train]  loss, epochs, batch_size, optimizer = {name = ..., lr = ...},
+             early_stopping_patience
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from .activations import get_activation
+from .backend import DTYPES
+from .data import available
+from .data.features import FEATURES
+from .data.registry import SYNTHETIC
+from .errors import SigmalabError, closest
+from .initializers import INIT_NAMES
+from .losses import LOSSES
+from .model import Sequential
+
+
+class ConfigError(SigmalabError):
+    """A run file that cannot be read or does not validate; ``problems`` lists each one."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def _problem(message: str) -> PydanticCustomError:
+    """A validation error whose text is used verbatim in the ConfigError."""
+    return PydanticCustomError("sigmalab", "{message}", {"message": message})
+
+
+def _not_allowed(value: object, allowed: Iterable[str], extra: str = "") -> str:
+    """``'mae' is not allowed; allowed: mse, bce, cross_entropy. Did you mean 'mse'?``"""
+    allowed = list(allowed)
+    hint = closest(str(value), allowed)
+    message = f"{value!r} is not allowed; allowed: {', '.join(allowed)}{extra}"
+    return f"{message}.{hint}" if hint else message
+
+
+def _one_of(choices: Iterable[str]) -> AfterValidator:
+    """A validator admitting only ``choices``; its message lists them and suggests the closest."""
+    allowed = tuple(choices)
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise _problem(_not_allowed(value, allowed))
+        return value
+
+    return AfterValidator(check)
+
+
+class _Table(BaseModel):
+    """A TOML table: unknown keys, silent type coercion and NaN/Inf are all rejected."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+# ---- [data] --------------------------------------------------------------------------------
+class DataConfig(_Table):
+    """Which data, how much, how it is split and scaled."""
+
+    dataset: str
+    samples: int = Field(500, ge=4)
+    noise: float = Field(0.0, ge=0.0, le=1.0)
+    test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
+    standardize: bool = False
+    seed: int = 0
+    features: list[Annotated[str, _one_of(FEATURES)]] | None = None
+    target: str = "target"
+    _base_dir: Path | None = PrivateAttr(None)
+
+    def model_post_init(self, context: Any) -> None:
+        """Remember the run file's folder: relative CSV paths resolve against it."""
+        self._base_dir = (context or {}).get("base_dir")
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, value: str, info: ValidationInfo) -> str:
+        if value in available():
+            return value
+        if not value.lower().endswith(".csv"):
+            raise _problem(_not_allowed(value, available(), ", or a path to a .csv file"))
+        path = _resolve(value, (info.context or {}).get("base_dir"))
+        if not path.is_file():
+            raise _problem(f"file not found: {path}")
+        return value
+
+    @model_validator(mode="after")
+    def _features_need_2d_data(self) -> DataConfig:
+        if self.features is not None and self.dataset not in SYNTHETIC:
+            raise _problem(
+                f"features apply only to the 2-D built-in datasets ({', '.join(SYNTHETIC)}), "
+                f"not {self.dataset!r}; remove the features key"
+            )
+        return self
+
+    @property
+    def source(self) -> str:
+        """The built-in name, or the CSV's path resolved against the run file's folder."""
+        return self.dataset if self.dataset in available() else str(self.csv_path)
+
+    @property
+    def csv_path(self) -> Path | None:
+        """The resolved CSV path, or None for a built-in dataset."""
+        return None if self.dataset in available() else _resolve(self.dataset, self._base_dir)
+
+
+def _resolve(path: str, base_dir: Path | None) -> Path:
+    """``path`` as given if absolute, else relative to ``base_dir`` (the run file's folder)."""
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() or base_dir is None else base_dir / candidate
+
+
+# ---- [model] -------------------------------------------------------------------------------
+class DenseConfig(_Table):
+    """``sl.Dense``: units, activation (a name or a formula in x), init, scale, bias, L1/L2."""
+
+    type: Literal["dense"] = "dense"
+    units: int = Field(ge=1)
+    activation: str | None = None
+    init: Annotated[str, _one_of(INIT_NAMES)] = "auto"
+    weight_scale: float = Field(1.0, ge=0.0)
+    use_bias: bool = True
+    l1: float = Field(0.0, ge=0.0)
+    l2: float = Field(0.0, ge=0.0)
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, value: str | None) -> str | None:
+        try:
+            get_activation(value)
+        except SigmalabError as error:
+            raise _problem(str(error)) from None
+        return value
+
+
+class BatchNormConfig(_Table):
+    """``sl.BatchNorm``: running-statistics momentum and the variance epsilon."""
+
+    type: Literal["batchnorm"] = "batchnorm"
+    momentum: float = Field(0.1, ge=0.0, le=1.0)
+    eps: float = Field(1e-5, gt=0.0)
+
+
+class DropoutConfig(_Table):
+    """``sl.Dropout``: the fraction of units dropped in training."""
+
+    type: Literal["dropout"] = "dropout"
+    rate: float = Field(ge=0.0, le=1.0)
+
+
+LayerConfig = Annotated[DenseConfig | BatchNormConfig | DropoutConfig, Field(discriminator="type")]
+
+
+class ModelConfig(_Table):
+    """The network: its layers in order, the seed of its weights and its float type."""
+
+    seed: int = 0
+    dtype: Annotated[str, _one_of(DTYPES)] = "float32"
+    layers: list[LayerConfig] = Field(min_length=1)
+
+    @property
+    def output_layer(self) -> int:
+        """Index of the last dense layer, whose units are the network's outputs."""
+        return max(i for i, layer in enumerate(self.layers) if layer.type == "dense")
+
+    @property
+    def output_units(self) -> int:
+        """Width of the network's output: the last dense layer's units."""
+        return self.layers[self.output_layer].units
+
+    @model_validator(mode="after")
+    def _has_dense_layer(self) -> ModelConfig:
+        if not any(layer.type == "dense" for layer in self.layers):
+            raise _problem("needs at least one dense layer, such as {type = 'dense', units = 1}")
+        return self
+
+
+# ---- [train] -------------------------------------------------------------------------------
+class _OptimizerConfig(_Table):
+    name: str
+    lr: float
+    clip_norm: float | None = Field(None, gt=0.0)
+
+
+class SGDConfig(_OptimizerConfig):
+    """``sl.SGD``: plain, momentum or Nesterov gradient descent."""
+
+    name: Literal["sgd"] = "sgd"
+    lr: float = Field(0.01, gt=0.0)
+    momentum: float = Field(0.0, ge=0.0, lt=1.0)
+    nesterov: bool = False
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self) -> SGDConfig:
+        if self.nesterov and self.momentum == 0.0:
+            raise _problem("nesterov = true needs momentum > 0")
+        return self
+
+
+class AdamConfig(_OptimizerConfig):
+    """``sl.Adam``."""
+
+    name: Literal["adam"] = "adam"
+    lr: float = Field(1e-3, gt=0.0)
+    beta1: float = Field(0.9, ge=0.0, lt=1.0)
+    beta2: float = Field(0.999, ge=0.0, lt=1.0)
+    eps: float = Field(1e-8, gt=0.0)
+
+
+class RMSpropConfig(_OptimizerConfig):
+    """``sl.RMSprop``."""
+
+    name: Literal["rmsprop"] = "rmsprop"
+    lr: float = Field(1e-2, gt=0.0)
+    rho: float = Field(0.99, ge=0.0, lt=1.0)
+    eps: float = Field(1e-8, gt=0.0)
+
+
+OptimizerConfig = Annotated[SGDConfig | AdamConfig | RMSpropConfig, Field(discriminator="name")]
+
+
+class TrainConfig(_Table):
+    """Loss, schedule and optimizer; early stopping watches the test-split loss when set."""
+
+    loss: Annotated[str, _one_of(LOSSES)]
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(32, ge=1)
+    optimizer: OptimizerConfig
+    early_stopping_patience: int | None = Field(None, ge=0)
+
+
+# ---- the whole run -------------------------------------------------------------------------
+class RunConfig(_Table):
+    """A validated run file. Build one with ``load_run`` or ``RunConfig.from_dict``."""
+
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+
+    @model_validator(mode="after")
+    def _bce_has_one_output(self) -> RunConfig:
+        if self.train.loss == "bce" and self.model.output_units != 1:
+            raise _problem(
+                f"model.layers[{self.model.output_layer}].units: loss 'bce' needs 1 output "
+                f"unit (a logit), received {self.model.output_units}; set units = 1, or use "
+                "loss = 'cross_entropy' with one unit per class"
+            )
+        return self
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], base_dir: str | os.PathLike | None = None
+    ) -> RunConfig:
+        """Validate a parsed run file; relative CSV paths resolve against ``base_dir``."""
+        base = None if base_dir is None else Path(base_dir)
+        try:
+            return cls.model_validate(data, context={"base_dir": base})
+        except ValidationError as error:
+            problems = [_describe(problem, data) for problem in error.errors()]
+            raise ConfigError("run file", problems) from None
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative paths resolve against (the run file's), if known."""
+        return self.data._base_dir
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, TOML-writable dict of every setting (paths as given, defaults spelled out)."""
+        return self.model_dump(exclude_none=True)
+
+    def with_changes(self, changes: Mapping[str, Any]) -> RunConfig:
+        """A validated copy with ``changes`` merged in, e.g. ``{"train": {"epochs": 50}}``.
+
+        Nested tables merge key by key; lists (such as ``model.layers``) are replaced whole.
+        """
+        return RunConfig.from_dict(_merge(self.to_dict(), changes), self.base_dir)
+
+
+def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+# ---- error messages ------------------------------------------------------------------------
+_BOUNDS = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": (">=", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("<=", "le"),
+}
+
+
+def _describe(problem: dict[str, Any], data: Any) -> str:
+    """One pydantic error as ``key.path[i].name: what is wrong (received ...)``."""
+    loc, kind, ctx = list(problem["loc"]), problem["type"], problem.get("ctx", {})
+    received = problem.get("input")
+    if kind == "extra_forbidden":
+        allowed = list(_unwrap(_annotation_at(loc[:-1])).model_fields)
+        message = _not_allowed(loc[-1], allowed).replace(" is not allowed;", " is an unknown key;")
+    elif kind in _BOUNDS:
+        symbol, key = _BOUNDS[kind]
+        message = f"must be {symbol} {ctx[key]:g} (received {received!r})"
+    elif kind == "too_short":
+        message = f"must have at least {ctx['min_length']} item(s)"
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):
+        tags = [_tag(member) for member in get_args(_unwrap(_annotation_at(loc)))]
+        field = ctx["discriminator"].strip("'")
+        if kind == "union_tag_not_found":
+            message = f"missing required key; allowed: {', '.join(tags)}"
+        else:
+            message = _not_allowed(ctx["tag"], tags)
+        loc.append(field)
+    elif kind == "missing":
+        message = "missing required key"
+    elif kind == "sigmalab":
+        message = problem["msg"]
+    elif problem["msg"].startswith("Input should be"):
+        message = f"must be{problem['msg'][len('Input should be') :]} (received {received!r})"
+    else:
+        message = problem["msg"]
+    path = _key_path(loc, data)
+    return f"{path}: {message}" if path else message
+
+
+def _key_path(loc: list[Any], data: Any) -> str:
+    """Render a pydantic location as ``model.layers[1].rate``, dropping union tags."""
+    text, node = "", data
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        if isinstance(node, Mapping) and part not in node and part in _tags(node):
+            continue  # the discriminated union's tag, e.g. 'dropout' in layers[1].dropout.rate
+        text += f".{part}" if text else part
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return text
+
+
+def _tags(node: Mapping[str, Any]) -> set[Any]:
+    return {node.get("type"), node.get("name")} - {None}
+
+
+def _annotation_at(loc: list[Any]) -> Any:
+    """The config type at a pydantic location, found by walking the config classes."""
+    node: Any = RunConfig
+    for part in loc:
+        node = _unwrap(node)
+        if isinstance(part, int):
+            node = get_args(node)[0]
+        elif isinstance(node, type) and issubclass(node, BaseModel):
+            node = node.model_fields[part].annotation
+        else:  # a discriminated union: pick the member whose tag is ``part``
+            node = next(member for member in get_args(node) if _tag(member) == part)
+    return node
+
+
+def _tag(member: type[BaseModel]) -> str:
+    """A union member's tag: the default of its ``type`` (layers) or ``name`` (optimizers)."""
+    fields = member.model_fields
+    return (fields.get("type") or fields["name"]).default
+
+
+def _unwrap(annotation: Any) -> Any:
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
+# ---- files and models ----------------------------------------------------------------------
+def load_run(path: str | os.PathLike) -> RunConfig:
+    """Read and validate a TOML run file; any problem raises ConfigError naming the file."""
+    source = Path(path)
+    try:
+        with source.open("rb") as stream:
+            data = tomllib.load(stream)
+    except FileNotFoundError:
+        raise ConfigError(str(source), ["run file not found"]) from None
+    except IsADirectoryError:
+        raise ConfigError(str(source), ["is a folder, not a run file"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(source), [f"invalid TOML: {error}"]) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(str(source), [f"not UTF-8 text: {error}"]) from None
+    try:
+        return RunConfig.from_dict(data, source.resolve().parent)
+    except ConfigError as error:
+        raise ConfigError(str(source), error.problems) from None
+
+
+def save_run(config: RunConfig, path: str | os.PathLike) -> None:
+    """Write ``config`` as a TOML run file (atomically) that reproduces the same run.
+
+    A relative CSV path is rewritten relative to the new file's folder, so the copy still
+    finds the data.
+    """
+    import tomli_w
+
+    from .io import atomic_write_bytes
+
+    target = Path(path)
+    data = config.to_dict()
+    csv_path = config.data.csv_path
+    if csv_path is not None and not Path(config.data.dataset).is_absolute():
+        data["data"]["dataset"] = Path(
+            os.path.relpath(csv_path.resolve(), target.resolve().parent)
+        ).as_posix()
+    atomic_write_bytes(target, tomli_w.dumps(data).encode())
+
+
+def build_model(config: RunConfig) -> Sequential:
+    """The compiled, not yet built ``sl.Sequential`` that ``config`` describes."""
+    model = config.model
+    return Sequential.from_config(
+        {
+            "seed": model.seed,
+            "dtype": model.dtype,
+            "layers": [layer.model_dump() for layer in model.layers],
+            "loss": config.train.loss,
+            "optimizer": config.train.optimizer.model_dump(),
+        }
+    )

@@ -1,0 +1,327 @@
+"""Carry out a run file: load the data, build and train the model, and write the results.
+
+``train_run`` is the one place that turns a RunConfig into a trained model, shared by
+``sigmalab train`` and the doctor, so both see exactly the same training. ``predict_csv``
+applies a trained run to new rows with the same preprocessing.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import data as datasets
+from .callbacks import Callback, EarlyStopping, History
+from .config import ConfigError, RunConfig, build_model, save_run
+from .data.dataset import CLASSIFICATION, Dataset
+from .data.features import expand
+from .io import atomic_write_bytes, load_model
+from .losses import LOSSES
+from .model import Sequential
+
+MODEL_FILE = "model.safetensors"
+RUN_FILE = "run.toml"
+HISTORY_FILE = "history.csv"
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "report.png"
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How raw input columns become model inputs: Playground features, then standardisation.
+
+    Saved in summary.json so that ``sigmalab predict`` feeds new rows exactly as in training.
+    """
+
+    columns: list[str]
+    features: list[str] | None = None
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """Map raw rows (one column per entry of ``columns``) to the model's inputs."""
+        if self.features is not None:
+            X = expand(X, self.features)[0]
+        return X if self.mean is None else (X - self.mean) / self.std
+
+    @property
+    def input_names(self) -> list[str]:
+        """Names of the model's input columns."""
+        return self.features if self.features is not None else self.columns
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; mean/std are null when the run did not standardise."""
+        scale = (
+            None if self.mean is None else {"mean": self.mean.tolist(), "std": self.std.tolist()}
+        )
+        return {"columns": self.columns, "features": self.features, "standardize": scale}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
+        """Inverse of ``to_dict``."""
+        scale = data.get("standardize")
+        return cls(
+            columns=list(data["columns"]),
+            features=data.get("features"),
+            mean=None if scale is None else np.asarray(scale["mean"]),
+            std=None if scale is None else np.asarray(scale["std"]),
+        )
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the trained model, its history, the data it saw, the summary.
+
+    ``dataset`` holds the model's inputs (features expanded, standardised); ``raw`` the
+    arrays as loaded, which the report plots. ``summary`` is a plain JSON-able dict.
+    """
+
+    model: Sequential
+    history: History
+    dataset: Dataset
+    summary: dict[str, Any]
+    raw: Dataset | None = None
+    preprocessing: Preprocessing | None = None
+
+
+def load_data(config: RunConfig) -> tuple[Dataset, Dataset, Preprocessing]:
+    """The raw split, the model-ready split and the preprocessing that links them."""
+    settings = config.data
+    raw = datasets.load(
+        settings.source,
+        samples=settings.samples,
+        noise=settings.noise,
+        test_fraction=settings.test_fraction,
+        seed=settings.seed,
+        target=settings.target,
+    )
+    preprocessing = Preprocessing(columns=list(raw.feature_names), features=settings.features)
+    X_train, X_test = preprocessing.apply(raw.X_train), preprocessing.apply(raw.X_test)
+    if settings.standardize:
+        X_train, X_test, mean, std = datasets.standardize(X_train, X_test)
+        preprocessing = dataclasses.replace(preprocessing, mean=mean, std=std)
+    prepared = dataclasses.replace(
+        raw, X_train=X_train, X_test=X_test, feature_names=preprocessing.input_names
+    )
+    return raw, prepared, preprocessing
+
+
+def check_loss_fits(config: RunConfig, dataset: Dataset) -> None:
+    """Reject a loss or output width that cannot work for this dataset, saying what to set."""
+    loss, units = config.train.loss, config.model.output_units
+    where = f"model.layers[{config.model.output_layer}].units"
+    if LOSSES[loss].is_classification and dataset.task != CLASSIFICATION:
+        raise ConfigError(
+            "train.loss",
+            [f"{loss!r} is for classification, but {dataset.name!r} is a regression; use 'mse'"],
+        )
+    if loss == "bce" and dataset.n_classes != 2:
+        raise ConfigError(
+            "train.loss",
+            [
+                f"'bce' is for 2 classes, {dataset.name!r} has {dataset.n_classes}; use "
+                f"'cross_entropy' with {where} = {dataset.n_classes}"
+            ],
+        )
+    if loss == "cross_entropy" and units != dataset.n_classes:
+        raise ConfigError(
+            where,
+            [
+                f"cross_entropy on {dataset.name!r} needs one output unit per class: set "
+                f"units = {dataset.n_classes} (received {units})"
+            ],
+        )
+    if loss == "mse" and units != 1:
+        raise ConfigError(
+            where, [f"mse on {dataset.name!r} (one target column) needs units = 1, not {units}"]
+        )
+
+
+def predicted_labels(outputs: np.ndarray, loss: str, n_classes: int | None) -> np.ndarray:
+    """Class labels from ``model.predict`` outputs: threshold, argmax, or rounded mse values."""
+    if loss == "cross_entropy":
+        return outputs.argmax(axis=1)
+    if loss == "bce":
+        return (outputs[:, 0] >= 0.5).astype(np.int64)
+    return np.clip(np.rint(outputs[:, 0]), 0, (n_classes or 2) - 1).astype(np.int64)
+
+
+def train_run(
+    config: RunConfig,
+    out_dir: str | os.PathLike | None = None,
+    callbacks: Sequence[Callback] = (),
+    verbose: int = 1,
+) -> RunResult:
+    """Train the run ``config`` describes, validating on the test split; write files to
+    ``out_dir`` when given (model, run.toml, history.csv, summary.json, report.png)."""
+    started = time.perf_counter()
+    raw, dataset, preprocessing = load_data(config)
+    check_loss_fits(config, dataset)
+    model = build_model(config)
+    patience = config.train.early_stopping_patience
+    stopper = [] if patience is None else [EarlyStopping(patience=patience)]
+    history = model.fit(
+        dataset.X_train,
+        dataset.y_train,
+        epochs=config.train.epochs,
+        batch_size=config.train.batch_size,
+        validation_data=(dataset.X_test, dataset.y_test),
+        verbose=verbose,
+        callbacks=[*stopper, *callbacks],
+    )
+    summary = _summarize(config, model, history, dataset)
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    summary["preprocessing"] = preprocessing.to_dict()
+    result = RunResult(model, history, dataset, summary, raw, preprocessing)
+    if out_dir is not None:
+        write_outputs(result, config, out_dir)
+    return result
+
+
+def _summarize(
+    config: RunConfig, model: Sequential, history: History, dataset: Dataset
+) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "dataset": dataset.name,
+        "task": dataset.task,
+        "samples_train": len(dataset.y_train),
+        "samples_test": len(dataset.y_test),
+        "n_classes": dataset.n_classes,
+        "epochs": len(history.epoch),
+    }
+    for split, X, y in (
+        ("train", dataset.X_train, dataset.y_train),
+        ("test", dataset.X_test, dataset.y_test),
+    ):
+        summary[f"{split}_loss"] = model.evaluate(X, y)["loss"]
+        if dataset.task == CLASSIFICATION:
+            labels = predicted_labels(model.predict(X), config.train.loss, dataset.n_classes)
+            summary[f"{split}_accuracy"] = float(np.mean(labels == y))
+    return summary
+
+
+def write_outputs(result: RunResult, config: RunConfig, out_dir: str | os.PathLike) -> None:
+    """Write the five run files into ``out_dir``; each appears complete or not at all."""
+    from .report import save_report
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    result.model.save(folder / MODEL_FILE)
+    save_run(config, folder / RUN_FILE)
+    atomic_write_bytes(folder / HISTORY_FILE, _history_csv(result.history).encode())
+    text = json.dumps(result.summary, indent=2, allow_nan=False, default=_json_number)
+    atomic_write_bytes(folder / SUMMARY_FILE, (text + "\n").encode())
+    save_report(folder / REPORT_FILE, result, title=f"{config.data.dataset} ({config.train.loss})")
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {value!r}")
+
+
+def _history_csv(history: History) -> str:
+    keys = list(history.history)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["epoch", *keys])
+    for row, epoch in enumerate(history.epoch):
+        writer.writerow([epoch + 1, *(repr(float(history.history[key][row])) for key in keys)])
+    return buffer.getvalue()
+
+
+# ---- prediction ----------------------------------------------------------------------------
+def predict_csv(
+    model_path: str | os.PathLike, csv_path: str | os.PathLike
+) -> tuple[list[str], list[list[float | int]]]:
+    """Predictions for the rows of a CSV: header and rows, ready for ``csv.writer``.
+
+    The preprocessing comes from summary.json beside the model; without one, every CSV
+    column except ``target`` feeds the model as is.
+    """
+    model = load_model(model_path)
+    summary_path = Path(model_path).parent / SUMMARY_FILE
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    header, rows = _read_numeric_csv(Path(csv_path), ignore=("target",))
+    if "preprocessing" in summary:
+        preprocessing = Preprocessing.from_dict(summary["preprocessing"])
+    else:
+        preprocessing = Preprocessing(columns=header)
+    X = preprocessing.apply(_select_columns(Path(csv_path), header, rows, preprocessing))
+    outputs = model.predict(X)
+    loss = model.loss.name if model.loss is not None else "mse"
+    labels = None
+    if loss == "mse":
+        width = outputs.shape[1]
+        columns = ["prediction"] if width == 1 else [f"prediction_{k}" for k in range(width)]
+        if summary.get("task") == CLASSIFICATION:
+            labels = predicted_labels(outputs, loss, summary.get("n_classes"))
+    else:
+        labels = predicted_labels(outputs, loss, None)
+        if loss == "bce":
+            outputs = np.column_stack([1.0 - outputs[:, 0], outputs[:, 0]])
+        columns = [f"probability_{k}" for k in range(outputs.shape[1])]
+    rows = outputs.tolist()
+    if labels is not None:
+        columns.append("label")
+        rows = [[*row, int(label)] for row, label in zip(rows, labels, strict=True)]
+    return columns, rows
+
+
+def _select_columns(
+    path: Path, header: list[str], rows: np.ndarray, preprocessing: Preprocessing
+) -> np.ndarray:
+    """The raw columns the preprocessing expects, in its order; missing ones are an error."""
+    expected = preprocessing.columns
+    missing = [name for name in expected if name not in header]
+    if missing:
+        raise ConfigError(
+            str(path),
+            [f"missing column(s) {', '.join(missing)}; the model reads: {', '.join(expected)}"],
+        )
+    return rows[:, [header.index(name) for name in preprocessing.columns]]
+
+
+def _read_numeric_csv(path: Path, ignore: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Header (minus ``ignore``d columns) and a float array; bad cells name file, line, column."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            lines = [(number, row) for number, row in enumerate(csv.reader(stream), 1) if row]
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found"]) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise ConfigError(str(path), [f"cannot read: {error}"]) from None
+    if len(lines) < 2:
+        raise ConfigError(str(path), ["needs a header row and at least one data row"])
+    names = [name.strip() for name in lines[0][1]]
+    keep = [i for i, name in enumerate(names) if name not in ignore]
+    values = np.empty((len(lines) - 1, len(keep)))
+    for row_index, (number, row) in enumerate(lines[1:]):
+        if len(row) != len(names):
+            raise ConfigError(
+                str(path), [f"line {number}: expected {len(names)} cells, found {len(row)}"]
+            )
+        for out_index, column in enumerate(keep):
+            cell = row[column].strip()
+            try:
+                value = float(cell)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise ConfigError(
+                    str(path),
+                    [f"line {number}, column {names[column]!r}: {cell!r} is not a finite number"],
+                )
+            values[row_index, out_index] = value
+    return [names[i] for i in keep], values
