@@ -20,13 +20,15 @@ RANDOM_STREAMS = ("init", "shuffle", "noise")
 def batch_bounds(n_samples: int, batch_size: int) -> list[tuple[int, int]]:
     """(start, stop) of each batch; a last batch of one sample joins the one before it.
 
+    With batch_size 1 every batch has one sample by request, so nothing is merged.
+
     Every sample is used once per epoch; the merge keeps batch statistics (BatchNorm)
     defined, since a batch of one has no variance.
     """
     bounds = [
         (start, min(start + batch_size, n_samples)) for start in range(0, n_samples, batch_size)
     ]
-    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+    if batch_size > 1 and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
         bounds[-2:] = [(bounds[-2][0], n_samples)]
     return bounds
 
@@ -118,6 +120,7 @@ class Sequential:
         """Choose the loss (mse, bce, cross_entropy) and the optimizer."""
         self.loss = get_loss(loss)
         self.optimizer = get_optimizer(optimizer)
+        self.optimizer.reset()  # an instance reused from another run must not carry its moments
         return self
 
     # ---- weights ---------------------------------------------------------------------
