@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import SigmalabError
+
 xp = np
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -21,11 +23,11 @@ def resolve_dtype(dtype: str | type | np.dtype | None) -> np.dtype:
         return np.dtype(DTYPES[DEFAULT_DTYPE])
     if isinstance(dtype, str):
         if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, received: dtype={dtype!r}")
+            raise SigmalabError(f"dtype must be one of {sorted(DTYPES)}, received: dtype={dtype!r}")
         return np.dtype(DTYPES[dtype])
     resolved = np.dtype(dtype)
     if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be float32 or float64, received: dtype={resolved}")
+        raise SigmalabError(f"dtype must be float32 or float64, received: dtype={resolved}")
     return resolved
 
 

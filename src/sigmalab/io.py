@@ -79,7 +79,9 @@ def load_model(path: str | os.PathLike):
     try:
         config = json.loads(metadata[CONFIG_KEY])
         model = Sequential.from_config(config)
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
+    except SigmalabError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # ValueError: bad JSON too
         raise SigmalabError(f"{source}: broken sigmalab config: {error}") from None
     if not model.built:
         raise SigmalabError(f"{source}: the saved model was never built")

@@ -351,6 +351,11 @@ class Sequential:
         """Rebuild a model from ``get_config``'s output (weights freshly initialised)."""
         layers = []
         for index, layer_config in enumerate(config["layers"]):
+            if not isinstance(layer_config, dict):
+                raise SigmalabError(
+                    f"layers[{index}] must be a mapping such as {{'type': 'dense', 'units': 1}}, "
+                    f"received: {layer_config!r}"
+                )
             layer_config = dict(layer_config)
             kind = layer_config.pop("type", None)
             if kind not in LAYER_TYPES:

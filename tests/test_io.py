@@ -1,0 +1,229 @@
+"""Model files: round trip, clear errors for foreign or broken files, atomic writes, no pickle."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import pickle
+
+import numpy as np
+import pytest
+from safetensors.numpy import save as save_safetensors
+
+import sigmalab as sl
+
+
+def _trained_model(dtype="float32"):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    model = sl.Sequential(
+        [
+            sl.Dense(6, activation="relu", l2=1e-3),
+            sl.BatchNorm(momentum=0.2),
+            sl.Dropout(0.25),
+            sl.Dense(5, activation="x * sigmoid(x)", init="he_uniform", weight_scale=1.5),
+            sl.Dense(4, activation="where(x > 0, x, 0.1*x)", use_bias=False, l1=1e-4),
+            sl.Dense(3),
+        ],
+        seed=7,
+        dtype=dtype,
+    )
+    model.compile(loss="cross_entropy", optimizer=sl.Adam(lr=0.01, clip_norm=5.0))
+    model.fit(X, y, epochs=3, batch_size=8, verbose=0)
+    return model, X
+
+
+def _files(folder):
+    return sorted(p.name for p in pathlib.Path(folder).iterdir())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_round_trip(tmp_path, dtype):
+    model, X = _trained_model(dtype)
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    loaded = sl.load(path)
+    assert loaded.get_config() == model.get_config()
+    assert loaded.dtype == model.dtype
+    for got, want in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    running_var = model.layers[1].state["running_var"]
+    assert not np.allclose(running_var, 1.0)  # the statistics moved, so keeping them matters
+    np.testing.assert_array_equal(loaded.layers[1].state["running_var"], running_var)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.layers[3].activation.spec == "x * sigmoid(x)"
+    assert loaded.layers[4].activation.spec == "where(x > 0, x, 0.1*x)"
+    assert _files(tmp_path) == ["model.safetensors"]
+
+
+def test_loaded_model_keeps_training(tmp_path):
+    model, X = _trained_model()
+    model.save(tmp_path / "m.safetensors")
+    loaded = sl.load(tmp_path / "m.safetensors")
+    y = np.arange(40) % 3
+    history = loaded.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_bare_callable_cannot_be_saved(tmp_path):
+    model = sl.Sequential([sl.Dense(2, activation=np.tanh)])
+    model.build(3)
+    with pytest.raises(sl.SigmalabError, match="callable and cannot be saved.*formula"):
+        model.save(tmp_path / "m.safetensors")
+    assert _files(tmp_path) == []
+
+
+def test_unbuilt_model_cannot_be_saved(tmp_path):
+    with pytest.raises(sl.SigmalabError, match="not built"):
+        sl.Sequential([sl.Dense(1)]).save(tmp_path / "m.safetensors")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(sl.SigmalabError, match="model file not found"):
+        sl.load(tmp_path / "nope.safetensors")
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def _with_config(tmp_path, config, tensors=None):
+    """A safetensors file whose sigmalab metadata holds ``config`` (a dict or raw text)."""
+    text = config if isinstance(config, str) else json.dumps(config)
+    if tensors is None:
+        tensors = {
+            "000.dense.W": np.zeros((2, 1), np.float32),
+            "000.dense.b": np.zeros(1, np.float32),
+        }
+    data = save_safetensors(tensors, metadata={"sigmalab_config": text, "sigmalab_format": "1"})
+    return _write(tmp_path / "crafted.safetensors", data)
+
+
+GOOD = {"seed": 0, "dtype": "float32", "input_dim": 2, "layers": [{"type": "dense", "units": 1}]}
+
+
+def test_crafted_good_file_loads(tmp_path):
+    assert sl.load(_with_config(tmp_path, GOOD)).count_params() == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"this is not a model file at all, just some text", "not a valid safetensors"),
+        (b"", "not a valid safetensors"),
+        (b"\xff" * 8 + b"{}", "not a valid safetensors"),
+        (b"PK\x03\x04" + bytes(100), "not a valid safetensors"),
+    ],
+)
+def test_foreign_bytes(tmp_path, data, message):
+    with pytest.raises(sl.SigmalabError, match=message):
+        sl.load(_write(tmp_path / "m.safetensors", data))
+
+
+def test_truncated_file(tmp_path):
+    model, _ = _trained_model()
+    model.save(tmp_path / "m.safetensors")
+    data = (tmp_path / "m.safetensors").read_bytes()
+    for cut in (4, 12, len(data) // 2, len(data) - 1):
+        with pytest.raises(sl.SigmalabError, match="not a valid safetensors"):
+            sl.load(_write(tmp_path / "cut.safetensors", data[:cut]))
+
+
+def test_safetensors_without_sigmalab_metadata(tmp_path):
+    data = save_safetensors({"weight": np.zeros((2, 2), np.float32)})
+    with pytest.raises(sl.SigmalabError, match="no sigmalab config"):
+        sl.load(_write(tmp_path / "other.safetensors", data))
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("{not json", "broken sigmalab config"),
+        ([1, 2], "broken sigmalab config"),
+        ({**GOOD, "layers": [{"type": "conv2d"}]}, "unknown layer type 'conv2d'"),
+        ({**GOOD, "layers": ["dense"]}, "layers"),
+        ({**GOOD, "dtype": "float16"}, "dtype"),
+        ({**GOOD, "layers": [{"type": "dense", "units": 1, "bogus": 2}]}, "bogus"),
+        ({**GOOD, "input_dim": None}, "never built"),
+    ],
+)
+def test_broken_config(tmp_path, config, message):
+    with pytest.raises(sl.SigmalabError, match=message):
+        sl.load(_with_config(tmp_path, config))
+
+
+def test_missing_or_misshapen_tensor(tmp_path):
+    with pytest.raises(sl.SigmalabError, match="tensor '000.dense.b' is missing"):
+        sl.load(_with_config(tmp_path, GOOD, {"000.dense.W": np.zeros((2, 1), np.float32)}))
+    wrong = {"000.dense.W": np.zeros((3, 1), np.float32), "000.dense.b": np.zeros(1, np.float32)}
+    with pytest.raises(sl.SigmalabError, match=r"must have shape \(2, 1\)"):
+        sl.load(_with_config(tmp_path, GOOD, wrong))
+
+
+def test_formula_in_file_is_parsed_not_run(tmp_path):
+    marker = tmp_path / "hacked"
+    evil = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    config = {**GOOD, "layers": [{"type": "dense", "units": 1, "activation": evil}]}
+    with pytest.raises(sl.SigmalabError, match="not allowed"):
+        sl.load(_with_config(tmp_path, config))
+    assert not marker.exists()
+
+
+class _Payload:
+    """Unpickling this object would create the marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+@pytest.mark.parametrize("wrap", ["plain", "numpy"])
+def test_pickle_disguised_as_safetensors_is_rejected(tmp_path, wrap):
+    marker = tmp_path / "unpickled"
+    path = tmp_path / "model.safetensors"
+    if wrap == "plain":
+        path.write_bytes(pickle.dumps(_Payload(str(marker))))
+    else:
+        with open(path, "wb") as stream:
+            np.save(stream, np.array([_Payload(str(marker))], dtype=object), allow_pickle=True)
+    assert pickle.loads(pickle.dumps(_Payload(str(tmp_path / "probe")))) is None  # it would run
+    assert (tmp_path / "probe").exists()
+    with pytest.raises(sl.SigmalabError, match="not a valid safetensors"):
+        sl.load(path)
+    assert not marker.exists()
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "model.safetensors"
+    first, _ = _trained_model()
+    first.save(path)
+    before = path.read_bytes()
+    second = sl.Sequential([sl.Dense(2)])
+    second.build(3)
+
+    def broken_replace(source, target):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        second.save(path)
+    assert path.read_bytes() == before
+    assert _files(tmp_path) == ["model.safetensors"]
+    monkeypatch.undo()
+    assert sl.load(path).get_config() == first.get_config()
+
+
+def test_save_creates_folders_and_overwrites(tmp_path):
+    path = tmp_path / "deep" / "er" / "m.safetensors"
+    model, X = _trained_model()
+    model.save(path)
+    model.fit(X, np.arange(40) % 3, epochs=1, verbose=0)
+    model.save(path)
+    np.testing.assert_array_equal(sl.load(path).predict(X), model.predict(X))
+    assert _files(path.parent) == ["m.safetensors"]
