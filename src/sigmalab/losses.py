@@ -56,7 +56,7 @@ def _check_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
     if bad.any():
         index = int(np.argmax(bad))
         raise SigmalabError(
-            f"labels must be in 0..{n_classes - 1} for {n_classes} output(s); "
+            f"labels must be in 0..{n_classes - 1} for {n_classes} classes; "
             f"y[{index}] = {labels[index]:g} ({int(bad.sum())} label(s) out of range)"
         )
     return labels.astype(np.int64)
