@@ -141,3 +141,13 @@ def test_unknown_name_suggests_closest(typo, suggestion):
 def test_aliases_and_case(alias, target):
     z = np.linspace(-3, 3, 7)
     np.testing.assert_array_equal(get_activation(alias)(z), get_activation(target)(z))
+
+
+def test_gelu_dependency_is_declared():
+    """gelu and erf() need SciPy at run time, so a plain install must bring it."""
+    import pathlib
+    import tomllib
+
+    pyproject = pathlib.Path(__file__).resolve().parents[1] / "pyproject.toml"
+    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    assert any(d.replace(" ", "").lower().startswith("scipy") for d in dependencies)
