@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import sigmalab as sl
+from sigmalab.optimizers import clip_by_global_norm
 
 CURVATURE = [1.0, 3.0, 0.5]
 CENTRE = [1.0, -2.0, 0.5]
@@ -177,3 +178,19 @@ def test_reset_forgets_state(name):
     optimizer.reset()
     assert optimizer.steps == 0
     np.testing.assert_allclose(_run(optimizer), REFERENCES[name](**kwargs), rtol=1e-12)
+
+
+@pytest.mark.parametrize("size", [3e20, 1e30, 1.0, 1e-20])
+def test_clip_keeps_direction_of_huge_float32_gradients(size):
+    """Exploding gradients are what clipping is for: their squares overflow float32."""
+    grads = np.array([3.0, -4.0], np.float32) * np.float32(size)
+    with np.errstate(over="raise", invalid="raise"):
+        clipped = clip_by_global_norm(grads, 0.5)
+    expected = [0.3, -0.4] if size > 0.1 else [3.0 * size, -4.0 * size]
+    np.testing.assert_allclose(clipped, expected, rtol=1e-5)
+
+
+def test_clip_rows_are_separate_networks():
+    """A leading axis holds one network per row; each row is clipped by its own norm."""
+    grads = np.array([[3.0, 4.0], [0.3, 0.4]])
+    np.testing.assert_allclose(clip_by_global_norm(grads, 1.0), [[0.6, 0.8], [0.3, 0.4]], 1e-6)

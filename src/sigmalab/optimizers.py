@@ -56,7 +56,9 @@ class Optimizer:
 
 def clip_by_global_norm(grads: np.ndarray, max_norm: float) -> np.ndarray:
     """Scale gradients so their global L2 norm is at most ``max_norm`` (PyTorch's rule)."""
-    norm = np.sqrt(np.sum(grads * grads, axis=-1, keepdims=True, dtype=np.float64))
+    # squares summed in float64: float32 squares overflow from |g| ~ 2e19, which would zero
+    # exactly the exploding gradients clipping is for
+    norm = np.sqrt(np.einsum("...i,...i->...", grads, grads, dtype=np.float64))[..., None]
     scale = np.minimum(max_norm / (norm + 1e-6), 1.0).astype(grads.dtype)
     return grads * scale
 
