@@ -227,3 +227,15 @@ def test_save_creates_folders_and_overwrites(tmp_path):
     model.save(path)
     np.testing.assert_array_equal(sl.load(path).predict(X), model.predict(X))
     assert _files(path.parent) == ["m.safetensors"]
+
+
+def test_saved_file_has_ordinary_permissions(tmp_path):
+    """Like open(path, 'w'): 0666 less the umask, not the temporary file's private 0600."""
+    mask = os.umask(0o022)
+    try:
+        model = sl.Sequential([sl.Dense(1)])
+        model.build(2)
+        model.save(tmp_path / "m.safetensors")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o644
