@@ -306,3 +306,18 @@ def test_training_reaches_high_accuracy():
     history = model.fit(X, y, epochs=40, batch_size=10, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert model.evaluate(X, y)["accuracy"] >= 0.9
+
+
+def test_float32_training_tracks_float64():
+    """Same seed, same steps: the float32 run stays within float32 rounding of float64."""
+    X, y = _blobs(n=30, classes=3)
+    weights = {}
+    for dtype in ("float32", "float64"):
+        model = sl.Sequential(
+            [sl.Dense(6, activation="tanh"), sl.BatchNorm(), sl.Dense(3)], seed=5, dtype=dtype
+        )
+        model.compile(loss="cross_entropy", optimizer=sl.SGD(lr=0.1, momentum=0.9))
+        model.fit(X, y, epochs=3, batch_size=8, verbose=0)
+        weights[dtype] = model.get_weights()
+    for low, high in zip(weights["float32"], weights["float64"], strict=True):
+        np.testing.assert_allclose(low, high, rtol=1e-4, atol=1e-5)
