@@ -1,5 +1,23 @@
-"""The training doctor: finds, explains and proposes fixes for backpropagation failures."""
+"""The training doctor: finds, explains and proposes fixes for backpropagation failures.
 
+``check_static`` looks at a model before training; ``Doctor`` is a callback that probes a
+run and diagnoses it; ``render`` prints findings for people, ``Finding.to_dict`` for tools.
+"""
+
+from .callback import Doctor
 from .findings import KINDS, SEVERITIES, Finding, make_finding, worst
+from .report import render
+from .rules import diagnose
+from .static import check_static
 
-__all__ = ["KINDS", "SEVERITIES", "Finding", "make_finding", "worst"]
+__all__ = [
+    "KINDS",
+    "SEVERITIES",
+    "Doctor",
+    "Finding",
+    "check_static",
+    "diagnose",
+    "make_finding",
+    "render",
+    "worst",
+]

@@ -56,12 +56,12 @@ TEMPLATES = {
         "flows. Standardise the inputs, or use ReLU, which has a more useful range."
     ),
     "divergence": (
-        "Training diverged at step {step}: the loss became {loss} (it started at "
+        "Training diverged at {when}: the loss became {loss} (it started at "
         "{initial_loss}), so the weights are too large to converge. Lowering the learning "
         "rate or clipping the gradients helps."
     ),
     "oscillation": (
-        "The loss swung up and down {swings} times in {epochs} epochs instead of settling: "
+        "The loss swung up and down {swings} times in {points} measurements instead of settling: "
         "each step overshoots. Lowering the learning rate (or using Adam) helps it settle."
     ),
     "slow_convergence": (
@@ -75,8 +75,7 @@ TEMPLATES = {
         "such as dropout, an L2 penalty or early stopping helps."
     ),
     "learning_rate_too_high": (
-        "Each step changes {layer}'s weights by {update_ratio} of their size (above "
-        "{threshold}), so training jumps around instead of converging. Lower the learning rate."
+        "{step_size}, so training jumps around instead of converging. Lower the learning rate."
     ),
     "learning_rate_too_low": (
         "Each step changes the weights by only {update_ratio} of their size (below "
@@ -104,7 +103,7 @@ def _power_of_ten(factor: float) -> str:
     return f"10^{round(math.log10(factor))}"
 
 
-def _derived(kind: str, evidence: dict) -> dict:
+def _derived(kind: str, evidence: dict, layer_name: str) -> dict:
     """Values the templates need that are not raw evidence (ratios as factors, percents)."""
     extra = {}
     ratio = evidence.get("ratio")
@@ -115,6 +114,19 @@ def _derived(kind: str, evidence: dict) -> dict:
             extra[
                 key.replace("fraction", "percent").replace("improvement", "improvement_percent")
             ] = f"{100 * evidence[key]:.0f} %"
+    if kind == "divergence":
+        extra["when"] = (
+            f"step {evidence['step']}" if "step" in evidence else f"epoch {evidence.get('epoch')}"
+        )
+    if kind == "learning_rate_too_high":
+        extra["step_size"] = (
+            f"{evidence.get('optimizer')} moves every weight by about the learning rate "
+            f"({_number(evidence['lr'])}) per step, more than a typical weight's size"
+            if "lr" in evidence
+            else f"Each step changes {layer_name}'s weights by "
+            f"{_number(evidence.get('update_ratio'))} of their size (above "
+            f"{_number(evidence.get('threshold'))})"
+        )
     if kind == "dropout_too_high":
         extra["consequence"] = (
             "at 1.0 it drops out everything and the model learns nothing."
@@ -135,6 +147,6 @@ class _Fields(dict):
 def explain(kind: str, evidence: dict, layer: dict | None = None) -> str:
     """The plain-words explanation of a finding of ``kind`` with these numbers."""
     fields = _Fields({key: _number(value) for key, value in evidence.items()})
-    fields.update(_derived(kind, evidence))
     fields["layer"] = layer["name"] if layer else "the network"
+    fields.update(_derived(kind, evidence, fields["layer"]))
     return TEMPLATES[kind].format_map(fields)

@@ -104,24 +104,53 @@ class Finding:
         }
 
 
+def applicable_remedies(kind: str, context: dict | None = None) -> list[dict]:
+    """The kind's remedies minus those already in effect in ``context`` (see probes.run_context).
+
+    Retrying a setting the run already has cannot fix it, so the repair loop should not
+    spend a retrain on it.
+    """
+    context = context or {}
+    hidden = [
+        entry.get("activation")
+        for entry in context.get("layers", [])
+        if entry.get("kind") == "dense"
+    ][:-1]
+    in_effect = {
+        "set_clip_norm": context.get("clip_norm") is not None,
+        "add_batchnorm": bool(context.get("has_batchnorm")),
+        "standardize_inputs": bool(context.get("inputs_standardized")),
+    }
+    remedies = []
+    for remedy in REMEDIES[kind]:
+        action, value = remedy["action"], remedy.get("value")
+        if in_effect.get(action):
+            continue
+        if action == "set_optimizer" and context.get("optimizer") == value:
+            continue
+        if action == "set_activation" and hidden and all(name == value for name in hidden):
+            continue
+        remedies.append(dict(remedy))
+    return remedies
+
+
 def make_finding(
     kind: str,
     severity: str,
     evidence: dict,
     layer: dict | None = None,
-    remedies: Iterable[dict] | None = None,
+    context: dict | None = None,
 ) -> Finding:
-    """Build a Finding with its explanation and the kind's remedies (or ``remedies``) filled in."""
+    """Build a Finding with its explanation and the remedies that apply to ``context``."""
     from .explanations import explain
 
-    chosen = REMEDIES[kind] if remedies is None else remedies
     return Finding(
         kind=kind,
         severity=severity,
         layer=layer,
         evidence=evidence,
         explanation=explain(kind, evidence, layer),
-        remedies=[dict(remedy) for remedy in chosen],
+        remedies=applicable_remedies(kind, context),
     )
 
 

@@ -1,0 +1,199 @@
+"""The Doctor callback: probes a run as it trains, then diagnoses it from the records."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+
+from ..callbacks import Callback
+from ..errors import SigmalabError
+from ..model import batch_bounds
+from ..validation import check_int, check_number
+from .findings import Finding, severity_rank
+from .probes import Probe, run_context
+from .rules import DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, diagnose, divergence
+from .static import check_static
+
+# Steps timed after the first probe before the adaptive interval is first set; it is then
+# re-estimated after every probe from the mean probe and step times, the same totals the
+# overhead is judged by.
+WARMUP_STEPS = 5
+# The interval never exceeds the planned steps / MIN_PROBES, so even a short run gets
+# enough probes for a condition to persist (rules need PERSIST in a row).
+MIN_PROBES = 8
+
+
+class Doctor(Callback):
+    """Watch a training run: ``model.fit(X, y, callbacks=[doctor])``, then ``doctor.findings``.
+
+    Parameters
+    ----------
+    probe_every : probe every this many optimizer steps; None (default) picks the interval
+        from the measured cost of a probe and of a step so that probes take at most
+        ``overhead_budget`` of the training time, and adds a probe at the end of any epoch
+        that had none while the budget allows.
+    probe_size : samples in the fixed probe batch (evenly spaced over the training set).
+    overhead_budget : the share of training time probes may take in adaptive mode.
+    static : also run ``check_static`` on the model and inputs at the start.
+    stop_on_divergence : end training after the epoch in which the loss became NaN/Inf or
+        blew up, since nothing more can be learned from it.
+
+    Attributes after ``fit``: ``findings`` (static and dynamic, most severe first),
+    ``records`` (the probe stream), ``epochs`` (epoch logs), ``probe_every`` (the interval
+    used), ``probe_seconds`` and ``train_seconds`` (to check the overhead).
+    """
+
+    def __init__(
+        self,
+        probe_every: int | None = None,
+        probe_size: int = 256,
+        overhead_budget: float = 0.04,
+        static: bool = True,
+        stop_on_divergence: bool = True,
+    ) -> None:
+        self.probe_every = None if probe_every is None else check_int("probe_every", probe_every)
+        self._explicit_every = self.probe_every
+        self.probe_size = check_int("probe_size", probe_size)
+        self.overhead_budget = check_number(
+            "overhead_budget", overhead_budget, low=0.0, high=1.0, low_open=True
+        )
+        self.static = bool(static)
+        self.stop_on_divergence = bool(stop_on_divergence)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.records: list[dict] = []
+        self.epochs: list[dict] = []
+        self.findings: list[Finding] = []
+        self.static_findings: list[Finding] = []
+        self.context: dict = {}
+        self.probe_seconds = 0.0
+        self.train_seconds = 0.0
+        self.probe_every = self._explicit_every
+        self._probe: Probe | None = None
+        self._steps = 0
+        self._probe_times: list[float] = []
+        self._epoch = 0
+        self._probed_epoch = -1
+        self._last_probe_step = 0
+        self._blowup_limit = math.inf
+        self._loss_flagged = False
+        self._steps_per_epoch = 1
+        self._planned_steps = 0
+        self._clock = 0.0
+
+    # ---- hooks -------------------------------------------------------------------------
+    def on_train_begin(self, model, logs):
+        """Check the setup statically, fix the probe batch, and snapshot the weights."""
+        if "X" not in logs or "y" not in logs:
+            raise SigmalabError("Doctor needs fit to pass the training arrays (logs['X'], ['y'])")
+        self._reset()
+        X, y = logs["X"], logs["y"]
+        self.context = run_context(model, X)
+        self.static_findings = check_static(model, X) if self.static else []
+        stride = max(1, len(X) // self.probe_size)
+        self._probe = Probe(model, X[::stride], y[::stride], self.probe_size)
+        self._steps_per_epoch = len(batch_bounds(logs["samples"], logs["batch_size"]))
+        self._planned_steps = self._steps_per_epoch * logs["epochs"]
+        self._probe.remember_weights(0)
+        self._clock = time.perf_counter()
+
+    def on_batch_end(self, model, step, logs):
+        """Flag a NaN/blown-up loss at once; probe when due; time steps for the interval."""
+        now = time.perf_counter()
+        self.train_seconds += now - self._clock
+        loss = logs["loss"]
+        if step == 1:
+            self._blowup_limit = max(DIVERGENCE_FACTOR * loss, DIVERGENCE_FLOOR)
+        self._steps = step
+        if step == 1 + WARMUP_STEPS:
+            self._choose_interval()
+        # A loss-only record keeps the initial loss (before any update) and the first bad one.
+        bad = not (math.isfinite(loss) and loss <= self._blowup_limit)
+        if step == 1 or (bad and not self._loss_flagged):
+            self._loss_flagged = self._loss_flagged or bad
+            self.records.append({"step": step, "epoch": self._epoch, "loss": loss, "layers": []})
+        if self._due(step):
+            self._run_probe(step)
+        elif self._due(step + 1):
+            self._probe.remember_weights(step)
+        self._clock = time.perf_counter()
+
+    def on_epoch_end(self, model, epoch, logs):
+        """Keep the epoch's metrics; stop a diverged run early."""
+        self.train_seconds += time.perf_counter() - self._clock
+        self.epochs.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
+        self._epoch = epoch + 1
+        if self.stop_on_divergence and divergence(self.records, self.epochs, self.context):
+            model.stop_training = True
+        self._clock = time.perf_counter()
+
+    def on_train_end(self, model, logs):
+        """Diagnose the whole run: static findings plus every rule's, most severe first."""
+        dynamic = diagnose(self.records, self.epochs, self.context)
+        self.findings = sorted([*self.static_findings, *dynamic], key=severity_rank)
+
+    # ---- probing schedule --------------------------------------------------------------
+    @property
+    def _probe_estimate(self) -> float:
+        """The mean probe time: what probing really costs, occasional slow ones included."""
+        return statistics.fmean(self._probe_times) if self._probe_times else 0.0
+
+    def _choose_interval(self) -> None:
+        """N = ceil(probe time / (budget * step time)): probes cost <= budget of training."""
+        if self._explicit_every is not None or not self._steps:
+            return
+        step_seconds = self.train_seconds / self._steps
+        ratio = self._probe_estimate / max(self.overhead_budget * step_seconds, 1e-9)
+        self.probe_every = max(1, min(math.ceil(ratio), self._planned_steps // MIN_PROBES))
+
+    def _due(self, step: int) -> bool:
+        if step == 1:
+            return True
+        if self.probe_every is not None and step - self._last_probe_step >= self.probe_every:
+            return True
+        last_in_epoch = step % self._steps_per_epoch == 0
+        within_budget = (
+            self.probe_seconds + self._probe_estimate <= self.overhead_budget * self.train_seconds
+        )
+        return (
+            self._explicit_every is None
+            and last_in_epoch
+            and self._probed_epoch != self._epoch
+            and within_budget
+        )
+
+    def _run_probe(self, step: int) -> None:
+        start = time.perf_counter()
+        self.records.append(self._probe(step, self._epoch))
+        seconds = time.perf_counter() - start
+        if step == 1:
+            # The first probe pays one-off costs (caches, BLAS threads waking up); time a
+            # second, discarded pass so the interval is not set from a cold measurement.
+            self.probe_seconds += seconds
+            start = time.perf_counter()
+            self._probe(step, self._epoch)
+            seconds = time.perf_counter() - start
+        self._probe_times.append(seconds)
+        self.probe_seconds += seconds
+        self._last_probe_step = step
+        self._probed_epoch = self._epoch
+        if self._steps > WARMUP_STEPS:
+            self._choose_interval()
+
+    # ---- output ------------------------------------------------------------------------
+    @property
+    def probes(self) -> int:
+        """How many full probes ran."""
+        return sum(1 for record in self.records if record.get("layers"))
+
+    def to_dict(self) -> dict:
+        """JSON-safe summary: findings, number of probes, the interval, the measured overhead."""
+        overhead = self.probe_seconds / self.train_seconds if self.train_seconds else 0.0
+        return {
+            "findings": [finding.to_dict() for finding in self.findings],
+            "probes": self.probes,
+            "probe_every": self.probe_every,
+            "overhead": overhead,
+        }

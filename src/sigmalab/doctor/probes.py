@@ -1,0 +1,160 @@
+"""Cheap probes: per-layer statistics of a model on a fixed batch, as plain dicts.
+
+This module is the only place the doctor reads engine objects. A probe record is
+``{"step", "epoch", "loss", "finite", "layers": [...]}`` with one entry per Dense layer:
+``error`` (RMS over samples of the norm of dLoss_i/dz, the backpropagated error),
+``grad_norm`` and ``weight_norm`` (|dW|, |W|), ``update_ratio`` (|W - W_before| / |W| for
+the last step, or None), ``dead_fraction`` (ReLU units never active on the probe batch)
+and ``saturated_fraction`` (sigmoid/tanh units on a flat end), both None where they do
+not apply. The rules read only these records, so any framework that emits them can be
+diagnosed.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+
+from ..activations import RELU, SATURATING
+from ..layers import BatchNorm, Dense, Dropout
+
+# Output ranges outside which a unit is saturated (nnscope: sigmoid active in (0.03, 0.97),
+# tanh in (-0.97, 0.97)); hard_sigmoid is flat outside (0, 1). Other saturating
+# activations count as saturated where |z| > SATURATED_Z (DeepDiagnosis: outside +-5).
+ACTIVE_OUTPUT_RANGE = {"sigmoid": (0.03, 0.97), "tanh": (-0.97, 0.97), "hard_sigmoid": (0.0, 1.0)}
+SATURATED_Z = 5.0
+# A unit is saturated when it is saturated for at least this share of the probe samples.
+SATURATED_SAMPLE_SHARE = 0.9
+
+
+@cache
+def _blas_threads():
+    """One controller per process: building it scans the loaded libraries (milliseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def describe_layers(model) -> list[dict]:
+    """``{"index", "name", "kind", ...}`` per layer: Dense gets dense_k (activation) and family."""
+    counts: dict[str, int] = {}
+    described = []
+    for index, layer in enumerate(model.layers):
+        counts[layer.kind] = counts.get(layer.kind, 0) + 1
+        entry = {"index": index, "kind": layer.kind, "name": f"{layer.kind}_{counts[layer.kind]}"}
+        if isinstance(layer, Dense):
+            entry["name"] += f" ({layer.activation.name})"
+            entry.update(activation=layer.activation.name, family=layer.activation.family)
+            entry["units"] = layer.units
+        elif isinstance(layer, Dropout):
+            entry["rate"] = layer.rate
+        described.append(entry)
+    return described
+
+
+def run_context(model, X: np.ndarray | None = None) -> dict:
+    """What the rules may need to know about the setup, as plain data (chooses remedies)."""
+    optimizer = model.optimizer
+    context = {
+        "optimizer": None if optimizer is None else optimizer.name,
+        "lr": None if optimizer is None else optimizer.lr,
+        "clip_norm": None if optimizer is None else optimizer.clip_norm,
+        "loss": None if model.loss is None else model.loss.name,
+        "has_batchnorm": any(isinstance(layer, BatchNorm) for layer in model.layers),
+        "layers": describe_layers(model),
+    }
+    if X is not None and len(X):
+        context["inputs_standardized"] = bool(
+            np.all(np.abs(X.mean(axis=0)) < 0.5) and np.all(np.abs(X.std(axis=0) - 1.0) < 0.5)
+        )
+    return context
+
+
+class Probe:
+    """Measures a model on the first ``size`` training samples, without changing training.
+
+    The pass runs in inference mode (no dropout draws, no BatchNorm running-stat update),
+    so no random generator is consumed; the gradients it computes are put back afterwards.
+    """
+
+    def __init__(self, model, X: np.ndarray, y: np.ndarray, size: int = 256) -> None:
+        self.model = model
+        self.X = np.array(X[:size])
+        self.y = np.array(y[:size])
+        self.dense = [
+            (i, layer) for i, layer in enumerate(model.layers) if isinstance(layer, Dense)
+        ]
+        self.names = {entry["index"]: entry["name"] for entry in describe_layers(model)}
+        self._previous: dict[int, np.ndarray] = {}
+        self._previous_step: int | None = None
+
+    def remember_weights(self, step: int) -> None:
+        """Snapshot the weights after ``step``, so the next probe can measure one update."""
+        self._previous = {index: layer.params["W"].copy() for index, layer in self.dense}
+        self._previous_step = step
+
+    def __call__(self, step: int, epoch: int) -> dict:
+        """One record of per-layer statistics at optimizer step ``step``."""
+        model = self.model
+        saved_grads = model.flat_grads.copy()
+        # One BLAS thread: for a few hundred rows, waking a sleeping thread pool costs more
+        # than the product itself (10x on a busy machine), and probes are rare, so it sleeps.
+        with _blas_threads().limit(limits=1, user_api="blas"):
+            out = model._forward(self.X, False)
+            loss, dout = model.loss.value_and_grad(out, self.y)
+            model._backward(dout, need_input_grad=False)
+        previous = self._previous if self._previous_step == step - 1 else {}
+        layers = [
+            self._layer_stats(index, layer, previous.get(index)) for index, layer in self.dense
+        ]
+        model.flat_grads[...] = saved_grads
+        self._previous, self._previous_step = {}, None
+        return {
+            "step": step,
+            "epoch": epoch,
+            "loss": float(loss),
+            "finite": bool(np.isfinite(loss)) and all(entry["finite"] for entry in layers),
+            "layers": layers,
+        }
+
+    def _layer_stats(self, index: int, layer: Dense, previous_W: np.ndarray | None) -> dict:
+        W, dW, z, a = layer.params["W"], layer.grads["W"], layer.z, layer.a
+        weight_norm = float(np.linalg.norm(W))
+        # delta is d(mean loss)/dz = e_i / n for per-sample errors e_i; sqrt(n) * |delta|_F
+        # is the root-mean-square of |e_i| over samples: independent of the probe size, and
+        # a norm over the layer's units as AUTOTRAINER's gradient ratio uses.
+        error = float(np.linalg.norm(layer.delta)) * math.sqrt(z.shape[0])
+        entry = {
+            "index": index,
+            "name": self.names[index],
+            "family": layer.activation.family,
+            "output": index == self.dense[-1][0],
+            "error": error,
+            "grad_norm": float(np.linalg.norm(dW)),
+            "weight_norm": weight_norm,
+            "update_ratio": None,
+            "dead_fraction": None,
+            "saturated_fraction": None,
+        }
+        if previous_W is not None and weight_norm > 0:
+            entry["update_ratio"] = float(np.linalg.norm(W - previous_W)) / weight_norm
+        if layer.activation.family == RELU:
+            entry["dead_fraction"] = float(np.mean(~np.any(z > 0, axis=0)))
+        elif layer.activation.family == SATURATING:
+            entry["saturated_fraction"] = _saturated_fraction(layer.activation.name, z, a)
+        entry["finite"] = all(
+            np.isfinite(entry[key]) for key in ("error", "grad_norm", "weight_norm")
+        )
+        return entry
+
+
+def _saturated_fraction(activation: str, z: np.ndarray, a: np.ndarray) -> float:
+    """Share of units whose output sits on a flat end for most probe samples."""
+    if activation in ACTIVE_OUTPUT_RANGE:
+        low, high = ACTIVE_OUTPUT_RANGE[activation]
+        flat = (a <= low) | (a >= high)
+    else:
+        flat = np.abs(z) > SATURATED_Z
+    return float(np.mean(flat.mean(axis=0) >= SATURATED_SAMPLE_SHARE))

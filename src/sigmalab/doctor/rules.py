@@ -1,0 +1,366 @@
+"""Rules: one small function per failure kind over the probe records and the epoch logs.
+
+Rules read plain data only - probe records (see :mod:`.probes`), epoch logs
+(``{"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}``) and the run context - so
+any framework that emits the same dicts can be diagnosed. Each rule returns a list of
+at most one Finding. A per-layer condition must hold on the last ``PERSIST`` probes in a
+row before it warns (nnscope's 3 logs): one noisy probe never raises an alarm.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable
+from itertools import pairwise
+
+from .findings import Finding, make_finding, severity_rank
+
+PERSIST = 3
+# AUTOTRAINER: vanishing when |first| / |last| < 1e-3 and |first| < 1e-4. Here the
+# magnitudes are the backpropagated error per sample (mean |dLoss_i/dz|), not dW, since
+# small weights shrink both ends' dW and hide the signal.
+VANISHING_RATIO = 1e-3
+VANISHING_ERROR = 1e-4
+EXPLODING_RATIO = 70.0  # AUTOTRAINER
+DEAD_FRACTION = 0.7  # AUTOTRAINER and DeepDiagnosis: >= 70 % of a layer's units
+SATURATED_FRACTION = 0.5  # DeepDiagnosis: > 50 % of a layer's units
+UPDATE_RATIO_HIGH = 0.05  # nnscope: |dW| / |W| per step
+UPDATE_RATIO_LOW = 1e-6  # nnscope
+# A loss above DIVERGENCE_FACTOR times the initial one (and above DIVERGENCE_FLOOR, so
+# near-zero regression losses do not count) has blown up; NaN/Inf always has.
+DIVERGENCE_FACTOR = 20.0
+DIVERGENCE_FLOOR = 1.0
+# Curve rules need this many epochs (or probes) before judging a trend.
+MIN_CURVE_POINTS = 10
+SLOW_IMPROVEMENT = 0.1  # less than 10 % loss reduction from the first probe
+OSCILLATION_SWING = 0.5  # a move larger than half the median loss
+OSCILLATION_MIN_SWINGS = 3
+OSCILLATION_SHARE = 0.1  # ... and swings in at least 10 % of the points
+# ... while the loss stays high: the median of the last half of the curve above this share
+# of its first value. Late spikes of a run already near zero loss are harmless.
+OSCILLATION_LEVEL = 0.2
+OVERFITTING_EPOCHS = 5  # validation loss above its best for at least this many epochs
+OVERFITTING_RISE = 0.2  # ... by at least 20 %
+OVERFITTING_GAP = 1.5  # ... and at least 1.5 times the training loss
+# ... and, for classification, training accuracy 5 points above validation accuracy:
+# a confident model's validation loss can creep up while it still classifies as well.
+OVERFITTING_ACCURACY_GAP = 0.05
+STALL_TOLERANCE = 0.01  # a new best loss must beat the old by 1 % to count as progress
+
+Rule = Callable[[list[dict], list[dict], dict], list[Finding]]
+
+
+# ---- helpers over the stream ----------------------------------------------------------
+def _probes(records: list[dict]) -> list[dict]:
+    """Full probes (with per-layer statistics), not the loss-only records of single steps."""
+    return [record for record in records if record.get("layers")]
+
+
+def _trailing(flags: list[bool]) -> int:
+    """How many of the last flags are True in a row."""
+    count = 0
+    for flag in reversed(flags):
+        if not flag:
+            break
+        count += 1
+    return count
+
+
+def _layer_ref(entry: dict) -> dict:
+    return {"index": entry["index"], "name": entry["name"]}
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _stalled(probes: list[dict], window: int) -> bool:
+    """True when the last ``window`` probes reached no new best loss."""
+    losses = [record["loss"] for record in probes]
+    earlier, recent = losses[:-window], losses[-window:]
+    if not earlier or not all(map(_finite, losses)):
+        return False
+    return min(recent) >= min(earlier) * (1.0 - STALL_TOLERANCE)
+
+
+def _improvement(probes: list[dict]) -> float | None:
+    """Relative loss reduction from the first probe to the best of the last PERSIST."""
+    if len(probes) < 2:
+        return None
+    first = probes[0]["loss"]
+    last = min(record["loss"] for record in probes[-PERSIST:])
+    if not (_finite(first) and _finite(last)) or first <= 0:
+        return None
+    return 1.0 - last / first
+
+
+def _per_layer_rule(
+    records: list[dict],
+    context: dict,
+    kind: str,
+    key: str,
+    threshold: float,
+    evidence_key: str,
+) -> list[Finding]:
+    """Warn about the hidden layer whose ``key`` stayed >= ``threshold`` longest at the end."""
+    probes = _probes(records)
+    worst_entry, worst_streak = None, 0
+    for position, entry in enumerate(probes[-1]["layers"] if probes else []):
+        if entry["output"] or entry.get(key) is None:
+            continue
+        values = [record["layers"][position].get(key) for record in probes]
+        streak = _trailing([_finite(v) and v >= threshold for v in values])
+        if streak >= PERSIST and (worst_entry is None or entry[key] > worst_entry[key]):
+            worst_entry, worst_streak = entry, streak
+    if worst_entry is None:
+        return []
+    evidence = {evidence_key: worst_entry[key], "threshold": threshold, "probes": worst_streak}
+    return [make_finding(kind, "warning", evidence, _layer_ref(worst_entry), context)]
+
+
+def _error_ratios(records: list[dict]) -> list[tuple[dict, dict, float]]:
+    """Per probe: (first Dense entry, last Dense entry, first error / last error)."""
+    ratios = []
+    for record in _probes(records):
+        first, last = record["layers"][0], record["layers"][-1]
+        ratio = (
+            first["error"] / last["error"]
+            if _finite(first["error"]) and _finite(last["error"]) and last["error"] > 0
+            else math.nan
+        )
+        ratios.append((first, last, ratio))
+    return ratios
+
+
+def _ratio_evidence(first: dict, last: dict, ratio: float, threshold: float, probes: int) -> dict:
+    return {
+        "first_layer_error": first["error"],
+        "last_layer_error": last["error"],
+        "ratio": ratio,
+        "threshold": threshold,
+        "probes": probes,
+    }
+
+
+def _loss_curve(records: list[dict], epochs: list[dict]) -> list[float]:
+    """The longer of the per-epoch training loss and the probe loss (both say the trend)."""
+    by_epoch = [log["loss"] for log in epochs if "loss" in log]
+    by_probe = [record["loss"] for record in _probes(records)]
+    return by_probe if len(by_probe) > len(by_epoch) else by_epoch
+
+
+# ---- the rules -------------------------------------------------------------------------
+def vanishing_gradients(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """The first layer's error is 1000x below the last's and tiny, on the last probes."""
+    ratios = _error_ratios(records)
+    streak = _trailing(
+        [ratio < VANISHING_RATIO and first["error"] < VANISHING_ERROR for first, _, ratio in ratios]
+    )
+    if streak < PERSIST:
+        return []
+    first, last, ratio = ratios[-1]
+    evidence = _ratio_evidence(first, last, ratio, VANISHING_RATIO, streak)
+    evidence["error_threshold"] = VANISHING_ERROR
+    return [make_finding("vanishing_gradients", "warning", evidence, _layer_ref(first), context)]
+
+
+def exploding_gradients(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """The first layer's error is more than 70x the last's on the last probes."""
+    ratios = _error_ratios(records)
+    streak = _trailing([ratio > EXPLODING_RATIO for _, _, ratio in ratios])
+    if streak < PERSIST:
+        return []
+    first, last, ratio = ratios[-1]
+    evidence = _ratio_evidence(first, last, ratio, EXPLODING_RATIO, streak)
+    return [make_finding("exploding_gradients", "warning", evidence, _layer_ref(first), context)]
+
+
+def dead_relu(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """>= 70 % of a hidden ReLU layer's units never active on the probe batch."""
+    return _per_layer_rule(
+        records, context, "dead_relu", "dead_fraction", DEAD_FRACTION, "dead_fraction"
+    )
+
+
+def saturation(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """> 50 % of a hidden sigmoid/tanh layer's units stuck on a flat end."""
+    return _per_layer_rule(
+        records,
+        context,
+        "saturation",
+        "saturated_fraction",
+        SATURATED_FRACTION,
+        "saturated_fraction",
+    )
+
+
+def divergence(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """NaN/Inf anywhere, or a loss 20x its initial value: an error at once, no persistence."""
+    initial = next((r["loss"] for r in records if _finite(r["loss"])), None)
+    for record in records:
+        loss = record["loss"]
+        blown_up = (
+            initial is not None
+            and _finite(loss)
+            and loss > max(DIVERGENCE_FACTOR * initial, DIVERGENCE_FLOOR)
+        )
+        if not _finite(loss) or not record.get("finite", True) or blown_up:
+            evidence = {
+                "step": record["step"],
+                "loss": loss,
+                "initial_loss": initial,
+                "threshold": DIVERGENCE_FACTOR,
+            }
+            return [make_finding("divergence", "error", evidence, None, context)]
+    for log in epochs:
+        if "loss" in log and not _finite(log["loss"]):
+            evidence = {"epoch": log["epoch"] + 1, "loss": log["loss"], "initial_loss": initial}
+            return [make_finding("divergence", "error", evidence, None, context)]
+    return []
+
+
+def oscillation(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """The loss keeps swinging up and down by more than half its typical level."""
+    curve = [value for value in _loss_curve(records, epochs) if _finite(value)]
+    if len(curve) < MIN_CURVE_POINTS:
+        return []
+    if statistics.median(curve[len(curve) // 2 :]) < OSCILLATION_LEVEL * curve[0]:
+        return []
+    swing = OSCILLATION_SWING * statistics.median(curve)
+    moves = [after > before for before, after in pairwise(curve) if abs(after - before) > swing]
+    swings = sum(1 for a, b in pairwise(moves) if a != b)
+    if swings < max(OSCILLATION_MIN_SWINGS, OSCILLATION_SHARE * len(curve)):
+        return []
+    evidence = {
+        "swings": swings,
+        "points": len(curve),
+        "swing_size": swing,
+        "threshold": OSCILLATION_MIN_SWINGS,
+    }
+    return [make_finding("oscillation", "warning", evidence, None, context)]
+
+
+def slow_convergence(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """After >= 10 epochs the loss fell by less than 10 % from the first probe."""
+    probes = _probes(records)
+    improvement = _improvement(probes)
+    if len(epochs) < MIN_CURVE_POINTS or improvement is None or improvement >= SLOW_IMPROVEMENT:
+        return []
+    evidence = {
+        "epochs": len(epochs),
+        "initial_loss": probes[0]["loss"],
+        "final_loss": min(record["loss"] for record in probes[-PERSIST:]),
+        "improvement": improvement,
+        "threshold": SLOW_IMPROVEMENT,
+    }
+    return [make_finding("slow_convergence", "warning", evidence, None, context)]
+
+
+def overfitting(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """Validation loss rose 20 % above its best for 5+ epochs while training loss fell."""
+    logs = [log for log in epochs if _finite(log.get("val_loss")) and _finite(log.get("loss"))]
+    if len(logs) < OVERFITTING_EPOCHS + 2:
+        return []
+    val = [log["val_loss"] for log in logs]
+    train = [log["loss"] for log in logs]
+    best = min(range(len(val)), key=val.__getitem__)
+    val_end = statistics.fmean(val[-PERSIST:])
+    train_end = statistics.fmean(train[-PERSIST:])
+    rise = val_end / val[best] - 1.0 if val[best] > 0 else math.inf
+    if (
+        len(logs) - 1 - best < OVERFITTING_EPOCHS
+        or rise < OVERFITTING_RISE
+        or train_end >= train[best]
+        or val_end < OVERFITTING_GAP * train_end
+        or _accuracy_gap(logs) < OVERFITTING_ACCURACY_GAP
+    ):
+        return []
+    evidence = {
+        "best_epoch": logs[best]["epoch"] + 1,
+        "best_val_loss": val[best],
+        "val_loss": val_end,
+        "train_loss": train_end,
+        "rise": rise,
+        "threshold": OVERFITTING_RISE,
+        "gap_threshold": OVERFITTING_GAP,
+    }
+    return [make_finding("overfitting", "warning", evidence, None, context)]
+
+
+def _accuracy_gap(logs: list[dict]) -> float:
+    """Train minus validation accuracy over the last epochs; +inf without accuracies."""
+    pairs = [
+        (log["accuracy"], log["val_accuracy"])
+        for log in logs[-PERSIST:]
+        if _finite(log.get("accuracy")) and _finite(log.get("val_accuracy"))
+    ]
+    if not pairs:
+        return math.inf
+    return statistics.fmean(train - val for train, val in pairs)
+
+
+def learning_rate_too_high(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """Steps change a layer's weights by > 5 % each, and the loss stopped improving."""
+    probes = [r for r in _probes(records) if r["layers"][0]["update_ratio"] is not None]
+    if len(probes) <= PERSIST or not _stalled(probes, PERSIST):
+        return []
+    return _per_layer_rule(
+        probes,
+        context,
+        "learning_rate_too_high",
+        "update_ratio",
+        UPDATE_RATIO_HIGH,
+        "update_ratio",
+    )
+
+
+def learning_rate_too_low(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """Every layer's steps are below 1e-6 of its weights, and the loss has barely moved."""
+    probes = [r for r in _probes(records) if r["layers"][0]["update_ratio"] is not None]
+    largest = [max(entry["update_ratio"] or 0.0 for entry in r["layers"]) for r in probes]
+    streak = _trailing([_finite(value) and value < UPDATE_RATIO_LOW for value in largest])
+    improvement = _improvement(_probes(records))
+    if streak < PERSIST or improvement is None or improvement >= SLOW_IMPROVEMENT:
+        return []
+    evidence = {"update_ratio": largest[-1], "threshold": UPDATE_RATIO_LOW, "probes": streak}
+    return [make_finding("learning_rate_too_low", "warning", evidence, None, context)]
+
+
+RULES: tuple[Rule, ...] = (
+    vanishing_gradients,
+    exploding_gradients,
+    dead_relu,
+    saturation,
+    divergence,
+    oscillation,
+    slow_convergence,
+    overfitting,
+    learning_rate_too_high,
+    learning_rate_too_low,
+)
+
+# A symptom is not reported when a finding that explains it is present: the cause is
+# what the learner (and the repair loop) should act on.
+EXPLAINED_BY = {
+    "vanishing_gradients": {"dead_relu"},  # dead units pass no error back
+    "learning_rate_too_low": {"vanishing_gradients", "dead_relu", "saturation", "divergence"},
+    "slow_convergence": {
+        "vanishing_gradients",
+        "exploding_gradients",
+        "dead_relu",
+        "saturation",
+        "divergence",
+        "learning_rate_too_low",
+    },
+    "oscillation": {"divergence", "exploding_gradients", "learning_rate_too_high"},
+}
+
+
+def diagnose(records: list[dict], epochs: list[dict], context: dict | None = None) -> list[Finding]:
+    """All rule findings for a run, most severe first, symptoms of a found cause left out."""
+    context = context or {}
+    findings = [finding for rule in RULES for finding in rule(records, epochs, context)]
+    kinds = {finding.kind for finding in findings}
+    kept = [f for f in findings if not EXPLAINED_BY.get(f.kind, set()) & kinds]
+    return sorted(kept, key=severity_rank)
