@@ -7,6 +7,7 @@ when a feature needs them.
 from . import data as datasets
 from .activations import Activation, get_activation
 from .callbacks import Callback, EarlyStopping, History
+from .doctor import Doctor
 from .errors import NotFiniteError, ShapeError, SigmalabError
 from .io import load_model as load
 from .layers import BatchNorm, Dense, Dropout, Layer
@@ -23,6 +24,7 @@ __all__ = [
     "BatchNorm",
     "Callback",
     "Dense",
+    "Doctor",
     "Dropout",
     "EarlyStopping",
     "History",
