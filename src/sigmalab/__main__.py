@@ -1,0 +1,5 @@
+"""``python -m sigmalab``: the same CLI as the ``sigmalab`` command."""
+
+from .cli import app
+
+app(prog_name="sigmalab")

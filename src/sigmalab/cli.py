@@ -1,0 +1,119 @@
+"""The ``sigmalab`` command line: train a run file, list datasets, predict from a CSV.
+
+Each verb is one function registered with ``@command()``; engine modules are imported
+inside the functions so ``sigmalab --help`` stays instant. Any SigmalabError (or data
+error) becomes one red ``error: ...`` line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .data.dataset import DataError
+from .errors import SigmalabError
+
+USER_ERROR_EXIT = 2
+
+app = typer.Typer(
+    name="sigmalab",
+    help="Build, train and inspect feed-forward neural networks in NumPy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def command(**settings: Any) -> Callable[[Callable], Callable]:
+    """Register a CLI verb whose user errors print one red line and exit with code 2."""
+
+    def register(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except (SigmalabError, DataError) as error:
+                message = " ".join(str(error).split())
+                typer.secho(f"error: {message}", fg="red", err=True)
+                raise typer.Exit(USER_ERROR_EXIT) from None
+
+        return app.command(**settings)(guarded)
+
+    return register
+
+
+@command()
+def train(
+    run_file: Annotated[Path, typer.Argument(help="A TOML run file, e.g. examples/spiral.toml.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder [default: runs/<run file name>]."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Train the network a run file describes and write model, history, summary and report."""
+    from .config import load_run
+    from .runner import train_run
+
+    config = load_run(run_file)
+    out_dir = out if out is not None else Path("runs") / run_file.stem
+    result = train_run(config, out_dir=out_dir, verbose=0 if quiet else 1)
+    if not quiet:
+        _print_summary(result.summary, out_dir)
+
+
+def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("metric", "value", title=f"run written to {out_dir}")
+    for key, value in summary.items():
+        if isinstance(value, float):
+            table.add_row(key, f"{value:.4g}")
+        elif isinstance(value, str | int):
+            table.add_row(key, str(value))
+    Console().print(table)
+
+
+@command()
+def datasets() -> None:
+    """List the built-in datasets (a CSV path works anywhere a name does)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .data import available
+
+    table = Table("name", "description", title="built-in datasets")
+    for name, description in available().items():
+        table.add_row(name, description)
+    Console().print(table)
+
+
+@command()
+def predict(
+    model: Annotated[Path, typer.Argument(help="A model.safetensors written by train.")],
+    csv_file: Annotated[Path, typer.Argument(help="CSV with the model's feature columns.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of to stdout.")
+    ] = None,
+) -> None:
+    """Predict each row of a CSV: class probabilities and label, or the regression value."""
+    import csv
+    import io
+
+    from .io import atomic_write_bytes
+    from .runner import predict_csv
+
+    columns, rows = predict_csv(model, csv_file)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    if out is None:
+        typer.echo(buffer.getvalue(), nl=False)
+    else:
+        atomic_write_bytes(out, buffer.getvalue().encode())

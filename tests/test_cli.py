@@ -1,0 +1,174 @@
+"""The command line end to end, through a subprocess as a user runs it."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import sigmalab as sl
+from sigmalab.config import load_run
+from sigmalab.runner import RUN_FILE, Preprocessing, load_data
+
+RUN = """\
+[data]
+dataset = "xor"
+samples = 60
+noise = 0.1
+standardize = true
+
+[model]
+layers = [{type = "dense", units = 6, activation = "relu"}, {type = "dense", units = 1}]
+
+[train]
+loss = "bce"
+epochs = 4
+batch_size = 10
+optimizer = {name = "adam", lr = 0.01}
+"""
+
+
+def sigmalab(*args, cwd=None):
+    """Run ``python -m sigmalab ARGS`` and return the completed process."""
+    return subprocess.run(
+        [sys.executable, "-m", "sigmalab", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def assert_user_error(process, *fragments):
+    """Exit code 2 and exactly one ``error:`` line on stderr, naming each fragment."""
+    assert process.returncode == 2, process.stderr
+    assert "Traceback" not in process.stderr
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), process.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A run file trained once by ``sigmalab train``; yields (run file, output folder)."""
+    folder = tmp_path_factory.mktemp("cli")
+    run = folder / "xor.toml"
+    run.write_text(RUN)
+    process = sigmalab("train", run, "--out", folder / "out", "--quiet")
+    assert process.returncode == 0, process.stderr
+    return run, folder / "out"
+
+
+def test_train_writes_all_five_files(trained):
+    _, out = trained
+    names = {"model.safetensors", RUN_FILE, "history.csv", "summary.json", "report.png"}
+    assert names <= {path.name for path in out.iterdir()}
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [path for path in out.iterdir() if path.name.endswith(".tmp")]
+
+
+def test_summary_holds_metrics_that_match_the_saved_model(trained):
+    run, out = trained
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"):
+        assert np.isfinite(summary[key]), key
+    assert summary["epochs"] == 4 and summary["task"] == "classification"
+    assert summary["samples_train"] + summary["samples_test"] == 60
+    model = sl.load(out / "model.safetensors")
+    dataset = load_data(load_run(run))[1]
+    metrics = model.evaluate(dataset.X_test, dataset.y_test)
+    assert metrics["accuracy"] == pytest.approx(summary["test_accuracy"])
+    assert metrics["loss"] == pytest.approx(summary["test_loss"], rel=1e-5)
+
+
+def test_history_has_one_row_per_epoch_with_every_metric(trained):
+    _, out = trained
+    rows = list(csv.DictReader((out / "history.csv").open()))
+    assert [row["epoch"] for row in rows] == ["1", "2", "3", "4"]
+    assert set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(0.0 <= float(row["val_accuracy"]) <= 1.0 for row in rows)
+
+
+def test_the_run_file_copy_reproduces_the_run(trained):
+    run, out = trained
+    assert load_run(out / RUN_FILE).to_dict() == load_run(run).to_dict()
+
+
+def test_predict_applies_the_training_standardisation(trained, tmp_path):
+    run, out = trained
+    raw = load_data(load_run(run))[0]
+    table = tmp_path / "points.csv"
+    rows = np.column_stack([raw.X_test, raw.y_test])
+    table.write_text(
+        "x1,x2,target\n" + "\n".join(f"{float(a)!r},{float(b)!r},{int(c)}" for a, b, c in rows)
+    )
+    process = sigmalab("predict", out / "model.safetensors", table, "--out", tmp_path / "p.csv")
+    assert process.returncode == 0, process.stderr
+    predictions = list(csv.DictReader((tmp_path / "p.csv").open()))
+    assert list(predictions[0]) == ["probability_0", "probability_1", "label"]
+    assert len(predictions) == len(raw.y_test)
+    summary = json.loads((out / "summary.json").read_text())
+    preprocessing = Preprocessing.from_dict(summary["preprocessing"])
+    expected = sl.load(out / "model.safetensors").predict(preprocessing.apply(raw.X_test))[:, 0]
+    got = np.array([float(row["probability_1"]) for row in predictions])
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    labels = np.array([int(row["label"]) for row in predictions])
+    assert np.mean(labels == raw.y_test) == pytest.approx(summary["test_accuracy"])
+
+
+def test_predict_names_the_bad_cell(trained, tmp_path):
+    _, out = trained
+    table = tmp_path / "bad.csv"
+    table.write_text("x1,x2\n0.5,1.0\n0.1,oops\n")
+    process = sigmalab("predict", out / "model.safetensors", table)
+    assert_user_error(process, "bad.csv", "line 3", "'x2'", "'oops'")
+
+
+def test_predict_names_missing_columns(trained, tmp_path):
+    _, out = trained
+    table = tmp_path / "narrow.csv"
+    table.write_text("x1,z\n0.5,1.0\n")
+    assert_user_error(sigmalab("predict", out / "model.safetensors", table), "missing", "x2")
+
+
+def test_train_prints_a_summary_table(tmp_path):
+    (tmp_path / "run.toml").write_text(RUN.replace("epochs = 4", "epochs = 1"))
+    process = sigmalab("train", "run.toml", cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    assert "test_accuracy" in process.stdout
+    assert (tmp_path / "runs" / "run" / "summary.json").is_file()  # the default --out
+
+
+def test_datasets_lists_every_builtin():
+    process = sigmalab("datasets")
+    assert process.returncode == 0, process.stderr
+    for name in sl.datasets.available():
+        assert name in process.stdout
+
+
+def test_bad_run_file_gives_one_line_and_exit_code_2(tmp_path):
+    run = tmp_path / "bad.toml"
+    run.write_text(RUN.replace('loss = "bce"', 'loss = "mae"').replace("units = 6", "units = 0"))
+    assert_user_error(
+        sigmalab("train", run, "--out", tmp_path / "out"),
+        "bad.toml",
+        "train.loss: 'mae' is not allowed; allowed: mse, bce, cross_entropy",
+        "model.layers[0].units: must be >= 1 (received 0)",
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_malformed_toml_on_the_command_line_names_the_line(tmp_path):
+    run = tmp_path / "broken.toml"
+    run.write_text(RUN.replace("[model]", "[model"))
+    assert_user_error(sigmalab("train", run), "broken.toml", "invalid TOML", "line 7")
+
+
+def test_missing_files_are_user_errors(tmp_path):
+    assert_user_error(sigmalab("train", tmp_path / "nope.toml"), "run file not found")
+    assert_user_error(
+        sigmalab("predict", tmp_path / "nope.safetensors", tmp_path / "x.csv"), "not found"
+    )
