@@ -37,9 +37,6 @@ SLOW_IMPROVEMENT = 0.1  # less than 10 % loss reduction from the first probe
 OSCILLATION_SWING = 0.5  # a move larger than half the median loss
 OSCILLATION_MIN_SWINGS = 3
 OSCILLATION_SHARE = 0.1  # ... and swings in at least 10 % of the points
-# ... while the loss stays high: the median of the last half of the curve above this share
-# of its first value. Late spikes of a run already near zero loss are harmless.
-OSCILLATION_LEVEL = 0.2
 OVERFITTING_EPOCHS = 5  # validation loss above its best for at least this many epochs
 OVERFITTING_RISE = 0.2  # ... by at least 20 %
 OVERFITTING_GAP = 1.5  # ... and at least 1.5 times the training loss
@@ -47,6 +44,10 @@ OVERFITTING_GAP = 1.5  # ... and at least 1.5 times the training loss
 # a confident model's validation loss can creep up while it still classifies as well.
 OVERFITTING_ACCURACY_GAP = 0.05
 STALL_TOLERANCE = 0.01  # a new best loss must beat the old by 1 % to count as progress
+# A loss below this share of its first value counts as converged: swings and large steps
+# there are harmless (Adam's late spikes near zero loss), so oscillation and
+# learning_rate_too_high need the loss above it.
+CONVERGED_LEVEL = 0.2
 
 Rule = Callable[[list[dict], list[dict], dict], list[Finding]]
 
@@ -76,12 +77,13 @@ def _finite(value: object) -> bool:
 
 
 def _stalled(probes: list[dict], window: int) -> bool:
-    """True when the last ``window`` probes reached no new best loss."""
+    """True when the last ``window`` probes reached no new best loss and are not converged."""
     losses = [record["loss"] for record in probes]
     earlier, recent = losses[:-window], losses[-window:]
     if not earlier or not all(map(_finite, losses)):
         return False
-    return min(recent) >= min(earlier) * (1.0 - STALL_TOLERANCE)
+    no_progress = min(recent) >= min(earlier) * (1.0 - STALL_TOLERANCE)
+    return no_progress and min(recent) >= CONVERGED_LEVEL * losses[0]
 
 
 def _improvement(probes: list[dict]) -> float | None:
@@ -225,7 +227,7 @@ def oscillation(records: list[dict], epochs: list[dict], context: dict) -> list[
     curve = [value for value in _loss_curve(records, epochs) if _finite(value)]
     if len(curve) < MIN_CURVE_POINTS:
         return []
-    if statistics.median(curve[len(curve) // 2 :]) < OSCILLATION_LEVEL * curve[0]:
+    if statistics.median(curve[len(curve) // 2 :]) < CONVERGED_LEVEL * curve[0]:
         return []
     swing = OSCILLATION_SWING * statistics.median(curve)
     moves = [after > before for before, after in pairwise(curve) if abs(after - before) > swing]
@@ -265,8 +267,8 @@ def overfitting(records: list[dict], epochs: list[dict], context: dict) -> list[
     val = [log["val_loss"] for log in logs]
     train = [log["loss"] for log in logs]
     best = min(range(len(val)), key=val.__getitem__)
-    val_end = statistics.fmean(val[-PERSIST:])
-    train_end = statistics.fmean(train[-PERSIST:])
+    val_end = statistics.median(val[-PERSIST:])  # medians: one noisy epoch does not count
+    train_end = statistics.median(train[-PERSIST:])
     rise = val_end / val[best] - 1.0 if val[best] > 0 else math.inf
     if (
         len(logs) - 1 - best < OVERFITTING_EPOCHS
@@ -297,7 +299,7 @@ def _accuracy_gap(logs: list[dict]) -> float:
     ]
     if not pairs:
         return math.inf
-    return statistics.fmean(train - val for train, val in pairs)
+    return statistics.median(train - val for train, val in pairs)
 
 
 def learning_rate_too_high(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:

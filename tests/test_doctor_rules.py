@@ -1,0 +1,348 @@
+"""Each doctor rule on synthetic probe streams: fires when a failure persists, stays quiet on
+one noisy probe and on healthy noisy runs."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sigmalab.doctor import KINDS, Finding, diagnose, make_finding, rules, worst
+from sigmalab.doctor.explanations import explain
+from sigmalab.doctor.findings import REMEDIES, applicable_remedies
+
+PROBES = 20
+EPOCHS = 30
+
+
+def healthy_run(seed: int = 0) -> tuple[list[dict], list[dict]]:
+    """A noisy but sound run: relu -> tanh -> linear output, the loss falling from 0.7."""
+    rng = np.random.default_rng(seed)
+
+    def noisy(value: float, spread: float = 0.3) -> float:
+        return float(value * math.exp(rng.normal(0.0, spread)))
+
+    records = []
+    for probe in range(PROBES):
+        loss = noisy(0.05 + 0.65 * math.exp(-probe / 4), 0.15)
+        layers = [
+            {"family": "relu", "dead_fraction": float(rng.uniform(0.0, 0.4))},
+            {"family": "saturating", "saturated_fraction": float(rng.uniform(0.0, 0.3))},
+            {"family": "linear", "output": True},
+        ]
+        for index, entry in enumerate(layers):
+            entry.setdefault("dead_fraction", None)
+            entry.setdefault("saturated_fraction", None)
+            entry.update(
+                index=index,
+                name=f"dense_{index + 1} ({entry['family']})",
+                output=entry.get("output", False),
+                error=noisy(0.3 if index < 2 else 0.5),
+                grad_norm=noisy(0.05),
+                weight_norm=noisy(3.0, 0.05),
+                update_ratio=noisy(2e-3),
+            )
+        layers[0]["update_ratio"] = None if probe == 0 else layers[0]["update_ratio"]
+        records.append(
+            {"step": 1 + 50 * probe, "epoch": probe, "loss": loss, "finite": True, "layers": layers}
+        )
+    epochs = []
+    for epoch in range(EPOCHS):
+        loss = noisy(0.05 + 0.6 * math.exp(-epoch / 5), 0.1)
+        epochs.append(
+            {
+                "epoch": epoch,
+                "loss": loss,
+                "val_loss": noisy(loss * 1.1 + 0.02, 0.1),
+                "accuracy": min(1.0, 0.5 + epoch / 40),
+                "val_accuracy": min(1.0, 0.48 + epoch / 40),
+            }
+        )
+    return records, epochs
+
+
+def kinds(findings: list[Finding]) -> set[str]:
+    return {finding.kind for finding in findings}
+
+
+def warnings_of(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity != "info"]
+
+
+# Per-probe failures: how one probe record looks when the failure is present.
+def _vanishing(record):
+    first, last = record["layers"][0], record["layers"][-1]
+    first["error"] = last["error"] * 1e-6
+
+
+def _exploding(record):
+    record["layers"][0]["error"] = record["layers"][-1]["error"] * 500
+
+
+def _dead(record):
+    record["layers"][0]["dead_fraction"] = 0.9
+
+
+def _saturated(record):
+    record["layers"][1]["saturated_fraction"] = 0.8
+
+
+def _lr_high(record):
+    record["layers"][1]["update_ratio"] = 0.3
+    record["loss"] = 0.7  # no new best loss while the steps are huge
+
+
+PER_PROBE = {
+    "vanishing_gradients": _vanishing,
+    "exploding_gradients": _exploding,
+    "dead_relu": _dead,
+    "saturation": _saturated,
+    "learning_rate_too_high": _lr_high,
+}
+
+
+@pytest.mark.parametrize("kind", PER_PROBE)
+def test_per_probe_rule_fires_when_the_failure_persists(kind):
+    records, epochs = healthy_run()
+    for record in records[-4:]:
+        PER_PROBE[kind](record)
+    found = diagnose(records, epochs)
+    assert kind in kinds(found)
+    finding = next(f for f in found if f.kind == kind)
+    assert finding.severity == "warning"
+    assert finding.evidence["probes"] >= rules.PERSIST
+    assert finding.remedies and finding.explanation
+
+
+@pytest.mark.parametrize("kind", PER_PROBE)
+@pytest.mark.parametrize("where", [PROBES // 2, PROBES - 1])
+def test_per_probe_rule_ignores_a_single_glitch(kind, where):
+    records, epochs = healthy_run()
+    PER_PROBE[kind](records[where])
+    assert kind not in kinds(diagnose(records, epochs))
+
+
+@pytest.mark.parametrize("kind", PER_PROBE)
+def test_per_probe_rule_ignores_a_glitch_two_probes_long(kind):
+    records, epochs = healthy_run()
+    for record in records[-2:]:
+        PER_PROBE[kind](record)
+    assert kind not in kinds(diagnose(records, epochs))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_healthy_noisy_runs_raise_no_warning(seed):
+    records, epochs = healthy_run(seed)
+    assert warnings_of(diagnose(records, epochs)) == []
+
+
+def test_vanishing_needs_the_first_error_tiny_in_absolute_terms():
+    """A ratio below 1e-3 alone is not enough when the first layer still gets real error."""
+    records, epochs = healthy_run()
+    for record in records[-4:]:
+        record["layers"][-1]["error"] = 2000.0  # ratio 1.5e-4, but first error 0.3
+    assert "vanishing_gradients" not in kinds(diagnose(records, epochs))
+
+
+def test_vanishing_evidence_names_the_numbers_in_the_explanation():
+    records, epochs = healthy_run()
+    for record in records[-4:]:
+        _vanishing(record)
+    finding = next(f for f in diagnose(records, epochs) if f.kind == "vanishing_gradients")
+    assert finding.layer == {"index": 0, "name": "dense_1 (relu)"}
+    assert finding.evidence["ratio"] < rules.VANISHING_RATIO
+    assert "closer to the input" in finding.explanation
+    assert "10^6 times smaller" in finding.explanation
+
+
+@pytest.mark.parametrize(
+    "losses",
+    [[0.04, 0.03, 0.02, 0.01], [0.01] * 4],
+    ids=["still improving", "converged"],
+)
+def test_learning_rate_too_high_needs_a_stalled_high_loss(losses):
+    records, epochs = healthy_run()
+    for record, loss in zip(records[-4:], losses, strict=True):
+        record["layers"][1]["update_ratio"] = 0.3
+        record["loss"] = loss
+    assert "learning_rate_too_high" not in kinds(diagnose(records, epochs))
+
+
+def _tiny_steps(records: list[dict], flat_loss: bool) -> None:
+    for record in records:
+        for entry in record["layers"]:
+            entry["update_ratio"] = 1e-8
+        if flat_loss:
+            record["loss"] = 0.69 - 1e-4 * record["epoch"]
+
+
+def test_learning_rate_too_low_fires_on_tiny_steps_and_a_flat_loss():
+    records, epochs = healthy_run()
+    _tiny_steps(records, flat_loss=True)
+    finding = next(f for f in diagnose(records, epochs) if f.kind == "learning_rate_too_low")
+    assert finding.remedies[0] == {"action": "scale_learning_rate", "factor": 10.0}
+
+
+def test_learning_rate_too_low_is_quiet_once_converged():
+    records, epochs = healthy_run()
+    _tiny_steps(records, flat_loss=False)  # tiny steps after the loss fell: converged
+    assert "learning_rate_too_low" not in kinds(diagnose(records, epochs))
+
+
+def test_learning_rate_too_low_ignores_one_tiny_step():
+    records, epochs = healthy_run()
+    _tiny_steps(records[-1:], flat_loss=False)
+    assert "learning_rate_too_low" not in kinds(diagnose(records, epochs))
+
+
+# ---- run-level rules -------------------------------------------------------------------
+def test_divergence_is_an_error_at_once_on_nan():
+    records, epochs = healthy_run()
+    records.insert(5, {"step": 230, "epoch": 4, "loss": float("nan"), "layers": []})
+    (finding,) = [f for f in diagnose(records, epochs) if f.kind == "divergence"]
+    assert finding.severity == "error"
+    assert finding.evidence["step"] == 230
+    assert "step 230" in finding.explanation
+    assert worst(diagnose(records, epochs)).kind == "divergence"
+
+
+def test_divergence_on_a_blown_up_loss_and_on_a_nan_epoch():
+    records, epochs = healthy_run()
+    records[6]["loss"] = records[0]["loss"] * (rules.DIVERGENCE_FACTOR + 1)
+    assert "divergence" in kinds(diagnose(records, epochs))
+    records, epochs = healthy_run()
+    epochs[-1]["loss"] = float("inf")
+    (finding,) = rules.divergence(records, epochs, {})
+    assert finding.evidence["epoch"] == EPOCHS
+
+
+def test_divergence_ignores_a_loss_that_only_doubles():
+    records, epochs = healthy_run()
+    records[6]["loss"] = records[0]["loss"] * 2
+    assert "divergence" not in kinds(diagnose(records, epochs))
+
+
+def _set_epoch_losses(epochs: list[dict], losses: list[float]) -> None:
+    for log, loss in zip(epochs, losses, strict=True):
+        log["loss"] = loss
+
+
+def test_oscillation_fires_on_repeated_large_swings():
+    records, epochs = healthy_run()
+    _set_epoch_losses(epochs, [0.7 if e % 2 else 0.3 for e in range(EPOCHS)])
+    finding = next(f for f in diagnose(records, epochs) if f.kind == "oscillation")
+    assert finding.evidence["swings"] >= rules.OSCILLATION_MIN_SWINGS
+
+
+def test_oscillation_ignores_one_spike_and_late_spikes_near_zero_loss():
+    records, epochs = healthy_run()
+    epochs[-5]["loss"] = 0.6
+    assert "oscillation" not in kinds(diagnose(records, epochs))
+    late = [0.7 * math.exp(-e / 3) for e in range(EPOCHS)]
+    late[15:] = [0.02 if e % 2 else 0.005 for e in range(15, EPOCHS)]
+    _set_epoch_losses(epochs, late)
+    assert "oscillation" not in kinds(diagnose(records, epochs))
+
+
+def test_slow_convergence_fires_when_the_loss_hardly_falls():
+    records, epochs = healthy_run()
+    for probe, record in enumerate(records):
+        record["loss"] = 0.69 - 0.002 * probe
+    finding = next(f for f in diagnose(records, epochs) if f.kind == "slow_convergence")
+    assert finding.evidence["improvement"] < rules.SLOW_IMPROVEMENT
+
+
+def test_slow_convergence_ignores_one_bad_last_probe_and_short_runs():
+    records, epochs = healthy_run()
+    records[-1]["loss"] = records[0]["loss"]
+    assert "slow_convergence" not in kinds(diagnose(records, epochs))
+    for record in records:
+        record["loss"] = 0.69
+    assert "slow_convergence" not in kinds(diagnose(records, epochs[: rules.MIN_CURVE_POINTS - 1]))
+
+
+def test_slow_convergence_is_left_out_when_its_cause_is_found():
+    records, epochs = healthy_run()
+    for record in records:
+        record["loss"] = 0.69
+    for record in records[-4:]:
+        _vanishing(record)
+    assert {"vanishing_gradients"} <= kinds(diagnose(records, epochs))
+    assert "slow_convergence" not in kinds(diagnose(records, epochs))
+
+
+def _overfit(epochs: list[dict], best: int = 12) -> None:
+    for log in epochs:
+        e = log["epoch"]
+        log["loss"] = 0.7 * math.exp(-e / 4) + 0.01
+        log["val_loss"] = 0.3 + 0.02 * abs(e - best)
+        log["accuracy"], log["val_accuracy"] = 1.0, 0.8
+
+
+def test_overfitting_fires_when_validation_loss_rises_as_training_loss_falls():
+    records, epochs = healthy_run()
+    _overfit(epochs)
+    finding = next(f for f in diagnose(records, epochs) if f.kind == "overfitting")
+    assert finding.evidence["best_epoch"] == 13
+    assert finding.remedies[0] == {"action": "set_dropout", "value": 0.2}
+
+
+def test_overfitting_ignores_one_val_spike_and_equal_accuracy():
+    records, epochs = healthy_run()
+    epochs[-1]["val_loss"] *= 3
+    assert "overfitting" not in kinds(diagnose(records, epochs))
+    _overfit(epochs)
+    for log in epochs:
+        log["val_accuracy"] = 0.99  # loss creeps up, classification is as good: not flagged
+    assert "overfitting" not in kinds(diagnose(records, epochs))
+
+
+# ---- findings, explanations, remedies --------------------------------------------------
+def test_every_kind_has_an_explanation_and_remedies():
+    for kind in KINDS:
+        assert REMEDIES[kind]
+        text = explain(kind, {}, None)
+        assert text and "{" not in text
+
+
+def test_finding_rejects_unknown_kind_and_severity():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Finding("gradient_trouble", "warning", None, {})
+    with pytest.raises(ValueError, match="severity must be one of"):
+        Finding("divergence", "fatal", None, {})
+
+
+def test_worst_prefers_severity_then_the_order_of_kinds():
+    info = make_finding("vanishing_risk", "info", {})
+    late = make_finding("overfitting", "warning", {})
+    early = make_finding("dead_relu", "warning", {})
+    assert worst([info, late, early]) is early
+    assert worst([info, make_finding("divergence", "error", {})]).kind == "divergence"
+    assert worst([]) is None
+
+
+def test_to_dict_is_strict_json():
+    finding = make_finding("divergence", "error", {"step": 3, "loss": np.float32("nan")})
+    text = json.dumps(finding.to_dict(), allow_nan=False)
+    assert json.loads(text)["evidence"]["loss"] == "nan"
+
+
+def test_remedies_already_in_effect_are_left_out():
+    context = {
+        "clip_norm": 1.0,
+        "has_batchnorm": True,
+        "optimizer": "adam",
+        "layers": [
+            {"kind": "dense", "activation": "relu"},
+            {"kind": "dense", "activation": "linear"},
+        ],
+    }
+    assert applicable_remedies("exploding_gradients", context) == [
+        {"action": "scale_learning_rate", "factor": 0.1}
+    ]
+    assert {"action": "set_optimizer", "value": "adam"} not in applicable_remedies(
+        "oscillation", context
+    )
+    assert applicable_remedies("vanishing_gradients", context) == [
+        {"action": "set_init", "value": "he_normal"}
+    ]
