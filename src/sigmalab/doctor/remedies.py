@@ -159,9 +159,9 @@ def set_l2(config: dict, value: float) -> None:
 def early_stopping(config: dict, patience: int) -> None:
     """Stop once the validation loss has not improved for ``patience`` epochs."""
     train = config.setdefault("train", {})
-    if train.get("early_stopping") == patience:
+    if train.get("early_stopping_patience") == patience:
         raise _unchanged("early_stopping", f"patience is already {patience}")
-    train["early_stopping"] = patience
+    train["early_stopping_patience"] = patience
 
 
 def standardize_inputs(config: dict) -> None:

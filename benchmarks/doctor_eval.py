@@ -1,0 +1,254 @@
+"""How well the doctor works, measured on the scenario catalogue (scenarios/).
+
+Prints, for every finding kind, recall and precision of the warnings and errors the doctor
+raises against each run file's expected kinds (scenarios/expected.toml); the false alarms on
+the healthy runs; the repair success rate (after ``repair``, the kind a scenario was built
+to show is gone and the validation metric is not worse); and the probe overhead (the same
+medium-size runs with and without a Doctor, interleaved, median of the repeats).
+
+    python benchmarks/doctor_eval.py            # the whole catalogue, about two minutes
+    python benchmarks/doctor_eval.py --quick    # one run file per kind, under a minute
+
+Targets (issue 3): recall and precision >= 0.95, no warning on a healthy run, repair
+success >= 0.9, overhead <= 5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import tomllib
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sigmalab.config import RunConfig, load_run
+from sigmalab.doctor.callback import Doctor
+from sigmalab.doctor.diagnose import Diagnosis, diagnose
+from sigmalab.doctor.findings import KINDS
+from sigmalab.doctor.repair import metric_noise, repair
+from sigmalab.runner import train_run
+
+CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios"
+HEALTHY = "healthy"
+# Medium-size runs where training takes long enough (about a second) for timing to mean
+# something; the catalogue's runs are kept tiny so that the evaluation stays fast.
+OVERHEAD_RUNS = {
+    "spiral 1000 x [32, 32] adam": {
+        "data": {"dataset": "spiral", "samples": 1000, "noise": 0.1, "standardize": True},
+        "model": {
+            "layers": [
+                {"type": "dense", "units": 32, "activation": "relu"},
+                {"type": "dense", "units": 32, "activation": "relu"},
+                {"type": "dense", "units": 1},
+            ]
+        },
+        "train": {"loss": "bce", "epochs": 60, "batch_size": 16, "optimizer": {"name": "adam"}},
+    },
+    "digits x [64] sgd": {
+        "data": {"dataset": "digits", "standardize": True},
+        "model": {
+            "layers": [
+                {"type": "dense", "units": 64, "activation": "tanh"},
+                {"type": "dense", "units": 10},
+            ]
+        },
+        "train": {
+            "loss": "cross_entropy",
+            "epochs": 15,
+            "batch_size": 32,
+            "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One run file of the catalogue, the kind it was built to show, and its expected kinds."""
+
+    path: Path
+    kind: str
+    expected: frozenset[str]
+
+    @property
+    def name(self) -> str:
+        """``kind/NN-name`` as in expected.toml, without the suffix."""
+        return f"{self.kind}/{self.path.stem}"
+
+
+def load_catalogue(root: Path = CATALOGUE) -> list[Scenario]:
+    """Every run file listed in ``root/expected.toml``, in file order."""
+    with (root / "expected.toml").open("rb") as stream:
+        expected = tomllib.load(stream)["expected"]
+    return [
+        Scenario(root / name, name.split("/")[0], frozenset(kinds))
+        for name, kinds in sorted(expected.items())
+    ]
+
+
+def quick_subset(scenarios: list[Scenario]) -> list[Scenario]:
+    """The first run file of each failure kind and three healthy ones."""
+    chosen, seen = [], {}
+    for scenario in scenarios:
+        limit = 3 if scenario.kind == HEALTHY else 1
+        if seen.get(scenario.kind, 0) < limit:
+            chosen.append(scenario)
+            seen[scenario.kind] = seen.get(scenario.kind, 0) + 1
+    return chosen
+
+
+def found_kinds(diagnosis: Diagnosis) -> frozenset[str]:
+    """Every kind the doctor reported, at any severity (an info note is still a detection)."""
+    return frozenset(finding.kind for finding in diagnosis.findings)
+
+
+def detection_table(results: dict[Scenario, frozenset[str]]) -> dict[str, dict[str, float]]:
+    """Per kind: true/false positives, false negatives, recall and precision."""
+    table = {}
+    for kind in KINDS:
+        tp = sum(kind in found and kind in s.expected for s, found in results.items())
+        fp = sum(kind in found and kind not in s.expected for s, found in results.items())
+        fn = sum(kind not in found and kind in s.expected for s, found in results.items())
+        table[kind] = {
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "recall": tp / (tp + fn) if tp + fn else float("nan"),
+            "precision": tp / (tp + fp) if tp + fp else float("nan"),
+        }
+    return table
+
+
+def not_worse(before: Diagnosis, after: Diagnosis) -> bool:
+    """The repaired run's metric is at least the original's, within the repair's noise."""
+    return after.metric.score >= before.metric.score - metric_noise(before.metric)
+
+
+def repair_outcome(scenario: Scenario) -> tuple[bool, str]:
+    """Repair the run; success when the scenario's own kind is gone and the metric not worse."""
+    result = repair(scenario.path)
+    gone = not result.final.has_problem(scenario.kind)
+    success = gone and not_worse(result.original, result.final)
+    remedies = ", ".join(
+        f"{attempt.remedy['action']}{'+' if attempt.accepted else '-'}"
+        for attempt in result.attempts
+    )
+    detail = (
+        f"{result.original.metric.name} {result.original.metric.value:.3g} -> "
+        f"{result.final.metric.value:.3g}; tried {remedies or 'nothing'}"
+    )
+    return success, detail
+
+
+def measure_overhead(repeats: int) -> dict[str, tuple[float, float]]:
+    """Median training seconds without and with a Doctor, per run, interleaved."""
+    timings = {}
+    for name, data in OVERHEAD_RUNS.items():
+        config = RunConfig.from_dict(data)
+        train_run(config, verbose=0)  # warm caches and imports before timing
+        off, on = [], []
+        for repeat in range(repeats):
+            order = (False, True) if repeat % 2 == 0 else (True, False)
+            for with_doctor in order:
+                started = time.perf_counter()
+                train_run(config, callbacks=[Doctor()] if with_doctor else [], verbose=0)
+                (on if with_doctor else off).append(time.perf_counter() - started)
+        timings[name] = (statistics.median(off), statistics.median(on))
+    return timings
+
+
+def _ratio(value: float) -> str:
+    return "  -  " if value != value else f"{value:5.2f}"
+
+
+def _print_detection(table: dict[str, dict[str, float]]) -> tuple[float, float]:
+    print(f"\n{'kind':<24}{'TP':>4}{'FP':>4}{'FN':>4}{'recall':>9}{'precision':>11}")
+    for kind, row in table.items():
+        print(
+            f"{kind:<24}{row['tp']:>4}{row['fp']:>4}{row['fn']:>4}"
+            f"{_ratio(row['recall']):>9}{_ratio(row['precision']):>11}"
+        )
+    tp = sum(row["tp"] for row in table.values())
+    fp = sum(row["fp"] for row in table.values())
+    fn = sum(row["fn"] for row in table.values())
+    recall, precision = tp / max(tp + fn, 1), tp / max(tp + fp, 1)
+    print(f"{'all kinds (micro)':<24}{tp:>4}{fp:>4}{fn:>4}{recall:9.2f}{precision:11.2f}")
+    return recall, precision
+
+
+def _misses(results: dict[Scenario, frozenset[str]]) -> Iterable[str]:
+    for scenario, found in results.items():
+        if found != scenario.expected:
+            missing = ", ".join(sorted(scenario.expected - found)) or "-"
+            extra = ", ".join(sorted(found - scenario.expected)) or "-"
+            yield f"  {scenario.name}: missed {missing}; unexpected {extra}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the evaluation and print its tables; exit status 1 when a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run file per kind")
+    parser.add_argument("--no-repair", action="store_true", help="skip the repair evaluation")
+    parser.add_argument("--repeats", type=int, default=None, help="timing repeats per run")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    np.seterr(all="ignore")
+    scenarios = load_catalogue()
+    if args.quick:
+        scenarios = quick_subset(scenarios)
+
+    started = time.perf_counter()
+    diagnoses = {scenario: diagnose(load_run(scenario.path)) for scenario in scenarios}
+    results = {scenario: found_kinds(diagnosis) for scenario, diagnosis in diagnoses.items()}
+    print(f"diagnosed {len(results)} run files in {time.perf_counter() - started:.1f} s")
+    recall, precision = _print_detection(detection_table(results))
+    misses = list(_misses(results))
+    if misses:
+        print("scenarios whose findings differ from expected.toml:", *misses, sep="\n")
+    healthy = [s for s in scenarios if s.kind == HEALTHY]
+    alarms = [s.name for s in healthy if diagnoses[s].problems]
+    print(f"\nfalse alarms on healthy runs: {len(alarms)} of {len(healthy)} {alarms or ''}")
+
+    repair_rate = float("nan")
+    if not args.no_repair:
+        # Repair acts on warnings and errors; a scenario whose kind is only an info note
+        # (vanishing_risk) has nothing to repair.
+        failing = [s for s in scenarios if s.kind != HEALTHY and diagnoses[s].has_problem(s.kind)]
+        print(f"\nrepair ({len(failing)} run files with a warning or error, 4 retrains each):")
+        outcomes = []
+        for scenario in failing:
+            success, detail = repair_outcome(scenario)
+            outcomes.append(success)
+            print(f"  {'ok  ' if success else 'FAIL'} {scenario.name}: {detail}")
+        repair_rate = sum(outcomes) / len(outcomes)
+        print(f"repair success: {sum(outcomes)} of {len(outcomes)} = {repair_rate:.2f}")
+
+    repeats = args.repeats or (3 if args.quick else 5)
+    print(f"\nprobe overhead (median of {repeats} interleaved repeats):")
+    worst_overhead = 0.0
+    for name, (off, on) in measure_overhead(repeats).items():
+        overhead = on / off - 1.0
+        worst_overhead = max(worst_overhead, overhead)
+        print(f"  {name:<30} off {off:6.2f} s  on {on:6.2f} s  overhead {overhead:+6.1%}")
+
+    targets = {
+        "recall >= 0.95": recall >= 0.95,
+        "precision >= 0.95": precision >= 0.95,
+        "no false alarms": not alarms,
+        "repair >= 0.9": args.no_repair or repair_rate >= 0.9,
+        "overhead <= 5 %": worst_overhead <= 0.05,
+    }
+    print(
+        "\ntargets: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in targets.items())
+    )
+    return 0 if all(targets.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""One diagnosed training run: train a run file with a Doctor attached and keep what it found.
+
+The repair loop and the ``sigmalab doctor`` command both need the same three things from a
+run - the findings, the summary metrics and the trained model - so they share this function.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import RunConfig, load_run
+from ..losses import LOSSES
+from ..model import Sequential
+from .findings import Finding, worst
+
+PROBLEM_SEVERITIES = ("warning", "error")
+# A run counts as already fine on its metric at 90 % test accuracy, or (regression) when the
+# test loss is below a tenth of the test targets' variance (R^2 >= 0.9); repair then accepts
+# a fix that keeps the metric equal within noise instead of demanding a gain.
+FINE_ACCURACY = 0.9
+FINE_VARIANCE_FRACTION = 0.1
+
+RunSource = RunConfig | Mapping[str, Any] | str | os.PathLike
+
+
+def as_run_config(source: RunSource, base_dir: str | os.PathLike | None = None) -> RunConfig:
+    """Accept a RunConfig, a run-file dict or a path to a TOML run file."""
+    if isinstance(source, RunConfig):
+        return source
+    if isinstance(source, Mapping):
+        return RunConfig.from_dict(source, base_dir)
+    return load_run(Path(source))
+
+
+@dataclass(frozen=True)
+class Metric:
+    """The validation metric repair judges by: test accuracy (higher) or test loss (lower)."""
+
+    name: str
+    value: float
+    higher_is_better: bool
+    fine_threshold: float
+
+    @property
+    def score(self) -> float:
+        """The value oriented so that larger is better; a non-finite loss scores -inf."""
+        if not math.isfinite(self.value):
+            return -math.inf
+        return self.value if self.higher_is_better else -self.value
+
+    @property
+    def is_fine(self) -> bool:
+        """Whether the run already meets the bar of a healthy run on this task."""
+        if self.higher_is_better:
+            return self.value >= self.fine_threshold
+        return math.isfinite(self.value) and self.value <= self.fine_threshold
+
+
+@dataclass
+class Diagnosis:
+    """What one run found: ``findings`` (all severities), the run ``summary`` and the ``model``."""
+
+    findings: list[Finding]
+    summary: dict[str, Any]
+    model: Sequential
+    config: RunConfig
+    metric: Metric
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[Finding]:
+        """Findings at warning or error severity: the ones repair tries to remove."""
+        return [finding for finding in self.findings if finding.severity in PROBLEM_SEVERITIES]
+
+    @property
+    def worst(self) -> Finding | None:
+        """The most severe problem, or None for a healthy run."""
+        return worst(self.problems)
+
+    def has_problem(self, kind: str) -> bool:
+        """Whether a warning or error of ``kind`` was found."""
+        return any(finding.kind == kind for finding in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able findings, summary and metric."""
+        return {
+            "findings": [finding.to_dict() for finding in self.findings],
+            "summary": _finite_or_text(self.summary),
+            "metric": {"name": self.metric.name, "value": _finite_or_text(self.metric.value)},
+        }
+
+
+def diagnose(
+    config: RunSource, verbose: int = 0, doctor_options: Mapping[str, Any] | None = None
+) -> Diagnosis:
+    """Train the run once with a Doctor attached; the same seeds give the same run every time."""
+    from ..runner import train_run
+    from .callback import Doctor
+
+    run_config = as_run_config(config)
+    doctor = Doctor(**dict(doctor_options or {}))
+    result = train_run(run_config, callbacks=[doctor], verbose=verbose)
+    return Diagnosis(
+        findings=list(doctor.findings),
+        summary=dict(result.summary),
+        model=result.model,
+        config=run_config,
+        metric=_metric(run_config, result.summary, result.dataset.y_test),
+        history=dict(result.history.history),
+    )
+
+
+def _metric(config: RunConfig, summary: Mapping[str, Any], y_test: Any) -> Metric:
+    if LOSSES[config.train.loss].is_classification:
+        return Metric("test_accuracy", float(summary["test_accuracy"]), True, FINE_ACCURACY)
+    fine_loss = FINE_VARIANCE_FRACTION * float(y_test.var())
+    return Metric("test_loss", float(summary["test_loss"]), False, fine_loss)
+
+
+def _finite_or_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _finite_or_text(item) for key, item in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
