@@ -1,0 +1,149 @@
+"""The Doctor on tiny real trainings: it finds what is wrong, stays quiet when nothing is,
+and never changes the training it watches."""
+
+import io
+import json
+import warnings
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+import sigmalab as sl
+from sigmalab.doctor import Doctor, render
+from sigmalab.doctor.probes import Probe
+
+
+@pytest.fixture(scope="module")
+def xor():
+    data = sl.datasets.load("xor", samples=400, noise=0.1, seed=0)
+    return data.X_train, data.y_train, data.X_test, data.y_test
+
+
+def train(layers, optimizer, data, epochs=20, batch_size=32, doctor=None, seed=0):
+    net = sl.Sequential(layers, seed=seed).compile("bce", optimizer)
+    doctor = doctor or Doctor(probe_every=10)
+    X, y, X_val, y_val = data
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        net.fit(
+            X,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=0,
+            validation_data=(X_val, y_val),
+            callbacks=[doctor],
+        )
+    return net, doctor
+
+
+def problems(doctor):
+    return [f.kind for f in doctor.findings if f.severity != "info"]
+
+
+def test_healthy_relu_network_with_adam_has_no_problem(xor):
+    layers = [sl.Dense(16, "relu"), sl.Dense(16, "relu"), sl.Dense(1)]
+    net, doctor = train(layers, {"name": "adam", "lr": 0.01}, xor, epochs=40)
+    assert net.history.history["val_accuracy"][-1] > 0.9
+    assert problems(doctor) == []
+    assert doctor.probes >= 10
+
+
+def test_deep_tanh_with_small_weights_has_vanishing_gradients(xor):
+    layers = [sl.Dense(16, "tanh", weight_scale=0.1) for _ in range(8)] + [sl.Dense(1)]
+    _, doctor = train(layers, {"name": "sgd", "lr": 0.1}, xor)
+    assert problems(doctor) == ["vanishing_gradients"]
+    finding = doctor.findings[0]
+    assert finding.layer["index"] == 0
+    assert finding.evidence["first_layer_error"] < 1e-4
+    assert finding.evidence["ratio"] < 1e-3
+    assert finding.remedies[0]["action"] == "set_activation"
+
+
+def test_large_weights_and_a_large_learning_rate_diverge_and_stop_training(xor):
+    layers = [sl.Dense(16, "relu", weight_scale=5) for _ in range(6)] + [sl.Dense(1)]
+    net, doctor = train(layers, {"name": "sgd", "lr": 0.5}, xor, epochs=20)
+    assert doctor.findings[0].kind == "divergence"
+    assert doctor.findings[0].severity == "error"
+    assert len(net.history.epoch) < 20  # stopped early
+    json.dumps(doctor.to_dict(), allow_nan=False)
+
+
+def test_large_weights_with_a_tiny_learning_rate_explode_without_diverging(xor):
+    layers = [sl.Dense(32, "relu", weight_scale=3) for _ in range(6)] + [sl.Dense(1)]
+    _, doctor = train(layers, {"name": "sgd", "lr": 1e-5}, xor, epochs=10)
+    assert "exploding_gradients" in problems(doctor)
+    assert "divergence" not in problems(doctor)
+
+
+def test_static_findings_are_part_of_the_result(xor):
+    layers = [sl.Dense(8, "relu"), sl.Dropout(1.0), sl.Dense(1)]
+    _, doctor = train(layers, "adam", xor, epochs=2)
+    assert doctor.findings[0].kind == "dropout_too_high"
+    assert doctor.findings[0].severity == "error"
+
+
+def test_the_doctor_does_not_change_training(xor):
+    """Same weights to the bit with and without probing every step (dropout and BatchNorm
+    included: the probe must draw no random numbers and leave running statistics alone)."""
+
+    def layers():
+        return [sl.Dense(16, "relu"), sl.BatchNorm(), sl.Dropout(0.3), sl.Dense(1)]
+
+    watched, doctor = train(layers(), "adam", xor, epochs=3, doctor=Doctor(probe_every=1))
+    plain = sl.Sequential(layers(), seed=0).compile("bce", "adam")
+    plain.fit(xor[0], xor[1], epochs=3, batch_size=32, verbose=0, validation_data=xor[2:])
+    assert doctor.probes == 3 * 7  # every step of 3 epochs of 7 batches
+    for a, b in zip(watched.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_probe_restores_gradients_and_measures_one_step(xor):
+    net = sl.Sequential([sl.Dense(8, "tanh"), sl.Dense(1)], seed=0).compile("bce", "sgd")
+    X, y = xor[0], net.loss.prepare_targets(xor[1], len(xor[0]), 1, net.dtype)
+    X = X.astype(net.dtype)
+    net.build(X.shape[1])
+    probe = Probe(net, X, y, size=64)
+    before = net.layers[0].params["W"].copy()
+    probe.remember_weights(0)
+    net.train_step(X[:32], xor[1][:32])
+    grads = net.flat_grads.copy()
+    record = probe(1, 0)
+    np.testing.assert_array_equal(net.flat_grads, grads)
+    after = net.layers[0].params["W"]
+    expected = np.linalg.norm(after - before) / np.linalg.norm(after)
+    assert record["layers"][0]["update_ratio"] == pytest.approx(expected)
+    assert record["layers"][0]["saturated_fraction"] is not None
+    assert record["layers"][1]["output"] is True
+    assert probe(2, 0)["layers"][0]["update_ratio"] is None  # no snapshot of step 1
+
+
+def test_explicit_interval_and_the_adaptive_one(xor):
+    layers = [sl.Dense(8, "relu"), sl.Dense(1)]
+    _, doctor = train(layers, "adam", xor, epochs=4, doctor=Doctor(probe_every=7))
+    steps = [r["step"] for r in doctor.records if r["layers"]]
+    assert steps == list(range(1, 4 * 7 + 1, 7))  # 7 steps per epoch, 28 steps
+    _, adaptive = train(layers, "adam", xor, epochs=10, doctor=Doctor())
+    assert adaptive.probe_every >= 1
+    assert 0.0 <= adaptive.to_dict()["overhead"] < 1.0
+    assert adaptive.to_dict()["probes"] == adaptive.probes >= 2
+
+
+def test_render_lists_findings_or_says_all_is_well(xor):
+    layers = [sl.Dense(8), sl.Dense(1)]
+    _, doctor = train(layers, "adam", xor, epochs=1)
+    out = io.StringIO()
+    render(doctor.findings, Console(file=out, width=120))
+    assert "missing_nonlinearity" in out.getvalue()
+    assert "first remedy: insert_activation relu" in out.getvalue()
+    out = io.StringIO()
+    render([], Console(file=out))
+    assert "No problems found" in out.getvalue()
+
+
+def test_doctor_validates_its_parameters():
+    with pytest.raises(sl.SigmalabError, match="probe_every"):
+        Doctor(probe_every=0)
+    with pytest.raises(sl.SigmalabError, match="overhead_budget"):
+        Doctor(overhead_budget=0.0)
