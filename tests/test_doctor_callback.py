@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 import sigmalab as sl
-from sigmalab.doctor import Doctor, render
+from sigmalab.doctor import Doctor, diagnose, render
 from sigmalab.doctor.probes import Probe
 
 
@@ -77,11 +77,14 @@ def test_large_weights_with_a_tiny_learning_rate_explode_without_diverging(xor):
     assert "divergence" not in problems(doctor)
 
 
-def test_static_findings_are_part_of_the_result(xor):
+def test_static_causes_replace_their_dynamic_symptoms(xor):
+    """Dropout 1.0 stops all learning; report the cause, not 'learning rate too low'."""
     layers = [sl.Dense(8, "relu"), sl.Dropout(1.0), sl.Dense(1)]
-    _, doctor = train(layers, "adam", xor, epochs=2)
-    assert doctor.findings[0].kind == "dropout_too_high"
+    _, doctor = train(layers, {"name": "sgd", "lr": 0.01}, xor, epochs=15)
+    assert problems(doctor) == ["dropout_too_high"]
     assert doctor.findings[0].severity == "error"
+    symptoms = {f.kind for f in diagnose(doctor.records, doctor.epochs)}
+    assert symptoms & {"learning_rate_too_low", "slow_convergence"}
 
 
 def test_the_doctor_does_not_change_training(xor):

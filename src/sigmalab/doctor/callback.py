@@ -10,9 +10,9 @@ from ..callbacks import Callback
 from ..errors import SigmalabError
 from ..model import batch_bounds
 from ..validation import check_int, check_number
-from .findings import Finding, severity_rank
+from .findings import Finding
 from .probes import Probe, run_context
-from .rules import DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, diagnose, divergence
+from .rules import DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, diagnose, divergence, without_symptoms
 from .static import check_static
 
 # Steps timed after the first probe before the adaptive interval is first set; it is then
@@ -132,7 +132,7 @@ class Doctor(Callback):
     def on_train_end(self, model, logs):
         """Diagnose the whole run: static findings plus every rule's, most severe first."""
         dynamic = diagnose(self.records, self.epochs, self.context)
-        self.findings = sorted([*self.static_findings, *dynamic], key=severity_rank)
+        self.findings = without_symptoms([*self.static_findings, *dynamic])
 
     # ---- probing schedule --------------------------------------------------------------
     @property

@@ -343,10 +343,17 @@ RULES: tuple[Rule, ...] = (
 )
 
 # A symptom is not reported when a finding that explains it is present: the cause is
-# what the learner (and the repair loop) should act on.
+# what the learner (and the repair loop) should act on. Static findings count as causes.
+_NO_LEARNING = {"dropout_too_high", "missing_nonlinearity", "output_loss_mismatch"}
 EXPLAINED_BY = {
     "vanishing_gradients": {"dead_relu"},  # dead units pass no error back
-    "learning_rate_too_low": {"vanishing_gradients", "dead_relu", "saturation", "divergence"},
+    "learning_rate_too_low": {
+        "vanishing_gradients",
+        "dead_relu",
+        "saturation",
+        "divergence",
+        *_NO_LEARNING,
+    },
     "slow_convergence": {
         "vanishing_gradients",
         "exploding_gradients",
@@ -354,15 +361,20 @@ EXPLAINED_BY = {
         "saturation",
         "divergence",
         "learning_rate_too_low",
+        *_NO_LEARNING,
     },
     "oscillation": {"divergence", "exploding_gradients", "learning_rate_too_high"},
 }
 
 
-def diagnose(records: list[dict], epochs: list[dict], context: dict | None = None) -> list[Finding]:
-    """All rule findings for a run, most severe first, symptoms of a found cause left out."""
-    context = context or {}
-    findings = [finding for rule in RULES for finding in rule(records, epochs, context)]
+def without_symptoms(findings: list[Finding]) -> list[Finding]:
+    """Drop findings explained by another one present, then sort most severe first."""
     kinds = {finding.kind for finding in findings}
     kept = [f for f in findings if not EXPLAINED_BY.get(f.kind, set()) & kinds]
     return sorted(kept, key=severity_rank)
+
+
+def diagnose(records: list[dict], epochs: list[dict], context: dict | None = None) -> list[Finding]:
+    """All rule findings for a run, most severe first, symptoms of a found cause left out."""
+    context = context or {}
+    return without_symptoms([f for rule in RULES for f in rule(records, epochs, context)])
