@@ -1,0 +1,387 @@
+"""Side-by-side training speed: sigmalab, PyTorch, scikit-learn and the GEMM-only ceiling.
+
+Every contender trains the same network shape with plain SGD in float32 on the same
+synthetic data for the same number of samples. Timings are interleaved (one repeat of
+every contender, then the next repeat) so that machine load hits all of them alike, and
+the tables report medians. PyTorch and scikit-learn are skipped when not installed.
+
+    python benchmarks/speed.py            # a few minutes
+    python benchmarks/speed.py --quick    # under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import sigmalab as sl
+
+# Peers are imported only by their own trainers, so a memory probe of one contender
+# never pays for another's import.
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+HAVE_SKLEARN = importlib.util.find_spec("sklearn") is not None
+LEARNING_RATE = 0.01
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A reference network: input width, hidden widths, outputs, batch and sample counts."""
+
+    name: str
+    inputs: int
+    hidden: tuple[int, ...]
+    outputs: int
+    batch_size: int
+    activation: str
+    samples: int
+    quick_samples: int
+
+    @property
+    def loss(self) -> str:
+        """Regression for one output, softmax classification otherwise."""
+        return "mse" if self.outputs == 1 else "cross_entropy"
+
+    @property
+    def widths(self) -> list[int]:
+        """Input, hidden and output widths in order."""
+        return [self.inputs, *self.hidden, self.outputs]
+
+
+SHAPES = (
+    Shape("2-8-8-8-1", 2, (8, 8, 8), 1, 10, "tanh", 40_000, 5_000),
+    Shape("784-256-256-10", 784, (256, 256), 10, 128, "relu", 16_384, 2_048),
+    Shape("64 x 20 hidden, 10 out", 64, (64,) * 20, 10, 64, "relu", 24_000, 3_200),
+)
+MEMORY_SHAPE = SHAPES[1]
+
+
+def make_data(shape: Shape, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian inputs; Gaussian targets (regression) or uniform labels (classification)."""
+    rng = np.random.default_rng(SEED)
+    X = rng.standard_normal((samples, shape.inputs), dtype=np.float32)
+    if shape.outputs == 1:
+        return X, rng.standard_normal((samples, 1), dtype=np.float32)
+    return X, rng.integers(0, shape.outputs, samples)
+
+
+# ---- contenders: each returns a function that trains one epoch over the data -----------
+Trainer = Callable[[], None]
+
+
+def sigmalab_trainer(shape: Shape, X: np.ndarray, y: np.ndarray) -> Trainer:
+    """What users call: Sequential + compile + fit(verbose=0)."""
+    layers = [sl.Dense(width, shape.activation) for width in shape.hidden]
+    model = sl.Sequential([*layers, sl.Dense(shape.outputs)], seed=SEED)
+    model.compile(shape.loss, sl.SGD(lr=LEARNING_RATE))
+    return lambda: model.fit(X, y, epochs=1, batch_size=shape.batch_size, verbose=0)
+
+
+def torch_trainer(shape: Shape, X: np.ndarray, y: np.ndarray) -> Trainer:
+    """An idiomatic PyTorch loop: shuffle, slice, zero_grad, backward, step."""
+    import torch
+
+    torch.manual_seed(SEED)
+    activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[shape.activation]
+    modules: list[torch.nn.Module] = []
+    for fan_in, fan_out in zip(shape.widths[:-2], shape.widths[1:-1], strict=True):
+        modules += [torch.nn.Linear(fan_in, fan_out), activation()]
+    modules.append(torch.nn.Linear(shape.widths[-2], shape.outputs))
+    net = torch.nn.Sequential(*modules)
+    optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
+    loss_fn = torch.nn.MSELoss() if shape.outputs == 1 else torch.nn.CrossEntropyLoss()
+    X_all, y_all = torch.from_numpy(X), torch.from_numpy(y)
+    n, batch = len(X), shape.batch_size
+
+    def train() -> None:
+        order = torch.randperm(n)
+        X_epoch, y_epoch = X_all[order], y_all[order]
+        for start in range(0, n, batch):
+            optimizer.zero_grad()
+            loss = loss_fn(net(X_epoch[start : start + batch]), y_epoch[start : start + batch])
+            loss.backward()
+            optimizer.step()
+
+    return train
+
+
+def sklearn_trainer(shape: Shape, X: np.ndarray, y: np.ndarray) -> Trainer:
+    """MLPClassifier / MLPRegressor: plain SGD, fixed batches, one epoch, no early stopping."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    estimator = MLPRegressor if shape.outputs == 1 else MLPClassifier
+    model = estimator(
+        hidden_layer_sizes=shape.hidden,
+        activation=shape.activation,
+        solver="sgd",
+        learning_rate_init=LEARNING_RATE,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        alpha=0.0,
+        batch_size=shape.batch_size,
+        max_iter=1,
+        tol=0.0,
+        n_iter_no_change=10**9,
+        early_stopping=False,
+        random_state=SEED,
+    )
+    labels = y.ravel() if shape.outputs == 1 else y
+
+    def train() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, labels)
+
+    return train
+
+
+def ceiling_trainer(shape: Shape, X: np.ndarray, y: np.ndarray) -> Trainer:
+    """Only the matrix products of training: x W, x^T delta and delta W^T per layer.
+
+    The first layer's delta W^T is left out, as every contender leaves it out (nobody
+    needs the gradient with respect to the data), so the ceiling is not flattered.
+    """
+    rng = np.random.default_rng(SEED)
+    batch = shape.batch_size
+    pairs = list(zip(shape.widths[:-1], shape.widths[1:], strict=True))
+    weights = [
+        rng.standard_normal((i, o), dtype=np.float32) / np.float32(np.sqrt(i)) for i, o in pairs
+    ]
+    outputs = [np.empty((batch, o), np.float32) for _, o in pairs]
+    deltas = [rng.standard_normal((batch, o), dtype=np.float32) for _, o in pairs]
+    weight_grads = [np.empty_like(W) for W in weights]
+    input_grads = [np.empty((batch, i), np.float32) for i, _ in pairs]
+    n = len(X) // batch * batch
+
+    def train() -> None:
+        for start in range(0, n, batch):
+            inputs = [X[start : start + batch], *outputs[:-1]]
+            for x, W, z in zip(inputs, weights, outputs, strict=True):
+                np.matmul(x, W, out=z)
+            for layer in reversed(range(len(weights))):
+                np.matmul(inputs[layer].T, deltas[layer], out=weight_grads[layer])
+                if layer:
+                    np.matmul(deltas[layer], weights[layer].T, out=input_grads[layer])
+
+    return train
+
+
+PEER_PACKAGES = tuple(
+    package
+    for package, present in (("torch", HAVE_TORCH), ("scikit-learn", HAVE_SKLEARN))
+    if present
+)
+CONTENDERS: dict[str, Callable[[Shape, np.ndarray, np.ndarray], Trainer]] = {
+    "sigmalab": sigmalab_trainer,
+    **({"PyTorch": torch_trainer} if HAVE_TORCH else {}),
+    **({"scikit-learn": sklearn_trainer} if HAVE_SKLEARN else {}),
+    "GEMM ceiling": ceiling_trainer,
+}
+
+
+# ---- thread settings ---------------------------------------------------------------------
+MODES = ("1 thread", "default")
+
+
+@contextmanager
+def thread_mode(mode: str):
+    """'1 thread': BLAS, OpenMP and PyTorch limited to one thread; 'default': untouched."""
+    if mode == "default":
+        yield
+        return
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(limits=1):
+        if torch is not None:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(torch_threads)
+
+
+# ---- timing ------------------------------------------------------------------------------
+def seconds(train: Trainer) -> float:
+    """Wall time of one call."""
+    start = time.perf_counter()
+    train()
+    return time.perf_counter() - start
+
+
+def run_speed(quick: bool, repeats: int) -> dict[tuple[str, str, str], list[float]]:
+    """samples/s lists keyed by (mode, shape, contender), timed in interleaved rounds.
+
+    Round 0 is a warm-up in every thread mode (caches, lazy imports, allocator pools) and
+    is not recorded.
+    """
+    trainers = {}
+    for shape in SHAPES:
+        X, y = make_data(shape, shape.quick_samples if quick else shape.samples)
+        for name, make in CONTENDERS.items():
+            trainers[shape.name, name] = (make(shape, X, y), len(X))
+    rates: dict[tuple[str, str, str], list[float]] = {
+        (mode, *key): [] for mode in MODES for key in trainers
+    }
+    for round_index in range(repeats + 1):
+        print(f"  round {round_index}/{repeats}", file=sys.stderr)
+        for mode in MODES:
+            with thread_mode(mode):
+                for (shape_name, name), (train, samples) in trainers.items():
+                    rate = samples / seconds(train)
+                    if round_index:
+                        rates[mode, shape_name, name].append(rate)
+    return rates
+
+
+# ---- memory ------------------------------------------------------------------------------
+def _status_kib(field: str) -> int:
+    """A size from /proc/self/status in KiB: VmRSS (resident now) or VmHWM (its peak)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+def memory_child(name: str) -> None:
+    """In a fresh process: print the resident size before training and its peak during it.
+
+    Writing 5 to /proc/self/clear_refs resets the peak (VmHWM) to the current size, so
+    the peak afterwards is the training's own, not an import spike's. (ru_maxrss would
+    also count the parent's size at fork, which a subprocess inherits as a floor.)
+    """
+    shape = MEMORY_SHAPE
+    X, y = make_data(shape, shape.samples)
+    train = CONTENDERS[name](shape, X, y)
+    with thread_mode("1 thread"):
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        before = _status_kib("VmRSS")
+        train()
+        peak = _status_kib("VmHWM")
+    print(before, peak)
+
+
+def run_memory() -> dict[str, tuple[float, float]]:
+    """(training delta, whole-process peak) in MiB per contender, each in its own process."""
+    results = {}
+    for name in CONTENDERS:
+        if name == "GEMM ceiling":
+            continue
+        output = subprocess.run(
+            [sys.executable, __file__, "--memory-child", name],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        before, after = (int(value) / 1024 for value in output[-2:])
+        results[name] = (after - before, after)
+    return results
+
+
+# ---- report ------------------------------------------------------------------------------
+def machine_description() -> list[str]:
+    """Date, CPU, cores, library versions and the BLAS NumPy uses."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    blas = next(
+        (
+            f"{lib['internal_api']} {lib['version']} ({lib.get('architecture', '?')}, "
+            f"{lib['num_threads']} threads)"
+            for lib in threadpool_info()
+            if lib["user_api"] == "blas" and "numpy" in lib["filepath"]
+        ),
+        "unknown",
+    )
+    versions = [f"numpy {np.__version__}", f"sigmalab {sl.__version__}"]
+    versions += [f"{package} {version(package)}" for package in PEER_PACKAGES]
+    lines = [
+        f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}",
+        f"libraries: {', '.join(versions)}; NumPy BLAS: {blas}",
+    ]
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        lines.append(f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}")
+    return lines
+
+
+def speed_table(rates: dict[tuple[str, str, str], list[float]], repeats: int) -> list[str]:
+    """Markdown table of median samples/s and sigmalab's ratios."""
+    peers = [name for name in CONTENDERS if name != "sigmalab"]
+    header = ["shape (batch)", "threads", *CONTENDERS, *(f"vs {peer}" for peer in peers)]
+    lines = [
+        f"samples/s, SGD, float32, median of {repeats} interleaved runs (higher is better)",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for mode in MODES:
+        for shape in SHAPES:
+            median = {name: statistics.median(rates[mode, shape.name, name]) for name in CONTENDERS}
+            cells = [f"{shape.name} ({shape.batch_size})", mode]
+            cells += [f"{median[name]:,.0f}" for name in CONTENDERS]
+            cells += [f"{median['sigmalab'] / median[peer]:.2f}x" for peer in peers]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "sigmalab with default threads relative to 1 thread:"]
+    for shape in SHAPES:
+        default, single = (statistics.median(rates[m, shape.name, "sigmalab"]) for m in MODES[::-1])
+        lines.append(f"  {shape.name}: {default / single:.2f}x")
+    return lines
+
+
+def memory_table(memory: dict[str, tuple[float, float]]) -> list[str]:
+    """Markdown table of the memory each contender's 784 run adds to its process."""
+    lines = [
+        f"peak memory, {MEMORY_SHAPE.name} on {MEMORY_SHAPE.samples} samples, one process each:",
+        "(training = peak resident size during training (VmHWM, reset just before) minus the",
+        " resident size after imports, data and model creation; process = that peak)",
+        "",
+        "| contender | training MiB | process MiB |",
+        "|---|---|---|",
+    ]
+    for name, (delta, peak) in memory.items():
+        lines.append(f"| {name} | {delta:.1f} | {peak:.0f} |")
+    if "PyTorch" in memory and memory["PyTorch"][0] > 0:
+        ratio = memory["sigmalab"][0] / memory["PyTorch"][0]
+        lines.append(f"\nsigmalab / PyTorch training memory: {ratio:.2f}x")
+    return lines
+
+
+def main() -> None:
+    """Parse arguments, run the interleaved timings and the memory probes, print tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples and repeats")
+    parser.add_argument("--repeats", type=int, help="interleaved rounds (default 5, quick 3)")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
+    repeats = args.repeats or (3 if args.quick else 5)
+    print("\n".join(machine_description()), end="\n\n")
+    rates = run_speed(args.quick, repeats)
+    print("\n".join(speed_table(rates, repeats)), end="\n\n")
+    print("\n".join(memory_table(run_memory())))
+
+
+if __name__ == "__main__":
+    main()
