@@ -10,7 +10,7 @@ import pytest
 
 import sigmalab as sl
 from sigmalab.config import load_run
-from sigmalab.runner import RUN_FILE, Preprocessing, load_data
+from sigmalab.runner import RUN_FILE, Preprocessing, load_data, predict_csv, train_run
 
 RUN = """\
 [data]
@@ -172,3 +172,70 @@ def test_missing_files_are_user_errors(tmp_path):
     assert_user_error(
         sigmalab("predict", tmp_path / "nope.safetensors", tmp_path / "x.csv"), "not found"
     )
+
+
+# ---- the same machinery in-process: train_run and predict_csv --------------------------------
+def quick_config(tmp_path, **changes):
+    """The RUN file above, validated, with ``changes`` merged in."""
+    (tmp_path / "run.toml").write_text(RUN)
+    return load_run(tmp_path / "run.toml").with_changes(changes)
+
+
+def test_early_stopping_ends_the_run_and_the_summary_says_when(tmp_path):
+    config = quick_config(
+        tmp_path, train={"epochs": 300, "early_stopping_patience": 2, "optimizer": {"lr": 0.05}}
+    )
+    result = train_run(config, verbose=0)
+    assert result.summary["epochs"] == len(result.history.epoch) < 300
+
+
+def test_predict_computes_playground_features_from_x1_x2(tmp_path):
+    config = quick_config(tmp_path, data={"dataset": "circle", "features": ["x1^2", "x2^2"]})
+    result = train_run(config, out_dir=tmp_path / "out", verbose=0)
+    assert result.dataset.feature_names == ["x1^2", "x2^2"]
+    table = tmp_path / "points.csv"
+    table.write_text("name,x2,x1\nfirst,0.5,-1.0\nsecond,3.0,2.0\n")  # text column unused
+    columns, rows = predict_csv(tmp_path / "out" / "model.safetensors", table)
+    assert columns == ["probability_0", "probability_1", "label"]
+    inputs = result.preprocessing.apply(np.array([[-1.0, 0.5], [2.0, 3.0]]))
+    np.testing.assert_allclose(
+        inputs[0], (np.array([1.0, 0.25]) - result.preprocessing.mean) / result.preprocessing.std
+    )
+    expected = result.model.predict(inputs)[:, 0]
+    np.testing.assert_allclose([row[1] for row in rows], expected, rtol=1e-6)
+
+
+def test_predict_gives_values_for_regression(tmp_path):
+    config = quick_config(
+        tmp_path,
+        data={"dataset": "reg-plane"},
+        train={"loss": "mse"},
+    )
+    train_run(config, out_dir=tmp_path / "out", verbose=0)
+    table = tmp_path / "points.csv"
+    table.write_text("x1,x2\n1,2\n-3,0.5\n")
+    columns, rows = predict_csv(tmp_path / "out" / "model.safetensors", table)
+    assert columns == ["prediction"] and len(rows) == 2
+
+
+def test_mse_on_classes_reports_accuracy_from_rounded_outputs(tmp_path):
+    result = train_run(quick_config(tmp_path, train={"loss": "mse"}), verbose=0)
+    outputs = result.model.predict(result.dataset.X_test)[:, 0]
+    expected = np.mean(np.clip(np.rint(outputs), 0, 1) == result.dataset.y_test)
+    assert result.summary["test_accuracy"] == pytest.approx(expected)
+
+
+def test_report_draws_several_classes_on_the_plane(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    labels = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    rows = "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X.tolist(), labels, strict=True))
+    (tmp_path / "three.csv").write_text("a,b,target\n" + rows + "\n")
+    config = quick_config(
+        tmp_path,
+        data={"dataset": "three.csv"},
+        model={"layers": [{"type": "dense", "units": 3}]},
+        train={"loss": "cross_entropy"},
+    )
+    train_run(config, out_dir=tmp_path / "out", verbose=0)
+    assert (tmp_path / "out" / "report.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,8 +1,8 @@
 """The ``sigmalab`` command line: train a run file, list datasets, predict from a CSV.
 
 Each verb is one function registered with ``@command()``; engine modules are imported
-inside the functions so ``sigmalab --help`` stays instant. Any SigmalabError (or data
-error) becomes one red ``error: ...`` line on stderr and exit code 2, never a traceback.
+inside the functions so ``sigmalab --help`` stays instant. Any SigmalabError becomes one
+red ``error: ...`` line on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import typer
 
-from .data.dataset import DataError
 from .errors import SigmalabError
 
 USER_ERROR_EXIT = 2
@@ -36,7 +35,7 @@ def command(**settings: Any) -> Callable[[Callable], Callable]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
                 return function(*args, **kwargs)
-            except (SigmalabError, DataError) as error:
+            except SigmalabError as error:
                 message = " ".join(str(error).split())
                 typer.secho(f"error: {message}", fg="red", err=True)
                 raise typer.Exit(USER_ERROR_EXIT) from None

@@ -93,7 +93,7 @@ class DataConfig(_Table):
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     standardize: bool = False
     seed: int = 0
-    features: list[Annotated[str, _one_of(FEATURES)]] | None = None
+    features: list[Annotated[str, _one_of(FEATURES)]] | None = Field(None, min_length=1)
     target: str = "target"
     _base_dir: Path | None = PrivateAttr(None)
 

@@ -19,11 +19,22 @@ from .io import atomic_write_bytes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from .data import Dataset
     from .runner import RunResult
 
 GRID_POINTS = 120
 # TensorFlow Playground's palette: orange for class 0 / negative, blue for class 1 / positive.
 ORANGE, WHITE, BLUE = "#f59322", "#e8eaeb", "#0877bd"
+TAB_COLOURS = (
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 
 def save_report(path: str | os.PathLike, result: RunResult, title: str = "") -> None:
@@ -61,8 +72,6 @@ def _plot_curves(ax: Axes, history: dict[str, list[float]], metric: str, log: bo
 
 def _plot_plane(ax: Axes, result: RunResult) -> None:
     """Heat-map of the model's output over the data range, with the points on top."""
-    from matplotlib.colors import LinearSegmentedColormap
-
     raw = result.raw
     points = np.vstack([raw.X_train, raw.X_test])
     low, high = points.min(axis=0), points.max(axis=0)
@@ -71,29 +80,14 @@ def _plot_plane(ax: Axes, result: RunResult) -> None:
     x2 = np.linspace(low[1] - margin[1], high[1] + margin[1], GRID_POINTS)
     grid = np.column_stack([g.ravel() for g in np.meshgrid(x1, x2)])
     outputs = result.model.predict(result.preprocessing.apply(grid))
-    classification = raw.task == "classification"
-    # Binary: probability (or score) of class 1; several classes: the predicted class.
-    if outputs.shape[1] == 2:
-        values = outputs[:, 1]
-    elif outputs.shape[1] > 2:
-        values = outputs.argmax(axis=1) / (outputs.shape[1] - 1)
-    else:
-        values = outputs[:, 0]
-    colours = LinearSegmentedColormap.from_list("playground", [ORANGE, WHITE, BLUE])
-    if classification:  # labels 0..k-1 drawn on the same 0..1 scale as the output
-        vmin, vmax, label_scale = 0.0, 1.0, max(1, (raw.n_classes or 2) - 1)
-    else:
-        bound = max(float(np.max(np.abs(raw.y_train))), 1e-9)
-        vmin, vmax, label_scale = -bound, bound, 1
+    values, colours = _colouring(outputs, raw)
     image = ax.imshow(
         values.reshape(GRID_POINTS, GRID_POINTS),
         origin="lower",
         extent=(x1[0], x1[-1], x2[0], x2[-1]),
-        cmap=colours,
-        vmin=vmin,
-        vmax=vmax,
         aspect="auto",
         alpha=0.8,
+        **colours,
     )
     ax.figure.colorbar(image, ax=ax, shrink=0.8)
     for X, y, edge, label in (
@@ -101,16 +95,29 @@ def _plot_plane(ax: Axes, result: RunResult) -> None:
         (raw.X_test, raw.y_test, "black", "test"),
     ):
         ax.scatter(
-            X[:, 0],
-            X[:, 1],
-            c=y / label_scale,
-            cmap=colours,
-            vmin=vmin,
-            vmax=vmax,
-            edgecolors=edge,
-            linewidths=0.6,
-            s=14,
-            label=label,
+            X[:, 0], X[:, 1], c=y, edgecolors=edge, linewidths=0.6, s=14, label=label, **colours
         )
     ax.set(xlabel=raw.feature_names[0], ylabel=raw.feature_names[1], title="output")
     ax.legend(loc="upper right", fontsize="small")
+
+
+def _colouring(outputs: np.ndarray, raw: Dataset) -> tuple[np.ndarray, dict]:
+    """Grid values and colour settings shared by the map and the points, so a point sits on
+    its own colour where the model is right.
+
+    Two classes: probability (or mse score) of class 1 from orange to blue, as in the
+    Playground. More classes: the predicted class, one distinct colour each. Regression:
+    the output on a scale symmetric around 0.
+    """
+    from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+
+    playground = LinearSegmentedColormap.from_list("playground", [ORANGE, WHITE, BLUE])
+    if outputs.shape[1] > 2:
+        classes = outputs.shape[1]
+        palette = ListedColormap([ORANGE, BLUE, *TAB_COLOURS][:classes])
+        return outputs.argmax(axis=1), {"cmap": palette, "vmin": -0.5, "vmax": classes - 0.5}
+    values = outputs[:, -1]
+    if raw.task == "classification":
+        return values, {"cmap": playground, "vmin": 0.0, "vmax": 1.0}
+    bound = max(float(np.max(np.abs(raw.y_train))), 1e-9)
+    return values, {"cmap": playground, "vmin": -bound, "vmax": bound}

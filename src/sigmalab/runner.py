@@ -24,7 +24,7 @@ import numpy as np
 from . import data as datasets
 from .callbacks import Callback, EarlyStopping, History
 from .config import ConfigError, RunConfig, build_model, save_run
-from .data.dataset import CLASSIFICATION, Dataset
+from .data.dataset import CLASSIFICATION, DataError, Dataset
 from .data.features import expand
 from .io import atomic_write_bytes, load_model
 from .losses import LOSSES
@@ -247,20 +247,28 @@ def predict_csv(
 ) -> tuple[list[str], list[list[float | int]]]:
     """Predictions for the rows of a CSV: header and rows, ready for ``csv.writer``.
 
-    The preprocessing comes from summary.json beside the model; without one, every CSV
-    column except ``target`` feeds the model as is.
+    The preprocessing comes from summary.json beside the model, so new rows are expanded
+    and standardised exactly as in training; without one, every CSV column except
+    ``target`` feeds the model as is. Columns the model does not read are ignored.
     """
     model = load_model(model_path)
     summary_path = Path(model_path).parent / SUMMARY_FILE
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-    header, rows = _read_numeric_csv(Path(csv_path), ignore=("target",))
-    if "preprocessing" in summary:
-        preprocessing = Preprocessing.from_dict(summary["preprocessing"])
-    else:
-        preprocessing = Preprocessing(columns=header)
-    X = preprocessing.apply(_select_columns(Path(csv_path), header, rows, preprocessing))
-    outputs = model.predict(X)
+    preprocessing = (
+        Preprocessing.from_dict(summary["preprocessing"]) if "preprocessing" in summary else None
+    )
+    X = read_columns(Path(csv_path), None if preprocessing is None else preprocessing.columns)
+    if preprocessing is not None:
+        X = preprocessing.apply(X)
     loss = model.loss.name if model.loss is not None else "mse"
+    return _prediction_table(model.predict(X), loss, summary)
+
+
+def _prediction_table(
+    outputs: np.ndarray, loss: str, summary: dict[str, Any]
+) -> tuple[list[str], list[list[float | int]]]:
+    """Column names and rows: probabilities and label, or the value (and label for a
+    classification trained with mse)."""
     labels = None
     if loss == "mse":
         width = outputs.shape[1]
@@ -279,49 +287,44 @@ def predict_csv(
     return columns, rows
 
 
-def _select_columns(
-    path: Path, header: list[str], rows: np.ndarray, preprocessing: Preprocessing
-) -> np.ndarray:
-    """The raw columns the preprocessing expects, in its order; missing ones are an error."""
-    expected = preprocessing.columns
-    missing = [name for name in expected if name not in header]
-    if missing:
-        raise ConfigError(
-            str(path),
-            [f"missing column(s) {', '.join(missing)}; the model reads: {', '.join(expected)}"],
-        )
-    return rows[:, [header.index(name) for name in preprocessing.columns]]
+def read_columns(path: Path, wanted: list[str] | None) -> np.ndarray:
+    """The ``wanted`` columns of a headed CSV as floats (all but ``target`` when None).
 
-
-def _read_numeric_csv(path: Path, ignore: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """Header (minus ``ignore``d columns) and a float array; bad cells name file, line, column."""
+    Bad cells raise DataError naming the file, line and column.
+    """
     try:
         with path.open(encoding="utf-8-sig", newline="") as stream:
             lines = [(number, row) for number, row in enumerate(csv.reader(stream), 1) if row]
     except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found"]) from None
+        raise DataError(f"file not found: {path}") from None
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise ConfigError(str(path), [f"cannot read: {error}"]) from None
+        raise DataError(f"cannot read {path}: {error}") from None
     if len(lines) < 2:
-        raise ConfigError(str(path), ["needs a header row and at least one data row"])
-    names = [name.strip() for name in lines[0][1]]
-    keep = [i for i, name in enumerate(names) if name not in ignore]
-    values = np.empty((len(lines) - 1, len(keep)))
+        raise DataError(f"{path} needs a header row and at least one data row")
+    header = [name.strip() for name in lines[0][1]]
+    wanted = [name for name in header if name != "target"] if wanted is None else wanted
+    missing = [name for name in wanted if name not in header]
+    if missing:
+        raise DataError(
+            f"{path} lacks column(s) {', '.join(missing)}; the model reads: {', '.join(wanted)}"
+        )
+    indices = [header.index(name) for name in wanted]
+    values = np.empty((len(lines) - 1, len(wanted)))
     for row_index, (number, row) in enumerate(lines[1:]):
-        if len(row) != len(names):
-            raise ConfigError(
-                str(path), [f"line {number}: expected {len(names)} cells, found {len(row)}"]
-            )
-        for out_index, column in enumerate(keep):
-            cell = row[column].strip()
-            try:
-                value = float(cell)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                raise ConfigError(
-                    str(path),
-                    [f"line {number}, column {names[column]!r}: {cell!r} is not a finite number"],
-                )
-            values[row_index, out_index] = value
-    return [names[i] for i in keep], values
+        if len(row) != len(header):
+            raise DataError(f"{path} line {number}: expected {len(header)} cells, found {len(row)}")
+        for out_index, column in enumerate(indices):
+            values[row_index, out_index] = _finite(path, number, header[column], row[column])
+    return values
+
+
+def _finite(path: Path, line: int, column: str, cell: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise DataError(
+            f"{path} line {line}, column {column!r}: {cell.strip()!r} is not a finite number"
+        )
+    return value
