@@ -6,6 +6,8 @@ import math
 import statistics
 import time
 
+import numpy as np
+
 from ..callbacks import Callback
 from ..errors import SigmalabError
 from ..model import batch_bounds
@@ -92,8 +94,8 @@ class Doctor(Callback):
         X, y = logs["X"], logs["y"]
         self.context = run_context(model, X)
         self.static_findings = check_static(model, X) if self.static else []
-        stride = max(1, len(X) // self.probe_size)
-        self._probe = Probe(model, X[::stride], y[::stride], self.probe_size)
+        rows = np.linspace(0, len(X) - 1, min(len(X), self.probe_size)).astype(np.intp)
+        self._probe = Probe(model, X[rows], y[rows], self.probe_size)
         self._steps_per_epoch = len(batch_bounds(logs["samples"], logs["batch_size"]))
         self._planned_steps = self._steps_per_epoch * logs["epochs"]
         self._probe.remember_weights(0)
@@ -149,19 +151,18 @@ class Doctor(Callback):
         self.probe_every = max(1, min(math.ceil(ratio), self._planned_steps // MIN_PROBES))
 
     def _due(self, step: int) -> bool:
+        """Probe at step 1, every ``probe_every`` steps, and (adaptive mode) at the last step
+        of an epoch that had no probe yet, if the time spent probing stays within budget."""
         if step == 1:
             return True
         if self.probe_every is not None and step - self._last_probe_step >= self.probe_every:
             return True
-        last_in_epoch = step % self._steps_per_epoch == 0
-        within_budget = (
-            self.probe_seconds + self._probe_estimate <= self.overhead_budget * self.train_seconds
-        )
+        if self._explicit_every is not None or step % self._steps_per_epoch:
+            return False
+        if self._probed_epoch == (step - 1) // self._steps_per_epoch:
+            return False
         return (
-            self._explicit_every is None
-            and last_in_epoch
-            and self._probed_epoch != self._epoch
-            and within_budget
+            self.probe_seconds + self._probe_estimate <= self.overhead_budget * self.train_seconds
         )
 
     def _run_probe(self, step: int) -> None:
@@ -178,7 +179,7 @@ class Doctor(Callback):
         self._probe_times.append(seconds)
         self.probe_seconds += seconds
         self._last_probe_step = step
-        self._probed_epoch = self._epoch
+        self._probed_epoch = (step - 1) // self._steps_per_epoch
         if self._steps > WARMUP_STEPS:
             self._choose_interval()
 

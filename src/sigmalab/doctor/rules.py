@@ -18,13 +18,13 @@ from .findings import Finding, make_finding, severity_rank
 
 PERSIST = 3
 # AUTOTRAINER: vanishing when |first| / |last| < 1e-3 and |first| < 1e-4. Here the
-# magnitudes are the backpropagated error per sample (mean |dLoss_i/dz|), not dW, since
-# small weights shrink both ends' dW and hide the signal.
+# magnitudes are the backpropagated error (RMS over samples of |dLoss_i/dz|), not dW,
+# since small weights shrink both ends' dW and hide the signal.
 VANISHING_RATIO = 1e-3
 VANISHING_ERROR = 1e-4
 EXPLODING_RATIO = 70.0  # AUTOTRAINER
 DEAD_FRACTION = 0.7  # AUTOTRAINER and DeepDiagnosis: >= 70 % of a layer's units
-SATURATED_FRACTION = 0.5  # DeepDiagnosis: > 50 % of a layer's units
+SATURATED_FRACTION = 0.5  # nnscope, DeepDiagnosis: half of a layer's units
 UPDATE_RATIO_HIGH = 0.05  # nnscope: |dW| / |W| per step
 UPDATE_RATIO_LOW = 1e-6  # nnscope
 # A loss above DIVERGENCE_FACTOR times the initial one (and above DIVERGENCE_FLOOR, so
@@ -103,13 +103,17 @@ def _per_layer_rule(
     kind: str,
     key: str,
     threshold: float,
-    evidence_key: str,
+    hidden_only: bool = True,
 ) -> list[Finding]:
-    """Warn about the hidden layer whose ``key`` stayed >= ``threshold`` longest at the end."""
+    """Warn about the layer whose ``key`` stayed >= ``threshold`` on the last PERSIST probes.
+
+    Among such layers the one with the largest latest value is named. Output layers are
+    skipped when ``hidden_only``: a confident sigmoid output is saturated by design.
+    """
     probes = _probes(records)
     worst_entry, worst_streak = None, 0
     for position, entry in enumerate(probes[-1]["layers"] if probes else []):
-        if entry["output"] or entry.get(key) is None:
+        if (hidden_only and entry["output"]) or entry.get(key) is None:
             continue
         values = [record["layers"][position].get(key) for record in probes]
         streak = _trailing([_finite(v) and v >= threshold for v in values])
@@ -117,7 +121,7 @@ def _per_layer_rule(
             worst_entry, worst_streak = entry, streak
     if worst_entry is None:
         return []
-    evidence = {evidence_key: worst_entry[key], "threshold": threshold, "probes": worst_streak}
+    evidence = {key: worst_entry[key], "threshold": threshold, "probes": worst_streak}
     return [make_finding(kind, "warning", evidence, _layer_ref(worst_entry), context)]
 
 
@@ -180,21 +184,12 @@ def exploding_gradients(records: list[dict], epochs: list[dict], context: dict) 
 
 def dead_relu(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
     """>= 70 % of a hidden ReLU layer's units never active on the probe batch."""
-    return _per_layer_rule(
-        records, context, "dead_relu", "dead_fraction", DEAD_FRACTION, "dead_fraction"
-    )
+    return _per_layer_rule(records, context, "dead_relu", "dead_fraction", DEAD_FRACTION)
 
 
 def saturation(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
     """> 50 % of a hidden sigmoid/tanh layer's units stuck on a flat end."""
-    return _per_layer_rule(
-        records,
-        context,
-        "saturation",
-        "saturated_fraction",
-        SATURATED_FRACTION,
-        "saturated_fraction",
-    )
+    return _per_layer_rule(records, context, "saturation", "saturated_fraction", SATURATED_FRACTION)
 
 
 def divergence(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
@@ -313,7 +308,7 @@ def learning_rate_too_high(records: list[dict], epochs: list[dict], context: dic
         "learning_rate_too_high",
         "update_ratio",
         UPDATE_RATIO_HIGH,
-        "update_ratio",
+        hidden_only=False,
     )
 
 
