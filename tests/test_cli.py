@@ -239,3 +239,15 @@ def test_report_draws_several_classes_on_the_plane(tmp_path):
     )
     train_run(config, out_dir=tmp_path / "out", verbose=0)
     assert (tmp_path / "out" / "report.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_predict_without_a_summary_feeds_every_column_but_target(tmp_path):
+    model = sl.Sequential([sl.Dense(3)], seed=0).build(2)
+    model.compile("cross_entropy", "sgd")
+    model.save(tmp_path / "bare.safetensors")
+    table = tmp_path / "points.csv"
+    table.write_text("a,target,b\n1,0,2\n3,1,4\n")
+    columns, rows = predict_csv(tmp_path / "bare.safetensors", table)
+    assert columns == ["probability_0", "probability_1", "probability_2", "label"]
+    expected = model.predict(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.testing.assert_allclose([row[:3] for row in rows], expected, rtol=1e-6)

@@ -292,3 +292,36 @@ def test_cross_entropy_output_width_must_match_the_classes(tmp_path):
     binary["model"]["layers"][2]["units"] = 1
     with pytest.raises(ConfigError, match="'bce' is for 2 classes.*has 3"):
         train_run(RunConfig.from_dict(binary, tmp_path), verbose=0)
+
+
+def test_the_issues_example_run_file_is_valid(tmp_path):
+    """The run file documented in the engine issue, with every key shown, loads and builds."""
+    run = tmp_path / "spiral.toml"
+    run.write_text(
+        """
+[data]
+dataset = "spiral"
+samples = 500
+noise = 0.1
+test_fraction = 0.5
+standardize = true
+seed = 0
+[model]
+seed = 0
+dtype = "float32"
+layers = [
+  {type = "dense", units = 8, activation = "relu", weight_scale = 1.0, l2 = 0.0},
+  {type = "batchnorm"},
+  {type = "dropout", rate = 0.1},
+  {type = "dense", units = 1},
+]
+[train]
+loss = "bce"
+epochs = 200
+batch_size = 10
+optimizer = {name = "sgd", lr = 0.03, momentum = 0.0}
+"""
+    )
+    model = build_model(load_run(run)).build(2)
+    assert [layer.kind for layer in model.layers] == ["dense", "batchnorm", "dropout", "dense"]
+    assert model.optimizer.get_config()["lr"] == 0.03
