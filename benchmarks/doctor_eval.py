@@ -31,7 +31,7 @@ from sigmalab.config import RunConfig, load_run
 from sigmalab.doctor.callback import Doctor
 from sigmalab.doctor.diagnose import Diagnosis, diagnose
 from sigmalab.doctor.findings import KINDS
-from sigmalab.doctor.repair import metric_noise, repair
+from sigmalab.doctor.repair import not_worse, repair
 from sigmalab.runner import train_run
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios"
@@ -125,16 +125,11 @@ def detection_table(results: dict[Scenario, frozenset[str]]) -> dict[str, dict[s
     return table
 
 
-def not_worse(before: Diagnosis, after: Diagnosis) -> bool:
-    """The repaired run's metric is at least the original's, within the repair's noise."""
-    return after.metric.score >= before.metric.score - metric_noise(before.metric)
-
-
 def repair_outcome(scenario: Scenario) -> tuple[bool, str]:
     """Repair the run; success when the scenario's own kind is gone and the metric not worse."""
     result = repair(scenario.path)
     gone = not result.final.has_problem(scenario.kind)
-    success = gone and not_worse(result.original, result.final)
+    success = gone and not_worse(result.original.metric, result.final.metric)
     remedies = ", ".join(
         f"{attempt.remedy['action']}{'+' if attempt.accepted else '-'}"
         for attempt in result.attempts

@@ -160,30 +160,58 @@ def repair(
         target = _next_target(current, given_up)
         if target is None:
             break
-        fixed = None
-        for remedy in target.remedies:
-            if retrains >= budget:
-                break
-            try:
-                candidate = _apply(current.config, remedy)
-            except RemedyError as error:
-                attempts.append(_attempt(target, remedy, current.metric, None, error=str(error)))
-                continue
-            after = diagnose_run(candidate)
-            retrains += 1
-            attempt = _attempt(target, remedy, current.metric, after)
-            attempt.accepted = attempt.finding_gone and _improved(current.metric, after.metric)
-            attempts.append(attempt)
-            if verbose:
-                _report(attempt, current.metric.name)
-            if attempt.accepted:
-                fixed = after
-                break
+        fixed, used = _fix(target, current, budget - retrains, attempts, diagnose_run, verbose)
+        retrains += used
         if fixed is None:
             given_up.add(target.kind)
         else:
             current = fixed
     return RepairResult(original, current, attempts, retrains, budget)
+
+
+def _fix(
+    target: Finding,
+    current: Diagnosis,
+    budget: int,
+    attempts: list[Attempt],
+    diagnose_run: Callable[[RunConfig], Diagnosis],
+    verbose: bool,
+) -> tuple[Diagnosis | None, int]:
+    """Try ``target``'s remedies in order; return the accepted diagnosis and retrains used.
+
+    A rejected scaling remedy (one with a ``factor``) that did not make the metric worse may
+    have gone the right way but not far enough - a learning rate 1000x too low needs more
+    than one 10x step - so once the list is exhausted it is applied again on top of its own
+    result while the budget lasts.
+    """
+    queue = [(current.config, remedy, remedy) for remedy in target.remedies]
+    further: list[tuple[RunConfig, dict, dict]] = []
+    used = 0
+    while used < budget and (queue or further):
+        base, remedy, total = queue.pop(0) if queue else further.pop(0)
+        try:
+            candidate = _apply(base, remedy)
+        except RemedyError as error:
+            attempts.append(_attempt(target, total, current.metric, None, error=str(error)))
+            continue
+        after = diagnose_run(candidate)
+        used += 1
+        attempt = _attempt(target, total, current.metric, after)
+        attempt.accepted = attempt.finding_gone and _improved(current.metric, after.metric)
+        attempts.append(attempt)
+        if verbose:
+            _report(attempt, current.metric.name)
+        if attempt.accepted:
+            return after, used
+        if "factor" in remedy and not_worse(current.metric, after.metric):
+            further.append(
+                (
+                    candidate,
+                    remedy,
+                    {**total, "factor": float(f"{total['factor'] * remedy['factor']:.10g}")},
+                )
+            )
+    return None, used
 
 
 def _next_target(diagnosis: Diagnosis, given_up: set[str]) -> Finding | None:
@@ -222,13 +250,15 @@ def metric_noise(metric: Metric) -> float:
     return LOSS_NOISE_FRACTION * abs(metric.value) if math.isfinite(metric.value) else 0.0
 
 
+def not_worse(before: Metric, after: Metric) -> bool:
+    """``after`` is at least as good as ``before``, within noise."""
+    return after.score >= before.score - metric_noise(before)
+
+
 def _improved(before: Metric, after: Metric) -> bool:
     """Better beyond noise; or, for a run that was already fine, equal within noise."""
-    noise = metric_noise(before)
     gain = after.score - before.score
-    if gain > noise:
-        return True
-    return before.is_fine and gain >= -noise
+    return gain > metric_noise(before) or (before.is_fine and not_worse(before, after))
 
 
 def _report(attempt: Attempt, metric_name: str) -> None:
