@@ -91,6 +91,8 @@ def _number(value: object) -> str:
         return str(value)
     if not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("infinite" if value > 0 else "-infinite")
+    if value.is_integer() and abs(value) < 1e6:
+        return f"{value:.1f}"  # a rate of 1.0 reads as a rate, not a count
     return f"{value:.3g}"
 
 
@@ -109,11 +111,14 @@ def _derived(kind: str, evidence: dict, layer_name: str) -> dict:
     ratio = evidence.get("ratio")
     if isinstance(ratio, int | float) and ratio > 0:
         extra["factor"] = _power_of_ten(1.0 / ratio if kind == "vanishing_gradients" else ratio)
-    for key in ("dead_fraction", "saturated_fraction", "improvement"):
+    percents = {
+        "dead_fraction": "dead_percent",
+        "saturated_fraction": "saturated_percent",
+        "improvement": "improvement_percent",
+    }
+    for key, name in percents.items():
         if isinstance(evidence.get(key), int | float):
-            extra[
-                key.replace("fraction", "percent").replace("improvement", "improvement_percent")
-            ] = f"{100 * evidence[key]:.0f} %"
+            extra[name] = f"{100 * evidence[key]:.2g} %"
     if kind == "divergence":
         extra["when"] = (
             f"step {evidence['step']}" if "step" in evidence else f"epoch {evidence.get('epoch')}"
