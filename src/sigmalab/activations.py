@@ -37,6 +37,7 @@ class Activation:
         family: str = OTHER,
         spec: str | None = None,
         uses_output: bool = False,
+        writes_out: bool = False,
     ) -> None:
         self.name = name
         self.family = family
@@ -44,29 +45,35 @@ class Activation:
         self._fn = fn
         self._derivative = derivative
         self._uses_output = uses_output
+        self._writes_out = writes_out  # fn accepts out= (saves an array per training step)
 
-    def __call__(self, z):
-        """The activation's value at ``z``."""
-        return self._fn(z)
+    def __call__(self, z, out=None):
+        """The activation's value at ``z``, written into ``out`` when the function can."""
+        return self._fn(z, out=out) if self._writes_out else self._fn(z)
 
     def derivative(self, z, a):
         """d sigma / dz at ``z``; ``a`` = sigma(z) is passed so cheap forms can reuse it."""
         return self._derivative(a) if self._uses_output else self._derivative(z)
 
-    def backward(self, dy, z, a):
-        """The error at the pre-activation: dy * sigma'(z)."""
+    def backward(self, dy, z, a, out=None):
+        """The error at the pre-activation: dy * sigma'(z) (into ``out`` if given)."""
         if self.family == LINEAR:
             return dy
         if self.family == RELU:  # by family: a user callable may be named "relu"
-            return dy * (z > 0)
-        return dy * self.derivative(z, a)
+            return xp.multiply(dy, z > 0, out=out)
+        return xp.multiply(dy, self.derivative(z, a), out=out)
 
     def __repr__(self) -> str:
         return f"Activation({self.spec or self.name!r})"
 
 
-def _sigmoid(z):
-    return 0.5 + 0.5 * xp.tanh(0.5 * z)
+def _sigmoid(z, out=None):
+    """0.5 + 0.5 tanh(z / 2), stable for any z; the same operations in place into ``out``."""
+    out = xp.multiply(z, 0.5, out=out)
+    xp.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
 
 
 def _erf(z):
@@ -95,10 +102,15 @@ def _swish_derivative(z):
 
 def _builtin(name: str) -> Activation:
     table = {
-        "linear": (lambda z: z, lambda z: xp.ones_like(z), LINEAR, False),
+        "linear": (lambda z, out=None: z, lambda z: xp.ones_like(z), LINEAR, False),
         "sigmoid": (_sigmoid, lambda a: a * (1.0 - a), SATURATING, True),
         "tanh": (xp.tanh, lambda a: 1.0 - a * a, SATURATING, True),
-        "relu": (lambda z: xp.maximum(z, 0), lambda z: (z > 0).astype(z.dtype), RELU, False),
+        "relu": (
+            lambda z, out=None: xp.maximum(z, 0, out=out),
+            lambda z: (z > 0).astype(z.dtype),
+            RELU,
+            False,
+        ),
         "leaky_relu": (
             lambda z: xp.where(z > 0, z, LEAKY_SLOPE * z),
             lambda z: xp.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype),
@@ -129,7 +141,19 @@ def _builtin(name: str) -> Activation:
         "sin": (xp.sin, xp.cos, OTHER, False),
     }
     fn, derivative, family, uses_output = table[name]
-    return Activation(name, fn, derivative, family, spec=name, uses_output=uses_output)
+    return Activation(
+        name,
+        fn,
+        derivative,
+        family,
+        spec=name,
+        uses_output=uses_output,
+        writes_out=name in WRITES_OUT,
+    )
+
+
+# Built-ins whose function takes ``out=``: Dense then reuses its output array in training.
+WRITES_OUT = frozenset({"linear", "sigmoid", "tanh", "relu", "sin"})
 
 
 BUILTIN_NAMES = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -11,6 +12,18 @@ from ..errors import SigmalabError
 from ..initializers import check_init, initial_weights
 from ..validation import check_int, check_number
 from .base import Layer
+
+
+class _Buffers(NamedTuple):
+    """Where a pass writes z, a, delta and dx; None fields mean: allocate a new array."""
+
+    z: np.ndarray | None
+    a: np.ndarray | None
+    delta: np.ndarray | None
+    dx: np.ndarray | None
+
+
+_NO_BUFFERS = _Buffers(None, None, None, None)
 
 
 class Dense(Layer):
@@ -44,6 +57,8 @@ class Dense(Layer):
         self.l1 = check_number("l1", l1, low=0.0)
         self.l2 = check_number("l2", l2, low=0.0)
         self.x = self.z = self.a = self.delta = None
+        self._buffer_cache: dict[int, _Buffers] = {}
+        self._buffers = _NO_BUFFERS
 
     def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> int:
         """Draw W (input_dim, units) from the initialiser, scaled; biases start at 0."""
@@ -56,17 +71,18 @@ class Dense(Layer):
         return self.units
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """z = x W + b, a = sigma(z)."""
-        z = x @ self.params["W"]
+        """z = x W + b, a = sigma(z); a training pass writes into arrays reused next pass."""
+        self._buffers = self._training_buffers(x.shape[0]) if training else _NO_BUFFERS
+        z = np.matmul(x, self.params["W"], out=self._buffers.z)
         if self.use_bias:
             z += self.params["b"]
         self.x, self.z = x, z
-        self.a = self.activation(z)
+        self.a = self.activation(z, out=self._buffers.a)
         return self.a
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """delta = dy * sigma'(z); dW = x^T delta + penalty'; db = sum(delta); dx = delta W^T."""
-        delta = self.activation.backward(dy, self.z, self.a)
+        delta = self.activation.backward(dy, self.z, self.a, out=self._buffers.delta)
         self.delta = delta
         W = self.params["W"]
         dW = self.grads["W"]
@@ -76,8 +92,30 @@ class Dense(Layer):
         if self.l1:
             dW += self.l1 * np.sign(W)
         if self.use_bias:
-            np.sum(delta, axis=0, out=self.grads["b"])
-        return delta @ W.T if need_input_grad else None
+            np.add.reduce(delta, axis=0, out=self.grads["b"])
+        return np.matmul(delta, W.T, out=self._buffers.dx) if need_input_grad else None
+
+    def _training_buffers(self, rows: int) -> _Buffers:
+        """The z, a, delta and dx arrays for batches of ``rows`` samples, made once per size.
+
+        Training repeats a few batch sizes, so reusing them saves four allocations per layer
+        and step. Inference allocates, so arrays handed to users never change afterwards;
+        x, z, a and delta of a training pass stay valid until the next training pass.
+        """
+        buffers = self._buffer_cache.get(rows)
+        if buffers is None:
+            if len(self._buffer_cache) >= 4:  # batch, last batch, a probe: a few sizes at most
+                self._buffer_cache.clear()
+            dtype = self.params["W"].dtype
+            units = (rows, self.units)
+            buffers = _Buffers(
+                np.empty(units, dtype),
+                np.empty(units, dtype),
+                np.empty(units, dtype),
+                np.empty((rows, self.input_dim), dtype),
+            )
+            self._buffer_cache[rows] = buffers
+        return buffers
 
     def penalty(self) -> float:
         """l1 * sum|W| + l2 * sum W^2."""
