@@ -27,6 +27,9 @@ ACTIVE_OUTPUT_RANGE = {"sigmoid": (0.03, 0.97), "tanh": (-0.97, 0.97), "hard_sig
 SATURATED_Z = 5.0
 # A unit is saturated when it is saturated for at least this share of the probe samples.
 SATURATED_SAMPLE_SHARE = 0.9
+# Inputs count as already standardised (so "standardize_inputs" is no remedy) when every
+# feature's mean is within this of 0 and its standard deviation within this of 1.
+STANDARDIZED_TOLERANCE = 0.5
 
 
 @cache
@@ -66,14 +69,14 @@ def run_context(model, X: np.ndarray | None = None) -> dict:
         "layers": describe_layers(model),
     }
     if X is not None and len(X):
-        context["inputs_standardized"] = bool(
-            np.all(np.abs(X.mean(axis=0)) < 0.5) and np.all(np.abs(X.std(axis=0) - 1.0) < 0.5)
-        )
+        mean_ok = np.abs(X.mean(axis=0)) < STANDARDIZED_TOLERANCE
+        std_ok = np.abs(X.std(axis=0) - 1.0) < STANDARDIZED_TOLERANCE
+        context["inputs_standardized"] = bool(np.all(mean_ok) and np.all(std_ok))
     return context
 
 
 class Probe:
-    """Measures a model on the first ``size`` training samples, without changing training.
+    """Measures a model on the first ``size`` of the given samples, without changing training.
 
     The pass runs in inference mode (no dropout draws, no BatchNorm running-stat update),
     so no random generator is consumed; the gradients it computes are put back afterwards.
