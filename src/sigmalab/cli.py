@@ -53,16 +53,32 @@ def train(
         typer.Option("--out", "-o", help="Output folder [default: runs/<run file name>]."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    doctor: Annotated[
+        bool,
+        typer.Option("--doctor/--no-doctor", help="Watch training; findings go to summary.json."),
+    ] = True,
 ) -> None:
     """Train the network a run file describes and write model, history, summary and report."""
     from .config import load_run
-    from .runner import train_run
+    from .runner import train_run, write_outputs
 
     config = load_run(run_file)
     out_dir = out if out is not None else Path("runs") / run_file.stem
-    result = train_run(config, out_dir=out_dir, verbose=0 if quiet else 1)
+    watchers = []
+    if doctor:
+        from .doctor import Doctor
+
+        watchers.append(Doctor())
+    result = train_run(config, callbacks=watchers, verbose=0 if quiet else 1)
+    if doctor:
+        result.summary["findings"] = [finding.to_dict() for finding in watchers[0].findings]
+    write_outputs(result, config, out_dir)
     if not quiet:
         _print_summary(result.summary, out_dir)
+        if doctor:
+            from .doctor import render
+
+            render(watchers[0].findings)
 
 
 def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
@@ -76,6 +92,50 @@ def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
         elif isinstance(value, str | int):
             table.add_row(key, str(value))
     Console().print(table)
+
+
+@command(name="doctor")
+def doctor_command(
+    run_file: Annotated[Path, typer.Argument(help="A TOML run file to diagnose.")],
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Retrain with remedies until the problems are gone.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print one JSON object {"findings", "repair"}.')
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Repaired run file [default: NAME.repaired.toml beside it]."
+        ),
+    ] = None,
+    budget: Annotated[
+        int, typer.Option("--budget", min=1, help="Most retrains a repair may use.")
+    ] = 4,
+) -> None:
+    """Train a run file with the doctor watching, explain what went wrong, and repair it."""
+    import json
+
+    from .doctor.diagnose import diagnose
+    from .doctor.repair import repair as repair_run
+
+    result = repair_run(run_file, budget=budget, verbose=not as_json) if repair else None
+    diagnosis = result.original if result is not None else diagnose(run_file)
+    saved = None
+    if result is not None and result.accepted:
+        saved = out if out is not None else run_file.with_name(f"{run_file.stem}.repaired.toml")
+        result.save(saved)
+    if as_json:
+        report = None if result is None else {**result.to_dict(), "saved_to": saved and str(saved)}
+        findings = [finding.to_dict() for finding in diagnosis.findings]
+        typer.echo(json.dumps({"findings": findings, "repair": report}, allow_nan=False))
+        return
+    from .doctor import render
+
+    render(diagnosis.findings)
+    if result is not None:
+        result.render()
+        typer.echo(f"repaired run file: {saved}" if saved else "no remedy was accepted")
 
 
 @command()

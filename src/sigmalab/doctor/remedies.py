@@ -246,9 +246,3 @@ def apply_remedy(config: dict, remedy: dict) -> dict:
     except TypeError as error:
         raise RemedyError(f"remedy {action!r}: {error}") from None
     return changed
-
-
-def describe_remedy(remedy: dict) -> str:
-    """A short label such as ``set_activation(relu, hidden)`` for tables and logs."""
-    arguments = ", ".join(str(value) for key, value in remedy.items() if key != "action")
-    return f"{remedy.get('action')}({arguments})"

@@ -18,7 +18,8 @@ from typing import Any
 from ..config import RunConfig, save_run
 from .diagnose import Diagnosis, Metric, RunSource, as_run_config, diagnose
 from .findings import Finding, worst
-from .remedies import RemedyError, apply_remedy, describe_remedy
+from .remedies import RemedyError, apply_remedy
+from .report import describe_remedy
 
 # Chance variation between two seeded runs: two points of test accuracy, 5 % of the test loss.
 ACCURACY_NOISE = 0.02
