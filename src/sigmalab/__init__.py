@@ -4,6 +4,8 @@ Only the light core is imported here; SymPy, rich, matplotlib and scikit-learn l
 when a feature needs them.
 """
 
+from typing import TYPE_CHECKING
+
 from . import data as datasets
 from .activations import Activation, get_activation
 from .callbacks import Callback, EarlyStopping, History
@@ -15,7 +17,22 @@ from .losses import get_loss
 from .model import Sequential
 from .optimizers import SGD, Adam, Optimizer, RMSprop
 
+if TYPE_CHECKING:
+    from .doctor.diagnose import RunSource
+    from .doctor.repair import RepairResult
+
 __version__ = "0.1.0"
+
+
+def repair(config_or_path: "RunSource", budget: int = 4, verbose: bool = False) -> "RepairResult":
+    """Diagnose a run and fix it by retraining with remedies; see ``sigmalab.doctor.repair``.
+
+    A function rather than an import so that ``import sigmalab`` does not load pydantic.
+    """
+    from .doctor.repair import repair as repair_run
+
+    return repair_run(config_or_path, budget=budget, verbose=verbose)
+
 
 __all__ = [
     "SGD",
@@ -39,4 +56,5 @@ __all__ = [
     "get_activation",
     "get_loss",
     "load",
+    "repair",
 ]
