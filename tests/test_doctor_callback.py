@@ -11,6 +11,7 @@ from rich.console import Console
 
 import sigmalab as sl
 from sigmalab.doctor import Doctor, diagnose, render
+from sigmalab.doctor.callback import MIN_PROBES
 from sigmalab.doctor.probes import Probe
 
 
@@ -130,7 +131,7 @@ def test_explicit_interval_and_the_adaptive_one(xor):
     _, adaptive = train(layers, "adam", xor, epochs=10, doctor=Doctor())
     assert adaptive.probe_every >= 1
     assert 0.0 <= adaptive.to_dict()["overhead"] < 1.0
-    assert adaptive.to_dict()["probes"] == adaptive.probes >= 2
+    assert adaptive.to_dict()["probes"] == adaptive.probes >= MIN_PROBES  # even a short run
 
 
 def test_render_lists_findings_or_says_all_is_well(xor):

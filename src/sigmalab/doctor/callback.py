@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import statistics
 import time
 
 import numpy as np
@@ -21,8 +20,8 @@ from .static import check_static
 # re-estimated after every probe from the mean probe and step times, the same totals the
 # overhead is judged by.
 WARMUP_STEPS = 5
-# The interval never exceeds the planned steps / MIN_PROBES, so even a short run gets
-# enough probes for a condition to persist (rules need PERSIST in a row).
+# A run gets at least this many probes whatever the budget, so a condition can persist
+# over PERSIST probes in a row even in a short run.
 MIN_PROBES = 8
 
 
@@ -75,7 +74,8 @@ class Doctor(Callback):
         self.probe_every = self._explicit_every
         self._probe: Probe | None = None
         self._steps = 0
-        self._probe_times: list[float] = []
+        self._timed_seconds = 0.0
+        self._timed_probes = 0
         self._epoch = 0
         self._probed_epoch = -1
         self._last_probe_step = 0
@@ -140,7 +140,7 @@ class Doctor(Callback):
     @property
     def _probe_estimate(self) -> float:
         """The mean probe time: what probing really costs, occasional slow ones included."""
-        return statistics.fmean(self._probe_times) if self._probe_times else 0.0
+        return self._timed_seconds / self._timed_probes if self._timed_probes else 0.0
 
     def _choose_interval(self) -> None:
         """N = ceil(probe time / (budget * step time)): probes cost <= budget of training."""
@@ -148,18 +148,30 @@ class Doctor(Callback):
             return
         step_seconds = self.train_seconds / self._steps
         ratio = self._probe_estimate / max(self.overhead_budget * step_seconds, 1e-9)
-        self.probe_every = max(1, min(math.ceil(ratio), self._planned_steps // MIN_PROBES))
+        self.probe_every = max(1, math.ceil(ratio))
 
     def _due(self, step: int) -> bool:
-        """Probe at step 1, every ``probe_every`` steps, and (adaptive mode) at the last step
-        of an epoch that had no probe yet, if the time spent probing stays within budget."""
+        """Whether to probe after ``step``.
+
+        Always at step 1; with an explicit ``probe_every``, every that many steps. Adaptive:
+        every ``probe_every`` steps and at the end of an epoch that had no probe, whenever
+        the time spent probing stays within budget; and regardless of budget once
+        1 / MIN_PROBES of the planned steps passed without a probe, so short runs get
+        enough probes for a condition to persist.
+        """
         if step == 1:
             return True
-        if self.probe_every is not None and step - self._last_probe_step >= self.probe_every:
-            return True
-        if self._explicit_every is not None or step % self._steps_per_epoch:
+        since = step - self._last_probe_step
+        if self._explicit_every is not None:
+            return since >= self._explicit_every
+        if self.probe_every is None:  # still timing the first steps
             return False
-        if self._probed_epoch == (step - 1) // self._steps_per_epoch:
+        if since >= max(1, self._planned_steps // MIN_PROBES):
+            return True
+        epoch_end = step % self._steps_per_epoch == 0 and self._probed_epoch != (
+            (step - 1) // self._steps_per_epoch
+        )
+        if since < self.probe_every and not epoch_end:
             return False
         return (
             self.probe_seconds + self._probe_estimate <= self.overhead_budget * self.train_seconds
@@ -176,7 +188,8 @@ class Doctor(Callback):
             start = time.perf_counter()
             self._probe(step, self._epoch)
             seconds = time.perf_counter() - start
-        self._probe_times.append(seconds)
+        self._timed_seconds += seconds
+        self._timed_probes += 1
         self.probe_seconds += seconds
         self._last_probe_step = step
         self._probed_epoch = (step - 1) // self._steps_per_epoch
