@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one run file per kind")
     parser.add_argument("--no-repair", action="store_true", help="skip the repair evaluation")
     parser.add_argument("--repeats", type=int, default=None, help="timing repeats per run")
+    parser.add_argument(
+        "--probe-every", type=int, default=None, help="fixed probe interval (default: adaptive)"
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
@@ -199,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         scenarios = quick_subset(scenarios)
 
     started = time.perf_counter()
-    diagnoses = {scenario: diagnose(load_run(scenario.path)) for scenario in scenarios}
+    options = {"probe_every": args.probe_every}
+    diagnoses = {s: diagnose(load_run(s.path), doctor_options=options) for s in scenarios}
     results = {scenario: found_kinds(diagnosis) for scenario, diagnosis in diagnoses.items()}
     print(f"diagnosed {len(results)} run files in {time.perf_counter() - started:.1f} s")
     recall, precision = _print_detection(detection_table(results))

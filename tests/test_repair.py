@@ -1,0 +1,273 @@
+"""Remedies (one run-config transformation per action) and the repair loop end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sigmalab.config import RunConfig, load_run
+from sigmalab.doctor.diagnose import Diagnosis, Metric, diagnose
+from sigmalab.doctor.findings import REMEDIES, make_finding
+from sigmalab.doctor.remedies import ACTIONS, RemedyError, apply_remedy
+from sigmalab.doctor.repair import repair
+from sigmalab.doctor.report import describe_remedy
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def small_run() -> dict:
+    """Two sigmoid hidden layers, a dropout, a sigmoid output: every remedy has work to do."""
+    return {
+        "data": {"dataset": "circle", "samples": 100, "standardize": False},
+        "model": {
+            "layers": [
+                {"type": "dense", "units": 8, "activation": "sigmoid", "weight_scale": 0.5},
+                {"type": "dropout", "rate": 0.9},
+                {"type": "dense", "units": 8},
+                {"type": "dense", "units": 1, "activation": "sigmoid"},
+            ]
+        },
+        "train": {
+            "loss": "bce",
+            "epochs": 10,
+            "batch_size": 10,
+            "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.5},
+        },
+    }
+
+
+def layers_of(config: dict) -> list[dict]:
+    return config["model"]["layers"]
+
+
+def test_every_remedy_the_doctor_proposes_has_an_action_and_yields_a_valid_run():
+    for remedies in REMEDIES.values():
+        for remedy in remedies:
+            changed = apply_remedy(small_run(), remedy)
+            RunConfig.from_dict(changed)
+            assert changed != small_run(), describe_remedy(remedy)
+
+
+def test_apply_remedy_leaves_the_original_untouched():
+    original = small_run()
+    apply_remedy(original, {"action": "add_batchnorm"})
+    assert original == small_run()
+
+
+def test_set_activation_changes_hidden_dense_layers_only():
+    changed = apply_remedy(
+        small_run(), {"action": "set_activation", "value": "relu", "layers": "hidden"}
+    )
+    assert [layer.get("activation") for layer in layers_of(changed)] == [
+        "relu",
+        None,
+        "relu",
+        "sigmoid",
+    ]
+
+
+def test_set_init_resets_the_weight_scale():
+    changed = apply_remedy(small_run(), {"action": "set_init", "value": "he_normal"})
+    dense = [layer for layer in layers_of(changed) if layer["type"] == "dense"]
+    assert all(layer["init"] == "he_normal" and layer["weight_scale"] == 1.0 for layer in dense)
+
+
+def test_add_batchnorm_follows_each_hidden_dense_layer():
+    changed = apply_remedy(small_run(), {"action": "add_batchnorm"})
+    assert [layer["type"] for layer in layers_of(changed)] == [
+        "dense",
+        "batchnorm",
+        "dropout",
+        "dense",
+        "batchnorm",
+        "dense",
+    ]
+
+
+def test_learning_rate_clip_and_optimizer_remedies():
+    lowered = apply_remedy(small_run(), {"action": "scale_learning_rate", "factor": 0.1})
+    assert lowered["train"]["optimizer"]["lr"] == pytest.approx(0.01)
+    clipped = apply_remedy(small_run(), {"action": "set_clip_norm", "value": 1.0})
+    assert clipped["train"]["optimizer"]["clip_norm"] == 1.0
+    adam = apply_remedy(clipped, {"action": "set_optimizer", "value": "adam"})
+    assert adam["train"]["optimizer"] == {"name": "adam", "lr": 1e-3, "clip_norm": 1.0}
+
+
+def test_regularisation_remedies():
+    lower = apply_remedy(small_run(), {"action": "set_dropout", "value": 0.2})
+    assert [layer.get("rate") for layer in layers_of(lower) if layer["type"] == "dropout"] == [0.2]
+    no_dropout = small_run()
+    del layers_of(no_dropout)[1]
+    added = apply_remedy(no_dropout, {"action": "set_dropout", "value": 0.2})
+    assert [layer["type"] for layer in layers_of(added)] == [
+        "dense",
+        "dropout",
+        "dense",
+        "dropout",
+        "dense",
+    ]
+    l2 = apply_remedy(small_run(), {"action": "set_l2", "value": 1e-3})
+    assert all(layer["l2"] == 1e-3 for layer in layers_of(l2) if layer["type"] == "dense")
+    stopping = apply_remedy(small_run(), {"action": "early_stopping", "patience": 20})
+    assert stopping["train"]["early_stopping_patience"] == 20
+
+
+def test_input_structure_and_schedule_remedies():
+    assert apply_remedy(small_run(), {"action": "standardize_inputs"})["data"]["standardize"]
+    inserted = apply_remedy(small_run(), {"action": "insert_activation", "value": "relu"})
+    assert layers_of(inserted)[2]["activation"] == "relu"
+    logits = apply_remedy(small_run(), {"action": "remove_output_activation"})
+    assert "activation" not in layers_of(logits)[-1]
+    scaled = apply_remedy(small_run(), {"action": "scale_weights", "factor": 0.5})
+    assert layers_of(scaled)[0]["weight_scale"] == 0.25
+    longer = apply_remedy(small_run(), {"action": "increase_epochs", "factor": 2})
+    assert longer["train"]["epochs"] == 20
+
+
+@pytest.mark.parametrize(
+    ("remedy", "message"),
+    [
+        ({"action": "remove_output_activation"}, "output layer has no activation"),
+        ({"action": "standardize_inputs"}, "already standardised"),
+        ({"action": "set_activation", "value": "tanh", "layers": "hidden"}, "already uses"),
+        ({"action": "make_it_work"}, "unknown remedy action 'make_it_work'"),
+        ({"action": "set_l2"}, "remedy 'set_l2'"),
+    ],
+)
+def test_a_remedy_that_does_not_apply_raises_a_clear_error(remedy, message):
+    config = {
+        "data": {"dataset": "circle", "standardize": True},
+        "model": {
+            "layers": [
+                {"type": "dense", "units": 4, "activation": "tanh"},
+                {"type": "dense", "units": 1},
+            ]
+        },
+        "train": {"loss": "bce", "epochs": 5, "optimizer": {"name": "sgd", "lr": 0.1}},
+    }
+    with pytest.raises(RemedyError, match=message):
+        apply_remedy(config, remedy)
+
+
+def test_actions_cover_the_remedy_vocabulary():
+    used = {remedy["action"] for remedies in REMEDIES.values() for remedy in remedies}
+    assert used <= set(ACTIONS)
+
+
+# ---- the repair loop -----------------------------------------------------------------------
+def diagnose_fixed(config: RunConfig) -> Diagnosis:
+    """A fixed probe interval keeps the tests independent of the machine's speed."""
+    return diagnose(config, doctor_options={"probe_every": 25})
+
+
+def test_repair_replaces_a_vanishing_sigmoid_stack_with_relu_and_proves_it():
+    result = repair(
+        SCENARIOS / "vanishing_gradients/01-circle-deep-sigmoid.toml",
+        budget=2,
+        diagnose_run=diagnose_fixed,
+    )
+    first = result.attempts[0]
+    assert first.finding.kind == "vanishing_gradients"
+    assert first.remedy["action"] == "set_activation" and first.accepted
+    assert first.finding_gone and first.metric_after > first.metric_before + 0.2
+    assert not result.final.has_problem("vanishing_gradients")
+    hidden = [layer for layer in result.config.model.layers if layer.type == "dense"][:-1]
+    assert {layer.activation for layer in hidden} == {"relu"}
+
+
+def test_repair_lowers_a_dropout_rate_of_one_and_saves_the_run(tmp_path):
+    result = repair(
+        SCENARIOS / "dropout_too_high/01-gauss-dropout-1.toml",
+        budget=2,
+        diagnose_run=diagnose_fixed,
+    )
+    assert [(a.remedy, a.accepted) for a in result.accepted] == [
+        ({"action": "set_dropout", "value": 0.2}, True)
+    ]
+    assert result.healthy
+    assert result.final.metric.value > result.original.metric.value
+    saved = tmp_path / "fixed.toml"
+    result.save(saved)
+    rates = [layer.rate for layer in load_run(saved).model.layers if layer.type == "dropout"]
+    assert rates == [0.2]
+    table = dict((row[0], row[1:]) for row in result.table())
+    assert table["problems"] == ("dropout_too_high", "none")
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def fake_diagnosis(config: RunConfig, kinds: list[str], accuracy: float) -> Diagnosis:
+    """A Diagnosis without training, for the loop's decisions alone."""
+    findings = [make_finding(kind, "warning", {}) for kind in kinds]
+    metric = Metric("test_accuracy", accuracy, True, 0.9)
+    return Diagnosis(findings, {"train_loss": 0.5}, None, config, metric)
+
+
+def test_a_scaling_remedy_that_falls_short_is_pushed_further():
+    """lr 1e-6: x10 is not enough; the loop multiplies again until the finding is gone."""
+
+    def by_learning_rate(config: RunConfig) -> Diagnosis:
+        too_low = config.train.optimizer.lr < 5e-4
+        return fake_diagnosis(
+            config, ["learning_rate_too_low"] if too_low else [], 0.5 + 0.4 * (not too_low)
+        )
+
+    result = repair(small_run_config(lr=1e-6), budget=4, diagnose_run=by_learning_rate)
+    factors = [attempt.remedy["factor"] for attempt in result.attempts]
+    assert factors == [10.0, 100.0, 1000.0]
+    assert [attempt.accepted for attempt in result.attempts] == [False, False, True]
+    assert result.config.train.optimizer.lr == pytest.approx(1e-3)
+
+
+def test_a_fix_that_makes_the_metric_worse_is_rejected_and_the_budget_holds():
+    def always_worse(config: RunConfig) -> Diagnosis:
+        original = config.train.optimizer.lr == 0.1
+        return fake_diagnosis(config, ["oscillation"] if original else [], 0.8 if original else 0.6)
+
+    result = repair(small_run_config(lr=0.1), budget=1, diagnose_run=always_worse)
+    assert result.retrains == 1 and not result.accepted
+    assert result.config == result.original.config
+
+
+def small_run_config(lr: float) -> RunConfig:
+    config = small_run()
+    config["train"]["optimizer"] = {"name": "sgd", "lr": lr}
+    return RunConfig.from_dict(config)
+
+
+# ---- the command line ----------------------------------------------------------------------
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sigmalab", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_doctor_json_prints_one_object_with_the_findings():
+    done = run_cli("doctor", str(SCENARIOS / "dropout_too_high/01-gauss-dropout-1.toml"), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) == {"findings", "repair"} and report["repair"] is None
+    dropout = next(f for f in report["findings"] if f["kind"] == "dropout_too_high")
+    assert dropout["severity"] == "error"
+    assert dropout["remedies"][0] == {"action": "set_dropout", "value": 0.2}
+
+
+def test_doctor_repair_writes_the_repaired_run_file(tmp_path):
+    run_file = tmp_path / "vanishing.toml"
+    run_file.write_text((SCENARIOS / "vanishing_gradients/01-circle-deep-sigmoid.toml").read_text())
+    done = run_cli("doctor", str(run_file), "--repair", "--json", "--budget", "1")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["repair"]
+    assert report["attempts"][0]["accepted"]
+    repaired = tmp_path / "vanishing.repaired.toml"
+    assert report["saved_to"] == str(repaired)
+    assert load_run(repaired).model.layers[0].activation == "relu"
+
+
+def test_doctor_names_a_missing_run_file():
+    done = run_cli("doctor", "no-such-run.toml")
+    assert done.returncode == 2
+    assert "no-such-run.toml" in done.stderr
