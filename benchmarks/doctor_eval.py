@@ -129,6 +129,8 @@ def detection_table(results: dict[Scenario, frozenset[str]]) -> dict[str, dict[s
 def repair_outcome(scenario: Scenario) -> tuple[bool, str]:
     """Repair the run; success when the scenario's own kind is gone and the metric not worse."""
     result = repair(scenario.path)
+    if not result.original.has_problem(scenario.kind):
+        return False, "not reproduced by the repair's own diagnosis"
     gone = not result.final.has_problem(scenario.kind)
     success = gone and not_worse(result.original.metric, result.final.metric)
     remedies = ", ".join(
