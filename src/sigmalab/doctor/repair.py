@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import RunConfig, save_run
+from ..errors import SigmalabError
 from .diagnose import Diagnosis, Metric, RunSource, as_run_config, diagnose
 from .findings import Finding, worst
-from .remedies import RemedyError, apply_remedy
+from .remedies import apply_remedy
 from .report import describe_remedy
 
 # Chance variation between two seeded runs: two points of test accuracy, 5 % of the test loss.
@@ -82,7 +83,7 @@ class RepairResult:
     def table(self) -> list[tuple[str, str, str]]:
         """Rows of (quantity, before, after) comparing the original and the repaired run."""
         before, after = self.original, self.final
-        rows = [
+        return [
             (before.metric.name, _format(before.metric.value), _format(after.metric.value)),
             (
                 "train_loss",
@@ -92,7 +93,6 @@ class RepairResult:
             ("problems", _kinds(before), _kinds(after)),
             ("remedies", "", ", ".join(describe_remedy(a.remedy) for a in self.accepted) or "-"),
         ]
-        return rows
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary: attempts, the before/after table and the repaired config."""
@@ -123,6 +123,8 @@ class RepairResult:
             attempts.add_column(column)
         for number, attempt in enumerate(self.attempts, 1):
             verdict = "[green]accepted" if attempt.accepted else "[red]rejected"
+            if attempt.error is not None:
+                verdict = "skipped"
             metric = f"{_format(attempt.metric_before)} -> {_format(attempt.metric_after)}"
             attempts.add_row(
                 str(number),
@@ -192,7 +194,7 @@ def _fix(
         base, remedy, total = queue.pop(0) if queue else further.pop(0)
         try:
             candidate = _apply(base, remedy)
-        except RemedyError as error:
+        except SigmalabError as error:  # RemedyError, or a remedy that makes the run invalid
             attempts.append(_attempt(target, total, current.metric, None, error=str(error)))
             continue
         after = diagnose_run(candidate)
@@ -205,14 +207,13 @@ def _fix(
         if attempt.accepted:
             return after, used
         if "factor" in remedy and not_worse(current.metric, after.metric):
-            further.append(
-                (
-                    candidate,
-                    remedy,
-                    {**total, "factor": float(f"{total['factor'] * remedy['factor']:.10g}")},
-                )
-            )
+            further.append((candidate, remedy, _compounded(total, remedy)))
     return None, used
+
+
+def _compounded(total: dict, remedy: dict) -> dict:
+    """``total`` applied once more: the factors multiply (0.1 then 0.1 is 0.01 overall)."""
+    return {**total, "factor": float(f"{total['factor'] * remedy['factor']:.10g}")}
 
 
 def _next_target(diagnosis: Diagnosis, given_up: set[str]) -> Finding | None:
