@@ -106,7 +106,9 @@ def doctor_command(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help="Repaired run file [default: NAME.repaired.toml beside it]."
+            "--out",
+            "-o",
+            help="Repaired run file (default: NAME.repaired.toml beside the run file).",
         ),
     ] = None,
     budget: Annotated[

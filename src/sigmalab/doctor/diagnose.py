@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..config import RunConfig, load_run
 from ..losses import LOSSES
 from ..model import Sequential
@@ -104,7 +106,9 @@ def diagnose(
 
     run_config = as_run_config(config)
     doctor = Doctor(**dict(doctor_options or {}))
-    result = train_run(run_config, callbacks=[doctor], verbose=verbose)
+    # Overflow in a diverging run is a finding, reported with its evidence, not a warning.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = train_run(run_config, callbacks=[doctor], verbose=verbose)
     return Diagnosis(
         findings=list(doctor.findings),
         summary=dict(result.summary),
