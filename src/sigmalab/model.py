@@ -56,6 +56,7 @@ class Sequential:
         self.history: History | None = None
         self._rngs: dict[str, np.random.Generator] = {}
         self._batch_rows: int | None = None
+        self._penalized = False
         for layer in layers:
             self.add(layer)
 
@@ -195,19 +196,21 @@ class Sequential:
         self._require_compiled()
         X = self._check_inputs(X)
         targets = self.loss.prepare_targets(y, X.shape[0], self.output_dim, self.dtype)
+        self._penalized = self._has_penalty
         return self._train_batch(X, targets)[0]
 
     def _train_batch(self, X: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
         out = self._forward(X, True)
         loss, dout = self.loss.value_and_grad(out, targets)
         self._backward(dout, need_input_grad=False)
-        if self._has_penalty:
+        if self._penalized:
             loss += self.penalty()
         self.optimizer.step(self.flat_params, self.flat_grads)
         return loss, out
 
     @property
     def _has_penalty(self) -> bool:
+        """Whether any layer has L1/L2; fit and train_step ask once, not at every step."""
         return any(getattr(layer, "l1", 0.0) or getattr(layer, "l2", 0.0) for layer in self.layers)
 
     # ---- training --------------------------------------------------------------------
@@ -250,25 +253,31 @@ class Sequential:
         }
         for hook in hooks:
             hook.on_train_begin(self, begin_logs)
+        self._penalized = self._has_penalty
+        train_batch, classification = self._train_batch, self.loss.is_classification
+        # Shuffled epochs are gathered into one pair of arrays reused every epoch.
+        X_epoch, y_epoch = X, targets
+        if shuffle:
+            X_epoch, y_epoch = np.empty(X.shape, X.dtype), np.empty(targets.shape, targets.dtype)
         step = 0
         for epoch in range(epochs):
             if shuffle:
                 order = self._rngs["shuffle"].permutation(n)
-                X_epoch, y_epoch = X[order], targets[order]
-            else:
-                X_epoch, y_epoch = X, targets
+                np.take(X, order, axis=0, out=X_epoch)
+                np.take(targets, order, axis=0, out=y_epoch)
             loss_sum = correct = 0.0
             for start, stop in bounds:
                 y_batch = y_epoch[start:stop]
-                loss, out = self._train_batch(X_epoch[start:stop], y_batch)
+                loss, out = train_batch(X_epoch[start:stop], y_batch)
                 step += 1
                 loss_sum += loss * (stop - start)
-                if self.loss.is_classification:
+                if classification:
                     correct += self.loss.accuracy(out, y_batch) * (stop - start)
+                batch_logs = {"loss": loss}
                 for hook in hooks:
-                    hook.on_batch_end(self, step, {"loss": loss})
+                    hook.on_batch_end(self, step, batch_logs)
             logs = {"loss": loss_sum / n}
-            if self.loss.is_classification:
+            if classification:
                 logs["accuracy"] = correct / n
             if validation is not None:
                 logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
