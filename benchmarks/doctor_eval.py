@@ -8,6 +8,7 @@ medium-size runs with and without a Doctor, interleaved, median of the repeats).
 
     python benchmarks/doctor_eval.py            # the whole catalogue, about two minutes
     python benchmarks/doctor_eval.py --quick    # one run file per kind, under a minute
+    python benchmarks/doctor_eval.py --evidence --no-repair   # the numbers behind each finding
 
 Targets (issue 3): recall and precision >= 0.95, no warning on a healthy run, repair
 success >= 0.9, overhead <= 5 %.
@@ -33,6 +34,7 @@ from sigmalab.doctor.callback import Doctor
 from sigmalab.doctor.diagnose import Diagnosis, diagnose
 from sigmalab.doctor.findings import KINDS
 from sigmalab.doctor.repair import not_worse, repair
+from sigmalab.doctor.report import summarize_evidence
 from sigmalab.runner import train_run
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios"
@@ -218,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run file per kind")
     parser.add_argument("--no-repair", action="store_true", help="skip the repair evaluation")
+    parser.add_argument(
+        "--evidence", action="store_true", help="print each scenario's own finding and numbers"
+    )
     parser.add_argument("--repeats", type=int, default=None, help="timing repeats per run")
     parser.add_argument(
         "--probe-every", type=int, default=None, help="fixed probe interval (default: adaptive)"
@@ -235,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     results = {scenario: found_kinds(diagnosis) for scenario, diagnosis in diagnoses.items()}
     print(f"diagnosed {len(results)} run files in {time.perf_counter() - started:.1f} s")
     recall, precision = _print_detection(detection_table(results))
+    if args.evidence:
+        print("\nthe numbers behind each scenario's own finding:")
+        for scenario, diagnosis in diagnoses.items():
+            own = [f for f in diagnosis.findings if f.kind == scenario.kind]
+            numbers = summarize_evidence(own[0].evidence, limit=4) if own else "not found"
+            print(f"  {scenario.name}: {numbers}")
     misses = list(_misses(results))
     if misses:
         print("scenarios whose findings differ from expected.toml:", *misses, sep="\n")
