@@ -13,7 +13,7 @@ from ..model import batch_bounds
 from ..validation import check_int, check_number
 from .findings import Finding
 from .probes import Probe, run_context
-from .rules import DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, diagnose, divergence, without_symptoms
+from .rules import DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, diagnose, without_symptoms
 from .static import check_static
 
 # Steps timed after the first probe before the adaptive interval is first set; it is then
@@ -73,17 +73,17 @@ class Doctor(Callback):
         self.train_seconds = 0.0
         self.probe_every = self._explicit_every
         self._probe: Probe | None = None
-        self._steps = 0
         self._timed_seconds = 0.0
         self._timed_probes = 0
         self._epoch = 0
         self._probed_epoch = -1
         self._last_probe_step = 0
+        self._next_check = 1
         self._blowup_limit = math.inf
-        self._loss_flagged = False
+        self._diverged = False
         self._steps_per_epoch = 1
-        self._planned_steps = 0
-        self._clock = 0.0
+        self._min_probes_interval = 1
+        self._start = 0.0
 
     # ---- hooks -------------------------------------------------------------------------
     def on_train_begin(self, model, logs):
@@ -97,56 +97,71 @@ class Doctor(Callback):
         rows = np.linspace(0, len(X) - 1, min(len(X), self.probe_size)).astype(np.intp)
         self._probe = Probe(model, X[rows], y[rows], self.probe_size)
         self._steps_per_epoch = len(batch_bounds(logs["samples"], logs["batch_size"]))
-        self._planned_steps = self._steps_per_epoch * logs["epochs"]
+        self._min_probes_interval = max(1, self._steps_per_epoch * logs["epochs"] // MIN_PROBES)
         self._probe.remember_weights(0)
-        self._clock = time.perf_counter()
+        self._start = time.perf_counter()
 
     def on_batch_end(self, model, step, logs):
-        """Flag a NaN/blown-up loss at once; probe when due; time steps for the interval."""
-        now = time.perf_counter()
-        self.train_seconds += now - self._clock
+        """Flag a NaN/blown-up loss at once; probe when due. Most steps cost two comparisons."""
         loss = logs["loss"]
         if step == 1:
+            # A loss-only record keeps the initial loss, before any update.
+            self.records.append({"step": 1, "epoch": 0, "loss": loss, "layers": []})
             self._blowup_limit = max(DIVERGENCE_FACTOR * loss, DIVERGENCE_FLOOR)
-        self._steps = step
-        if step == 1 + WARMUP_STEPS:
-            self._choose_interval()
-        # A loss-only record keeps the initial loss (before any update) and the first bad one.
-        bad = not (math.isfinite(loss) and loss <= self._blowup_limit)
-        if step == 1 or (bad and not self._loss_flagged):
-            self._loss_flagged = self._loss_flagged or bad
+            self._diverged = not math.isfinite(loss)
+        elif not loss <= self._blowup_limit and not self._diverged:  # NaN, Inf or blown up
+            self._diverged = True
             self.records.append({"step": step, "epoch": self._epoch, "loss": loss, "layers": []})
-        if self._due(step):
-            self._run_probe(step)
-        elif self._due(step + 1):
-            self._probe.remember_weights(step)
-        self._clock = time.perf_counter()
+        if step >= self._next_check:
+            self._schedule(step)
 
     def on_epoch_end(self, model, epoch, logs):
         """Keep the epoch's metrics; stop a diverged run early."""
-        self.train_seconds += time.perf_counter() - self._clock
         self.epochs.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
         self._epoch = epoch + 1
-        if self.stop_on_divergence and divergence(self.records, self.epochs, self.context):
+        self._diverged = self._diverged or not math.isfinite(logs.get("loss", 0.0))
+        if self.stop_on_divergence and self._diverged:
             model.stop_training = True
-        self._clock = time.perf_counter()
 
     def on_train_end(self, model, logs):
         """Diagnose the whole run: static findings plus every rule's, most severe first."""
+        self.train_seconds = time.perf_counter() - self._start - self.probe_seconds
         dynamic = diagnose(self.records, self.epochs, self.context)
         self.findings = without_symptoms([*self.static_findings, *dynamic])
 
     # ---- probing schedule --------------------------------------------------------------
+    def _schedule(self, step: int) -> None:
+        """Probe now, or snapshot the weights for a probe next step; set the next check."""
+        self.train_seconds = time.perf_counter() - self._start - self.probe_seconds
+        if step == 1 + WARMUP_STEPS:
+            self._choose_interval(step)
+        if self._due(step):
+            self._run_probe(step)
+        elif self._due(step + 1):
+            self._probe.remember_weights(step)
+        self._next_check = max(step + 1, self._next_candidate(step) - 1)
+
+    def _next_candidate(self, step: int) -> int:
+        """The first step after ``step`` at which ``_due`` may hold."""
+        last = self._last_probe_step
+        if self._explicit_every is not None:
+            return last + self._explicit_every
+        if self.probe_every is None:
+            return 1 + WARMUP_STEPS
+        epoch = (step - 1) // self._steps_per_epoch
+        epoch_end = (epoch + 1 + (self._probed_epoch == epoch)) * self._steps_per_epoch
+        return min(last + self.probe_every, last + self._min_probes_interval, epoch_end)
+
     @property
     def _probe_estimate(self) -> float:
         """The mean probe time: what probing really costs, occasional slow ones included."""
         return self._timed_seconds / self._timed_probes if self._timed_probes else 0.0
 
-    def _choose_interval(self) -> None:
+    def _choose_interval(self, steps: int) -> None:
         """N = ceil(probe time / (budget * step time)): probes cost <= budget of training."""
-        if self._explicit_every is not None or not self._steps:
+        if self._explicit_every is not None:
             return
-        step_seconds = self.train_seconds / self._steps
+        step_seconds = self.train_seconds / steps
         ratio = self._probe_estimate / max(self.overhead_budget * step_seconds, 1e-9)
         self.probe_every = max(1, math.ceil(ratio))
 
@@ -166,7 +181,7 @@ class Doctor(Callback):
             return since >= self._explicit_every
         if self.probe_every is None:  # still timing the first steps
             return False
-        if since >= max(1, self._planned_steps // MIN_PROBES):
+        if since >= self._min_probes_interval:
             return True
         epoch_end = step % self._steps_per_epoch == 0 and self._probed_epoch != (
             (step - 1) // self._steps_per_epoch
@@ -179,7 +194,8 @@ class Doctor(Callback):
 
     def _run_probe(self, step: int) -> None:
         start = time.perf_counter()
-        self.records.append(self._probe(step, self._epoch))
+        record = self._probe(step, self._epoch)
+        self.records.append(record)
         seconds = time.perf_counter() - start
         if step == 1:
             # The first probe pays one-off costs (caches, BLAS threads waking up); time a
@@ -193,8 +209,11 @@ class Doctor(Callback):
         self.probe_seconds += seconds
         self._last_probe_step = step
         self._probed_epoch = (step - 1) // self._steps_per_epoch
-        if self._steps > WARMUP_STEPS:
-            self._choose_interval()
+        self._diverged = self._diverged or not (
+            record["finite"] and record["loss"] <= self._blowup_limit
+        )
+        if step > WARMUP_STEPS:
+            self._choose_interval(step)
 
     # ---- output ------------------------------------------------------------------------
     @property
