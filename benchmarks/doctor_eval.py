@@ -167,25 +167,42 @@ class _Stopwatch(Callback):
         self.seconds = time.perf_counter() - self.started
 
 
-def _fit_seconds(config: RunConfig, with_doctor: bool) -> float:
+@dataclass
+class Overhead:
+    """Fit seconds of the interleaved runs without and with a Doctor, and its own accounting."""
+
+    off: list[float]
+    on: list[float]
+    probe_share: list[float]
+
+    def ratio(self, statistic) -> float:
+        """on / off - 1 under ``statistic`` (median: typical; min: least disturbed by load)."""
+        return statistic(self.on) / statistic(self.off) - 1.0
+
+
+def _timed_fit(config: RunConfig, doctor: Doctor | None) -> float:
     watch = _Stopwatch()
-    train_run(config, callbacks=[watch, *([Doctor()] if with_doctor else []), watch], verbose=0)
+    train_run(config, callbacks=[watch, *([doctor] if doctor else []), watch], verbose=0)
     return watch.seconds
 
 
-def measure_overhead(repeats: int) -> dict[str, tuple[float, float]]:
-    """Median fit seconds without and with a Doctor, per run, interleaved."""
-    timings = {}
+def measure_overhead(repeats: int) -> dict[str, Overhead]:
+    """Per medium-size run: fit seconds with and without a Doctor, alternating which goes first."""
+    results = {}
     for name, data in OVERHEAD_RUNS.items():
         config = RunConfig.from_dict(data)
-        _fit_seconds(config, with_doctor=True)  # warm caches and imports before timing
-        off, on = [], []
+        _timed_fit(config, Doctor())  # warm caches and imports before timing
+        result = Overhead([], [], [])
         for repeat in range(repeats):
-            order = (False, True) if repeat % 2 == 0 else (True, False)
-            for with_doctor in order:
-                (on if with_doctor else off).append(_fit_seconds(config, with_doctor))
-        timings[name] = (statistics.median(off), statistics.median(on))
-    return timings
+            for with_doctor in (False, True) if repeat % 2 == 0 else (True, False):
+                if not with_doctor:
+                    result.off.append(_timed_fit(config, None))
+                    continue
+                doctor = Doctor()
+                result.on.append(_timed_fit(config, doctor))
+                result.probe_share.append(doctor.to_dict()["overhead"])
+        results[name] = result
+    return results
 
 
 def _ratio(value: float) -> str:
@@ -267,13 +284,18 @@ def main(argv: list[str] | None = None) -> int:
         repair_rate = sum(outcomes) / len(outcomes)
         print(f"repair success: {sum(outcomes)} of {len(outcomes)} = {repair_rate:.2f}")
 
-    repeats = args.repeats or (3 if args.quick else 5)
-    print(f"\nprobe overhead (median of {repeats} interleaved repeats):")
+    repeats = args.repeats or (3 if args.quick else 7)
+    print(f"\nprobe overhead ({repeats} interleaved repeats, fit time without -> with a Doctor):")
     worst_overhead = 0.0
-    for name, (off, on) in measure_overhead(repeats).items():
-        overhead = on / off - 1.0
-        worst_overhead = max(worst_overhead, overhead)
-        print(f"  {name:<30} off {off:6.2f} s  on {on:6.2f} s  overhead {overhead:+6.1%}")
+    for name, result in measure_overhead(repeats).items():
+        median_overhead = result.ratio(statistics.median)
+        worst_overhead = max(worst_overhead, median_overhead)
+        print(
+            f"  {name:<30} median {statistics.median(result.off):5.2f} -> "
+            f"{statistics.median(result.on):5.2f} s ({median_overhead:+.1%}), "
+            f"fastest {result.ratio(min):+.1%}, "
+            f"probe time / train time (doctor's count) {statistics.median(result.probe_share):.1%}"
+        )
 
     targets = {
         "recall >= 0.95": recall >= 0.95,
