@@ -271,3 +271,13 @@ def test_doctor_names_a_missing_run_file():
     done = run_cli("doctor", "no-such-run.toml")
     assert done.returncode == 2
     assert "no-such-run.toml" in done.stderr
+
+
+def test_train_stores_the_doctors_findings_in_the_summary_unless_told_not_to(tmp_path):
+    run_file = str(SCENARIOS / "dead_relu/01-spiral-adam-large-lr.toml")
+    watched, unwatched = tmp_path / "watched", tmp_path / "unwatched"
+    assert run_cli("train", run_file, "--out", str(watched), "--quiet").returncode == 0
+    assert run_cli("train", run_file, "--out", str(unwatched), "-q", "--no-doctor").returncode == 0
+    findings = json.loads((watched / "summary.json").read_text())["findings"]
+    assert [finding["kind"] for finding in findings] == ["dead_relu"]
+    assert "findings" not in json.loads((unwatched / "summary.json").read_text())
