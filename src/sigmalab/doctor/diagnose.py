@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 from ..config import RunConfig, load_run
 from ..losses import LOSSES
 from ..model import Sequential
-from .findings import Finding, worst
+from .findings import Finding, _json_safe
 
 PROBLEM_SEVERITIES = ("warning", "error")
 # A run counts as already fine on its metric at 90 % test accuracy, or (regression) when the
@@ -30,12 +30,12 @@ FINE_VARIANCE_FRACTION = 0.1
 RunSource = RunConfig | Mapping[str, Any] | str | os.PathLike
 
 
-def as_run_config(source: RunSource, base_dir: str | os.PathLike | None = None) -> RunConfig:
-    """Accept a RunConfig, a run-file dict or a path to a TOML run file."""
+def as_run_config(source: RunSource) -> RunConfig:
+    """Accept a RunConfig, a run-file dict (paths relative to the working folder) or a path."""
     if isinstance(source, RunConfig):
         return source
     if isinstance(source, Mapping):
-        return RunConfig.from_dict(source, base_dir)
+        return RunConfig.from_dict(source)
     return load_run(Path(source))
 
 
@@ -72,17 +72,11 @@ class Diagnosis:
     model: Sequential
     config: RunConfig
     metric: Metric
-    history: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[Finding]:
         """Findings at warning or error severity: the ones repair tries to remove."""
         return [finding for finding in self.findings if finding.severity in PROBLEM_SEVERITIES]
-
-    @property
-    def worst(self) -> Finding | None:
-        """The most severe problem, or None for a healthy run."""
-        return worst(self.problems)
 
     def has_problem(self, kind: str) -> bool:
         """Whether a warning or error of ``kind`` was found."""
@@ -92,8 +86,8 @@ class Diagnosis:
         """JSON-able findings, summary and metric."""
         return {
             "findings": [finding.to_dict() for finding in self.findings],
-            "summary": _finite_or_text(self.summary),
-            "metric": {"name": self.metric.name, "value": _finite_or_text(self.metric.value)},
+            "summary": _json_safe(self.summary),
+            "metric": {"name": self.metric.name, "value": _json_safe(self.metric.value)},
         }
 
 
@@ -115,7 +109,6 @@ def diagnose(
         model=result.model,
         config=run_config,
         metric=_metric(run_config, result.summary, result.dataset.y_test),
-        history=dict(result.history.history),
     )
 
 
@@ -124,11 +117,3 @@ def _metric(config: RunConfig, summary: Mapping[str, Any], y_test: Any) -> Metri
         return Metric("test_accuracy", float(summary["test_accuracy"]), True, FINE_ACCURACY)
     fine_loss = FINE_VARIANCE_FRACTION * float(y_test.var())
     return Metric("test_loss", float(summary["test_loss"]), False, fine_loss)
-
-
-def _finite_or_text(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _finite_or_text(item) for key, item in value.items()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value

@@ -18,7 +18,7 @@ from typing import Any
 from ..config import RunConfig, save_run
 from ..errors import SigmalabError
 from .diagnose import Diagnosis, Metric, RunSource, as_run_config, diagnose
-from .findings import Finding, worst
+from .findings import Finding, _json_safe, worst
 from .remedies import apply_remedy
 from .report import describe_remedy
 
@@ -46,8 +46,8 @@ class Attempt:
             "finding": self.finding.kind,
             "severity": self.finding.severity,
             "remedy": dict(self.remedy),
-            "metric_before": _json_number(self.metric_before),
-            "metric_after": _json_number(self.metric_after),
+            "metric_before": _json_safe(self.metric_before),
+            "metric_after": _json_safe(self.metric_after),
             "finding_gone": self.finding_gone,
             "accepted": self.accepted,
             "findings_after": list(self.findings_after),
@@ -278,7 +278,3 @@ def _kinds(diagnosis: Diagnosis) -> str:
 
 def _format(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
-
-
-def _json_number(value: float | None) -> float | str | None:
-    return value if value is None or math.isfinite(value) else str(value)
