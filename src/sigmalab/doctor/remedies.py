@@ -37,10 +37,14 @@ def _layers(config: dict) -> list[dict]:
     return layers
 
 
+def _dense(config: dict) -> list[dict]:
+    layers = _layers(config)
+    return [layers[i] for i in _dense_indices(layers)]
+
+
 def _hidden_dense(config: dict, action: str) -> list[dict]:
     """Every Dense layer but the output one; a remedy on hidden layers needs at least one."""
-    layers = _layers(config)
-    hidden = [layers[i] for i in _dense_indices(layers)[:-1]]
+    hidden = _dense(config)[:-1]
     if not hidden:
         raise RemedyError(f"{action}: the network has no hidden Dense layer")
     return hidden
@@ -77,7 +81,7 @@ def set_init(config: dict, value: str) -> None:
     The scale multiplier is reset too: a fix for badly scaled weights that kept the bad
     multiplier would change nothing.
     """
-    dense = [_layers(config)[i] for i in _dense_indices(_layers(config))]
+    dense = _dense(config)
     if all(layer.get("init") == value and layer.get("weight_scale", 1.0) == 1.0 for layer in dense):
         raise _unchanged("set_init", f"every Dense layer already uses {value!r} at scale 1")
     for layer in dense:
@@ -149,7 +153,7 @@ def set_dropout(config: dict, value: float) -> None:
 
 def set_l2(config: dict, value: float) -> None:
     """Penalise large weights in every Dense layer (weight decay shrinks what noise taught)."""
-    dense = [_layers(config)[i] for i in _dense_indices(_layers(config))]
+    dense = _dense(config)
     if all(layer.get("l2", 0.0) >= value for layer in dense):
         raise _unchanged("set_l2", f"every Dense layer already has l2 >= {value}")
     for layer in dense:
@@ -188,8 +192,7 @@ def insert_activation(config: dict, value: str) -> None:
 
 def remove_output_activation(config: dict) -> None:
     """Make the last Dense layer emit raw logits, which bce and cross_entropy expect."""
-    layers = _layers(config)
-    output = layers[_dense_indices(layers)[-1]]
+    output = _dense(config)[-1]
     if output.get("activation") in LINEAR_ACTIVATIONS:
         raise _unchanged("remove_output_activation", "the output layer has no activation")
     output.pop("activation")
@@ -197,8 +200,7 @@ def remove_output_activation(config: dict) -> None:
 
 def scale_weights(config: dict, factor: float) -> None:
     """Multiply every Dense layer's initial weight scale by ``factor``."""
-    for i in _dense_indices(_layers(config)):
-        layer = config["model"]["layers"][i]
+    for layer in _dense(config):
         layer["weight_scale"] = float(layer.get("weight_scale", 1.0)) * factor
 
 
