@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from .backend import child_rngs, resolve_dtype
+from .backend import blas_threads_for, child_rngs, resolve_dtype
 from .callbacks import Callback, History
 from .errors import ShapeError, SigmalabError
 from .layers import LAYER_TYPES, Layer
@@ -259,35 +259,41 @@ class Sequential:
         X_epoch, y_epoch = X, targets
         if shuffle:
             X_epoch, y_epoch = np.empty(X.shape, X.dtype), np.empty(targets.shape, targets.dtype)
-        step = 0
-        for epoch in range(epochs):
-            if shuffle:
-                order = self._rngs["shuffle"].permutation(n)
-                np.take(X, order, axis=0, out=X_epoch)
-                np.take(targets, order, axis=0, out=y_epoch)
-            loss_sum = correct = 0.0
-            for start, stop in bounds:
-                y_batch = y_epoch[start:stop]
-                loss, out = train_batch(X_epoch[start:stop], y_batch)
-                step += 1
-                loss_sum += loss * (stop - start)
+        with blas_threads_for(self._largest_product(batch_size)):
+            step = 0
+            for epoch in range(epochs):
+                if shuffle:
+                    order = self._rngs["shuffle"].permutation(n)
+                    np.take(X, order, axis=0, out=X_epoch)
+                    np.take(targets, order, axis=0, out=y_epoch)
+                loss_sum = correct = 0.0
+                for start, stop in bounds:
+                    y_batch = y_epoch[start:stop]
+                    loss, out = train_batch(X_epoch[start:stop], y_batch)
+                    step += 1
+                    loss_sum += loss * (stop - start)
+                    if classification:
+                        correct += self.loss.accuracy(out, y_batch) * (stop - start)
+                    batch_logs = {"loss": loss}
+                    for hook in hooks:
+                        hook.on_batch_end(self, step, batch_logs)
+                logs = {"loss": loss_sum / n}
                 if classification:
-                    correct += self.loss.accuracy(out, y_batch) * (stop - start)
-                batch_logs = {"loss": loss}
+                    logs["accuracy"] = correct / n
+                if validation is not None:
+                    logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
                 for hook in hooks:
-                    hook.on_batch_end(self, step, batch_logs)
-            logs = {"loss": loss_sum / n}
-            if classification:
-                logs["accuracy"] = correct / n
-            if validation is not None:
-                logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
-            for hook in hooks:
-                hook.on_epoch_end(self, epoch, logs)
-            if self.stop_training:
-                break
+                    hook.on_epoch_end(self, epoch, logs)
+                if self.stop_training:
+                    break
         for hook in hooks:
             hook.on_train_end(self, {})
         return history
+
+    def _largest_product(self, rows: int) -> int:
+        """Multiply-adds of the biggest matrix product in a training step on ``rows`` samples."""
+        sizes = (rows * layer.params["W"].size for layer in self.layers if "W" in layer.params)
+        return max(sizes, default=0)
 
     def _prepare_validation(self, validation_data):
         if validation_data is None:
