@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         repair_rate = sum(outcomes) / len(outcomes)
         print(f"repair success: {sum(outcomes)} of {len(outcomes)} = {repair_rate:.2f}")
 
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats or (3 if args.quick else 9)
     print(f"\nprobe overhead ({repeats} interleaved repeats, fit time without -> with a Doctor):")
     worst_overhead = 0.0
     for name, result in measure_overhead(repeats).items():
