@@ -10,6 +10,7 @@ from . import data as datasets
 from .activations import Activation, get_activation
 from .callbacks import Callback, EarlyStopping, History
 from .doctor import Doctor
+from .ensemble import Ensemble
 from .errors import NotFiniteError, ShapeError, SigmalabError
 from .io import load_model as load
 from .layers import BatchNorm, Dense, Dropout, Layer
@@ -44,6 +45,7 @@ __all__ = [
     "Doctor",
     "Dropout",
     "EarlyStopping",
+    "Ensemble",
     "History",
     "Layer",
     "NotFiniteError",

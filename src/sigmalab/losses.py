@@ -24,6 +24,17 @@ class Loss:
         """The mean loss and its gradient w.r.t. ``out``."""
         raise NotImplementedError
 
+    def values_and_grad(self, out: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For stacked networks, out (networks, batch, outputs): each one's loss and the gradient.
+
+        The gradient is elementwise the one ``value_and_grad`` gives each network alone.
+        """
+        raise NotImplementedError
+
+    def accuracies(self, out: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """Each stacked network's fraction of correct labels, or None for regression."""
+        return None
+
     def value(self, out: np.ndarray, y: np.ndarray) -> float:
         """The mean loss alone."""
         return self.value_and_grad(out, y)[0]
@@ -88,6 +99,12 @@ class MeanSquaredError(Loss):
         diff = out - y
         return float(np.vdot(diff, diff)) / diff.size, diff * (2.0 / diff.size)
 
+    def values_and_grad(self, out, y):
+        """Per network: mean squared error over its batch and outputs, and 2 (out - y) / size."""
+        diff = out - y
+        size = diff[0].size
+        return np.einsum("kbo,kbo->k", diff, diff) / size, diff * (2.0 / size)
+
 
 class BinaryCrossEntropy(Loss):
     """Binary cross-entropy on logits: max(o,0) - o y + log(1 + exp(-|o|))."""
@@ -115,6 +132,12 @@ class BinaryCrossEntropy(Loss):
         n = out.shape[0]
         return float(loss.sum()) / n, (_sigmoid(out) - y) * (1.0 / n)
 
+    def values_and_grad(self, out, y):
+        """Per network: the same terms, averaged over its batch."""
+        loss = np.maximum(out, 0) - out * y + np.log1p(np.exp(-np.abs(out)))
+        n = out.shape[1]
+        return loss.sum(axis=(1, 2)) / n, (_sigmoid(out) - y) * (1.0 / n)
+
     def transform(self, out):
         """Probability of class 1."""
         return _sigmoid(out)
@@ -122,6 +145,10 @@ class BinaryCrossEntropy(Loss):
     def accuracy(self, out, y):
         """Share of logits on the right side of 0."""
         return float(np.mean((out > 0) == (y > 0.5)))
+
+    def accuracies(self, out, y):
+        """Per network: share of logits on the right side of 0."""
+        return np.mean((out > 0) == (y > 0.5), axis=(1, 2))
 
 
 class CrossEntropy(Loss):
@@ -161,14 +188,31 @@ class CrossEntropy(Loss):
         grad *= 1.0 / n
         return float(loss.sum()) / n, grad
 
+    def values_and_grad(self, out, y):
+        """Per network: mean(logsumexp(o) - o[y]) over its batch; (softmax - onehot) / n."""
+        n = out.shape[1]
+        shifted = out - out.max(axis=2, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=2, keepdims=True)
+        picked = np.take_along_axis(shifted, np.broadcast_to(y, out.shape[:2])[..., None], 2)
+        loss = np.log(total[..., 0]) - picked[..., 0]
+        grad = exp / total
+        grad -= y[..., None] == np.arange(out.shape[2])  # subtracting 0 elsewhere changes nothing
+        grad *= 1.0 / n
+        return loss.sum(axis=1) / n, grad
+
     def transform(self, out):
         """Class probabilities (softmax)."""
-        shifted = np.exp(out - out.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
+        shifted = np.exp(out - out.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
 
     def accuracy(self, out, y):
         """Share of rows whose largest logit is the label."""
         return float(np.mean(out.argmax(axis=1) == y))
+
+    def accuracies(self, out, y):
+        """Per network: share of rows whose largest logit is the label."""
+        return np.mean(out.argmax(axis=2) == y, axis=1)
 
 
 LOSSES = {cls.name: cls for cls in (MeanSquaredError, BinaryCrossEntropy, CrossEntropy)}

@@ -1,0 +1,477 @@
+"""Ensemble: K networks of one architecture trained at once as stacked arrays.
+
+Member k's weights are row k of one (K, P) parameter array laid out exactly like a
+Sequential's ``flat_params``; each layer sees (K, ...) views of it, so one batched matrix
+product does the work of K small ones and the Python overhead of a step is paid once for
+all members. Each member draws from its own random streams (init, shuffle, noise) exactly
+as a Sequential with its seed would, which is why a member trained in an ensemble ends
+with the weights it would have reached alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+
+import numpy as np
+
+from .backend import blas_threads_for, resolve_dtype
+from .callbacks import History
+from .errors import ShapeError, SigmalabError
+from .layers import LAYER_TYPES, BatchNorm, Dense, Dropout, Layer
+from .losses import Loss, get_loss
+from .model import Sequential, batch_bounds
+from .optimizers import Optimizer, get_optimizer
+from .validation import as_matrix, check_int
+
+MEMBER_SETTINGS = ("seed", "lr", "l1", "l2", "dropout", "weight_scale")
+
+
+class Ensemble:
+    """K networks of one architecture, trained together; members differ in their settings.
+
+    Parameters
+    ----------
+    layers : the shared architecture, as layers or as their configs
+        (``{"type": "dense", "units": 8, "activation": "tanh"}``).
+    members : one mapping per network with any of ``seed``, ``lr``, ``l1``, ``l2``
+        (every Dense layer), ``dropout`` (every Dropout layer's rate) and ``weight_scale``
+        (every Dense layer); what a member leaves out keeps the architecture's value and
+        the optimizer's learning rate.
+    dtype : float32 or float64, for all members.
+    """
+
+    def __init__(
+        self,
+        layers: Iterable[Layer | Mapping],
+        members: Sequence[Mapping],
+        dtype: str = "float32",
+    ) -> None:
+        self.layer_configs = [_layer_config(index, layer) for index, layer in enumerate(layers)]
+        if not self.layer_configs:
+            raise SigmalabError("the ensemble has no layers; pass a list such as [sl.Dense(1)]")
+        self.members = [_member_settings(index, member) for index, member in enumerate(members)]
+        if not self.members:
+            raise SigmalabError("members must list at least one network, e.g. [{'seed': 0}]")
+        self.dtype = resolve_dtype(dtype)
+        self.loss: Loss | None = None
+        self.optimizer: Optimizer | None = None
+        self.histories: list[History] = [History() for _ in self.members]
+        self._models = [self._member_model(k) for k in range(len(self.members))]
+        self.input_dim: int | None = None
+        self.flat_params: np.ndarray | None = None
+        self.flat_grads: np.ndarray | None = None
+        self._stacks: list[_Stack] = []
+        self._penalty_grad: tuple[np.ndarray | None, np.ndarray | None] | None = None
+        self._member_lrs: list[float] = []
+
+    @classmethod
+    def grid(
+        cls, layers: Iterable[Layer | Mapping], dtype: str = "float32", **axes: Sequence
+    ) -> Ensemble:
+        """One member per combination: ``Ensemble.grid(layers, seed=range(8), lr=[0.1, 0.01])``."""
+        names = list(axes)
+        members = [
+            dict(zip(names, values, strict=True)) for values in itertools.product(*axes.values())
+        ]
+        return cls(layers, members, dtype=dtype)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    # ---- building ----------------------------------------------------------------------
+    def _member_model(self, k: int) -> Sequential:
+        """Member k as an ordinary, not yet built Sequential."""
+        settings = self.members[k]
+        layers = []
+        for config in self.layer_configs:
+            config = dict(config)
+            kind = config.pop("type")
+            if kind == Dense.kind:
+                config.update(
+                    {key: settings[key] for key in ("l1", "l2", "weight_scale") if key in settings}
+                )
+            elif kind == Dropout.kind and "dropout" in settings:
+                config["rate"] = settings["dropout"]
+            layers.append(LAYER_TYPES[kind](**config))
+        return Sequential(layers, seed=settings.get("seed", 0), dtype=self.dtype.name)
+
+    def build(self, input_dim: int) -> Ensemble:
+        """Build every member for ``input_dim`` inputs and stack their parameters."""
+        input_dim = check_int("input_dim", input_dim)
+        if self.input_dim is not None:
+            if input_dim != self.input_dim:
+                raise ShapeError(
+                    f"ensemble was built for {self.input_dim} input(s), received {input_dim}"
+                )
+            return self
+        for model in self._models:
+            model.build(input_dim)
+        self.input_dim = input_dim
+        self.flat_params = np.stack([model.flat_params for model in self._models])
+        self.flat_grads = np.zeros_like(self.flat_params)
+        offset = 0
+        for position, layer in enumerate(self._models[0].layers):
+            views = {}
+            for name, value in layer.params.items():
+                stop = offset + value.size
+                shape = (len(self), *value.shape)
+                views[name] = (
+                    self.flat_params[:, offset:stop].reshape(shape),
+                    self.flat_grads[:, offset:stop].reshape(shape),
+                )
+                offset = stop
+            member_layers = [model.layers[position] for model in self._models]
+            self._stacks.append(_stack(member_layers, views, self._models))
+        self._penalty_grad = _penalty_coefficients(self._models, self.flat_params.shape)
+        return self
+
+    def compile(
+        self, loss: str | Loss = "mse", optimizer: str | dict | Optimizer = "sgd"
+    ) -> Ensemble:
+        """The loss and optimizer of all members; a member's ``lr`` replaces the optimizer's."""
+        self.loss = get_loss(loss)
+        # A private copy: its lr becomes a per-member column, which must not leak to the caller.
+        self.optimizer = get_optimizer(get_optimizer(optimizer).get_config())
+        self._member_lrs = [settings.get("lr", self.optimizer.lr) for settings in self.members]
+        for model, lr in zip(self._models, self._member_lrs, strict=True):
+            model.compile(self.loss, {**self.optimizer.get_config(), "lr": lr})  # validates lr
+        self.optimizer.lr = np.array(self._member_lrs, self.dtype).reshape(-1, 1)
+        return self
+
+    # ---- training ----------------------------------------------------------------------
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        shuffle: bool = True,
+    ) -> list[History]:
+        """Train every member for ``epochs`` passes as ``Sequential.fit`` would; a History each."""
+        if self.loss is None:
+            raise SigmalabError("call ensemble.compile(loss=..., optimizer=...) first")
+        epochs = check_int("epochs", epochs, low=0)
+        batch_size = check_int("batch_size", batch_size)
+        X = as_matrix("X", X, self.dtype)
+        self.build(X.shape[1])
+        n = X.shape[0]
+        targets = self.loss.prepare_targets(y, n, self._models[0].output_dim, self.dtype)
+        validation = None
+        if validation_data is not None:
+            validation = self._models[0]._prepare_validation(validation_data)
+        bounds = batch_bounds(n, batch_size)
+        shuffles = [model._rngs["shuffle"] for model in self._models]
+        classification = self.loss.is_classification
+        self.histories = [History() for _ in self.members]
+        largest = len(self) * self._models[0]._largest_product(batch_size)
+        with blas_threads_for(largest):
+            for epoch in range(epochs):
+                if shuffle:
+                    orders = np.stack([rng.permutation(n) for rng in shuffles])
+                    X_epoch, y_epoch = X[orders], targets[orders]
+                else:
+                    X_epoch, y_epoch = self._for_members(X), self._for_members(targets)
+                loss_sum = np.zeros(len(self))
+                correct = np.zeros(len(self))
+                for start, stop in bounds:
+                    y_batch = y_epoch[:, start:stop]
+                    losses, out = self._train_batch(X_epoch[:, start:stop], y_batch)
+                    loss_sum += losses * (stop - start)
+                    if classification:
+                        correct += self.loss.accuracies(out, y_batch) * (stop - start)
+                logs = {"loss": loss_sum / n}
+                if classification:
+                    logs["accuracy"] = correct / n
+                if validation is not None:
+                    logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
+                for k, history in enumerate(self.histories):
+                    history.on_epoch_end(self, epoch, {key: float(v[k]) for key, v in logs.items()})
+        return self.histories
+
+    def _train_batch(self, X: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = self._forward(X, True)
+        losses, dout = self.loss.values_and_grad(out, targets)
+        for stack in reversed(self._stacks[1:]):
+            dout = stack.backward(dout)
+        self._stacks[0].backward(dout, need_input_grad=False)
+        if self._penalty_grad is not None:
+            losses = losses + self.penalties()
+            self._add_penalty_grads()
+        self.optimizer.step(self.flat_params, self.flat_grads)
+        return losses, out
+
+    def _forward(self, X: np.ndarray, training: bool) -> np.ndarray:
+        for stack in self._stacks:
+            X = stack.forward(X, training)
+        return X
+
+    def _add_penalty_grads(self) -> None:
+        """Each member's l2 then l1 gradient on its W entries, in Dense.backward's order."""
+        l2, l1 = self._penalty_grad
+        if l2 is not None:
+            self.flat_grads += l2 * self.flat_params
+        if l1 is not None:
+            self.flat_grads += l1 * np.sign(self.flat_params)
+
+    def penalties(self) -> np.ndarray:
+        """Each member's L1/L2 terms, as added to its loss."""
+        total = np.zeros(len(self))
+        for stack in self._stacks:
+            total += stack.penalties()
+        return total
+
+    def _for_members(self, array: np.ndarray) -> np.ndarray:
+        """The same samples for every member: a read-only view with a member axis, no copy."""
+        return np.broadcast_to(array, (len(self), *array.shape))
+
+    def _evaluate(self, X: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
+        out = self._forward(self._for_members(X), False)
+        targets = self._for_members(targets)
+        losses, _ = self.loss.values_and_grad(out, targets)
+        metrics = {"loss": losses + self.penalties()}
+        if self.loss.is_classification:
+            metrics["accuracy"] = self.loss.accuracies(out, targets)
+        return metrics
+
+    # ---- results -----------------------------------------------------------------------
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Every member's predictions, shape (members, samples, outputs)."""
+        self._require_built()
+        X = as_matrix("X", X, self.dtype)
+        if X.shape[1] != self.input_dim:
+            raise ShapeError(
+                f"X has {X.shape[1]} feature column(s) but the ensemble was built for "
+                f"{self.input_dim}"
+            )
+        out = self._forward(self._for_members(X), False)
+        return self.loss.transform(out) if self.loss is not None else out
+
+    def member(self, k: int) -> Sequential:
+        """Member k as an ordinary Sequential: its weights, history, random streams, optimizer."""
+        self._require_built()
+        k = check_int("k", k, low=0)
+        if k >= len(self):
+            raise SigmalabError(
+                f"k must be below {len(self)} (the number of members), received {k}"
+            )
+        model = self._member_model(k)
+        model.build(self.input_dim)
+        model.flat_params[...] = self.flat_params[k]
+        for layer, stack in zip(model.layers, self._stacks, strict=True):
+            for name, state in stack.state.items():
+                layer.state[name][...] = state[k]
+        for name, rng in self._models[k]._rngs.items():
+            model._rngs[name].bit_generator.state = rng.bit_generator.state
+        if self.loss is not None:
+            model.compile(self.loss, {**self.optimizer.get_config(), "lr": self._member_lrs[k]})
+            _copy_optimizer_row(self.optimizer, model.optimizer, k)
+        model.history = self.histories[k]
+        return model
+
+    def _require_built(self) -> None:
+        if self.input_dim is None:
+            raise SigmalabError(
+                "the ensemble is not built yet: call ensemble.build(input_dim) or fit"
+            )
+
+    def __repr__(self) -> str:
+        return f"Ensemble({len(self)} members, layers={self.layer_configs})"
+
+
+# ---- per-layer stacks: one object runs a layer for all members -----------------------------
+class _Stack:
+    """A layer for K members at once; arrays carry the member axis first."""
+
+    state: Mapping[str, np.ndarray] = MappingProxyType({})  # saved, untrained arrays (K, ...)
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def penalties(self) -> np.ndarray | float:
+        return 0.0
+
+
+class _DenseStack(_Stack):
+    """K Dense layers: z = x W + b with W (K, in, out); batched products, one call each."""
+
+    def __init__(self, layers: list[Dense], views: dict) -> None:
+        self.activation = layers[0].activation
+        self.W, self.dW = views["W"]
+        self.b, self.db = views.get("b", (None, None))
+        self.l1 = np.array([layer.l1 for layer in layers])
+        self.l2 = np.array([layer.l2 for layer in layers])
+
+    def forward(self, x, training):
+        z = np.matmul(x, self.W)
+        if self.b is not None:
+            z += self.b[:, None, :]
+        self.x, self.z = x, z
+        self.a = self.activation(z)
+        return self.a
+
+    def backward(self, dy, need_input_grad=True):
+        delta = self.activation.backward(dy, self.z, self.a)
+        np.matmul(self.x.swapaxes(1, 2), delta, out=self.dW)
+        if self.b is None:
+            pass
+        elif delta.shape[2] > 1:  # 3x faster than add.reduce over the middle axis, same order
+            np.einsum("kbu->ku", delta, out=self.db)
+        else:  # one unit: einsum would add in another order than Dense's sum does
+            np.add.reduce(delta, axis=1, out=self.db)
+        return np.matmul(delta, self.W.swapaxes(1, 2)) if need_input_grad else None
+
+    def penalties(self):
+        W = self.W
+        total = 0.0
+        if self.l1.any():
+            total = total + self.l1 * np.abs(W).sum(axis=(1, 2))
+        if self.l2.any():
+            total = total + self.l2 * np.einsum("kij,kij->k", W, W)
+        return total
+
+
+class _DropoutStack(_Stack):
+    """K Dropout layers with their own rates, each drawing masks from its member's noise stream."""
+
+    def __init__(self, layers: list[Dropout], noise: list[np.random.Generator]) -> None:
+        self.rates = [layer.rate for layer in layers]
+        self.noise = noise
+
+    def forward(self, x, training):
+        if not training or not any(self.rates):
+            self.mask = None
+            return x
+        rows, width = x.shape[1:]
+        dtype = x.dtype
+        self.mask = np.ones((len(self.rates), rows, width), dtype)
+        for mask, rate, rng in zip(self.mask, self.rates, self.noise, strict=True):
+            if rate == 1.0:  # the same cases, and draws, as Dropout.forward
+                mask[...] = 0.0
+            elif rate > 0.0:
+                keep = rng.random((rows, width)) >= rate
+                mask[...] = keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))
+        return x * self.mask
+
+    def backward(self, dy, need_input_grad=True):
+        if not need_input_grad:
+            return None
+        return dy if self.mask is None else dy * self.mask
+
+
+class _BatchNormStack(_Stack):
+    """K BatchNorm layers: statistics per member over its own batch (axis 1)."""
+
+    def __init__(self, layers: list[BatchNorm], views: dict) -> None:
+        self.momentum, self.eps = layers[0].momentum, layers[0].eps
+        self.gamma, self.dgamma = views["gamma"]
+        self.beta, self.dbeta = views["beta"]
+        self.state = {
+            name: np.stack([layer.state[name] for layer in layers]) for name in layers[0].state
+        }
+
+    def forward(self, x, training):
+        self.training = training
+        if training:
+            n = x.shape[1]
+            if n < 2:
+                raise ShapeError(
+                    "BatchNorm needs at least 2 samples per batch in training, received 1"
+                )
+            mean = x.mean(axis=1)
+            centered = x - mean[:, None]
+            var = np.einsum("kij,kij->kj", centered, centered) / n
+            m = self.momentum
+            running_mean, running_var = self.state["running_mean"], self.state["running_var"]
+            running_mean *= 1.0 - m
+            running_mean += m * mean
+            running_var *= 1.0 - m
+            running_var += (m * n / (n - 1)) * var
+            self.inv_std = (1.0 / np.sqrt(var + self.eps))[:, None]
+            self.xhat = centered * self.inv_std
+        else:
+            self.inv_std = (1.0 / np.sqrt(self.state["running_var"] + self.eps))[:, None]
+            self.xhat = (x - self.state["running_mean"][:, None]) * self.inv_std
+        return self.xhat * self.gamma[:, None] + self.beta[:, None]
+
+    def backward(self, dy, need_input_grad=True):
+        xhat, inv_std = self.xhat, self.inv_std
+        np.einsum("kij,kij->kj", dy, xhat, out=self.dgamma)
+        np.add.reduce(dy, axis=1, out=self.dbeta)
+        if not need_input_grad:
+            return None
+        dxhat = dy * self.gamma[:, None]
+        if not self.training:
+            return dxhat * inv_std
+        n = dy.shape[1]
+        return (inv_std / n) * (
+            n * dxhat
+            - dxhat.sum(axis=1, keepdims=True)
+            - xhat * np.einsum("kij,kij->kj", dxhat, xhat)[:, None]
+        )
+
+
+def _stack(layers: list[Layer], views: dict, models: list[Sequential]) -> _Stack:
+    if isinstance(layers[0], Dense):
+        return _DenseStack(layers, views)
+    if isinstance(layers[0], Dropout):
+        return _DropoutStack(layers, [model._rngs["noise"] for model in models])
+    if isinstance(layers[0], BatchNorm):
+        return _BatchNormStack(layers, views)
+    raise SigmalabError(f"Ensemble supports Dense, Dropout and BatchNorm, received {layers[0]!r}")
+
+
+# ---- helpers -------------------------------------------------------------------------------
+def _layer_config(index: int, layer: Layer | Mapping) -> dict:
+    config = layer.get_config() if isinstance(layer, Layer) else dict(layer)
+    if config.get("type") not in LAYER_TYPES:
+        raise SigmalabError(
+            f"layers[{index}].type: unknown layer type {config.get('type')!r}; "
+            f"allowed: {', '.join(LAYER_TYPES)}"
+        )
+    return config
+
+
+def _member_settings(index: int, member: Mapping) -> dict:
+    if not isinstance(member, Mapping):
+        raise SigmalabError(
+            f"members[{index}] must be a mapping such as {{'seed': 0}}, received: {member!r}"
+        )
+    unknown = sorted(set(member) - set(MEMBER_SETTINGS))
+    if unknown:
+        raise SigmalabError(
+            f"members[{index}]: unknown setting(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(MEMBER_SETTINGS)}"
+        )
+    return dict(member)
+
+
+def _penalty_coefficients(models: list[Sequential], shape: tuple[int, int]):
+    """(2 l2, l1) per flat parameter of each member, on W entries only; None when all zero."""
+    l2 = np.zeros(shape, models[0].dtype)
+    l1 = np.zeros(shape, models[0].dtype)
+    for k, model in enumerate(models):
+        offset = 0
+        for layer in model.layers:
+            for name, value in layer.params.items():
+                if name == "W":
+                    l2[k, offset : offset + value.size] = 2.0 * layer.l2
+                    l1[k, offset : offset + value.size] = layer.l1
+                offset += value.size
+    if not l2.any() and not l1.any():
+        return None
+    return (l2 if l2.any() else None), (l1 if l1.any() else None)
+
+
+def _copy_optimizer_row(source: Optimizer, target: Optimizer, k: int) -> None:
+    """Give a member's optimizer its row of the ensemble's moments, so training can go on."""
+    target.steps = source.steps
+    for name in ("velocity", "m", "v"):
+        value = getattr(source, name, None)
+        if isinstance(value, np.ndarray):
+            setattr(target, name, value[k].copy())

@@ -1,0 +1,186 @@
+"""Ensemble: every member ends where the same network trained alone ends."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import sigmalab as sl
+from sigmalab.errors import SigmalabError
+
+ARCHITECTURE = [
+    {"type": "dense", "units": 8, "activation": "tanh"},
+    {"type": "dropout", "rate": 0.0},
+    {"type": "dense", "units": 8, "activation": "relu"},
+    {"type": "dense", "units": 1},
+]
+MEMBERS = [
+    {"seed": 0},
+    {"seed": 1, "lr": 0.03},
+    {"seed": 2, "l2": 0.01},
+    {"seed": 3, "l1": 0.002, "weight_scale": 2.0},
+    {"seed": 4, "dropout": 0.3},
+    {"seed": 4, "dropout": 1.0},
+]
+
+
+def _data(n=53, seed=7):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 2))
+    return X, X[:, :1] * X[:, 1:], (X[:, 0] * X[:, 1] > 0).astype(int)
+
+
+def _alone(layers, settings, loss, optimizer, dtype="float32"):
+    """The network a member stands for, built and compiled on its own as a user would."""
+    configs = []
+    for config in layers:
+        config = dict(config)
+        if config["type"] == "dense":
+            config.update({k: settings[k] for k in ("l1", "l2", "weight_scale") if k in settings})
+        if config["type"] == "dropout" and "dropout" in settings:
+            config["rate"] = settings["dropout"]
+        configs.append(config)
+    model = sl.Sequential.from_config(
+        {"seed": settings.get("seed", 0), "dtype": dtype, "layers": configs}
+    )
+    return model.compile(loss, {**optimizer, "lr": settings.get("lr", optimizer["lr"])})
+
+
+def _assert_same_weights(a, b, rtol=2e-5, atol=2e-6):
+    for got, want in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize(
+    ("loss", "optimizer"),
+    [
+        ("mse", {"name": "sgd", "lr": 0.1}),
+        ("bce", {"name": "sgd", "lr": 0.1, "momentum": 0.9}),
+        ("bce", {"name": "adam", "lr": 0.01}),
+    ],
+)
+def test_each_member_ends_with_the_weights_it_reaches_alone(loss, optimizer):
+    X, y_reg, y_cls = _data()
+    y = y_reg if loss == "mse" else y_cls
+    ensemble = sl.Ensemble(ARCHITECTURE, MEMBERS).compile(loss, optimizer)
+    histories = ensemble.fit(X, y, epochs=4, batch_size=10)
+    for k in range(len(MEMBERS)):
+        alone = _alone(ARCHITECTURE, MEMBERS[k], loss, optimizer)
+        history = alone.fit(X, y, epochs=4, batch_size=10, verbose=0)
+        _assert_same_weights(ensemble.member(k), alone)
+        np.testing.assert_allclose(histories[k].history["loss"], history.history["loss"], rtol=1e-4)
+
+
+def test_float64_members_match_alone_to_rounding():
+    X, y_reg, _ = _data()
+    ensemble = sl.Ensemble(ARCHITECTURE, MEMBERS, dtype="float64").compile("mse", "sgd")
+    ensemble.fit(X, y_reg, epochs=3, batch_size=8)
+    for k in range(len(MEMBERS)):
+        alone = _alone(ARCHITECTURE, MEMBERS[k], "mse", {"name": "sgd", "lr": 0.01}, "float64")
+        alone.fit(X, y_reg, epochs=3, batch_size=8, verbose=0)
+        _assert_same_weights(ensemble.member(k), alone, rtol=1e-12, atol=1e-14)
+
+
+def test_batchnorm_members_and_unshuffled_batches_match_alone():
+    X, _, y_cls = _data(n=61)
+    y = y_cls + (X[:, 0] > 1)  # three classes
+    layers = [
+        {"type": "dense", "units": 6, "activation": "sigmoid"},
+        {"type": "batchnorm"},
+        {"type": "dropout", "rate": 0.2},
+        {"type": "dense", "units": 3},
+    ]
+    members = [{"seed": 5}, {"seed": 6, "dropout": 0.0, "lr": 0.2}, {"seed": 7, "l2": 0.05}]
+    optimizer = {"name": "sgd", "lr": 0.1}
+    for shuffle in (True, False):
+        ensemble = sl.Ensemble(layers, members).compile("cross_entropy", optimizer)
+        ensemble.fit(X, y, epochs=3, batch_size=16, shuffle=shuffle)
+        for k in range(len(members)):
+            alone = _alone(layers, members[k], "cross_entropy", optimizer)
+            alone.fit(X, y, epochs=3, batch_size=16, shuffle=shuffle, verbose=0)
+            _assert_same_weights(ensemble.member(k), alone)  # running statistics included
+
+
+def test_history_per_member_with_validation():
+    X, _, y_cls = _data()
+    members = [{"seed": 0, "lr": 0.5}, {"seed": 0, "lr": 0.001}]
+    ensemble = sl.Ensemble(ARCHITECTURE, members).compile("bce", "sgd")
+    validation = (X[:20], y_cls[:20])
+    histories = ensemble.fit(X, y_cls, epochs=5, batch_size=10, validation_data=validation)
+    assert histories is ensemble.histories and len(histories) == 2
+    for history in histories:
+        assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+        assert history.epoch == [0, 1, 2, 3, 4]
+        assert all(isinstance(value, float) for value in history.history["loss"])
+    fast, slow = (history.history["loss"] for history in histories)
+    assert fast[-1] < slow[-1]  # same seed, so only the learning rate tells them apart
+    alone = ensemble.member(0)
+    assert alone.history is histories[0]
+    np.testing.assert_allclose(
+        alone.evaluate(X[:20], y_cls[:20])["loss"], histories[0].history["val_loss"][-1], rtol=1e-5
+    )
+
+
+def test_member_is_an_ordinary_model(tmp_path):
+    X, y_reg, _ = _data()
+    ensemble = sl.Ensemble(ARCHITECTURE, MEMBERS).compile("mse", {"name": "sgd", "lr": 0.05})
+    ensemble.fit(X, y_reg, epochs=2, batch_size=10)
+    predictions = ensemble.predict(X)
+    assert predictions.shape == (len(MEMBERS), len(X), 1)
+    for k in (0, 3):
+        model = ensemble.member(k)
+        assert isinstance(model, sl.Sequential)
+        np.testing.assert_allclose(model.predict(X), predictions[k], rtol=1e-5, atol=1e-6)
+        path = tmp_path / f"member{k}.safetensors"
+        model.save(str(path))
+        np.testing.assert_array_equal(sl.load(str(path)).predict(X), model.predict(X))
+    assert ensemble.member(1).optimizer.lr == pytest.approx(0.03)
+    assert ensemble.member(2).layers[0].l2 == 0.01 and ensemble.member(4).layers[1].rate == 0.3
+
+
+def test_extracted_member_trains_on_like_the_network_alone():
+    X, _, y_cls = _data()
+    members = [{"seed": 3, "dropout": 0.2}, {"seed": 9}]
+    optimizer = {"name": "sgd", "lr": 0.1, "momentum": 0.9}
+    ensemble = sl.Ensemble(ARCHITECTURE, members).compile("bce", optimizer)
+    ensemble.fit(X, y_cls, epochs=2, batch_size=10)
+    continued = ensemble.member(0)
+    continued.fit(X, y_cls, epochs=2, batch_size=10, verbose=0)  # streams and velocity go on
+    alone = _alone(ARCHITECTURE, members[0], "bce", optimizer)
+    alone.fit(X, y_cls, epochs=2, batch_size=10, verbose=0)
+    alone.fit(X, y_cls, epochs=2, batch_size=10, verbose=0)
+    _assert_same_weights(continued, alone)
+
+
+def test_grid_crosses_the_settings_and_leaves_the_optimizer_alone():
+    ensemble = sl.Ensemble.grid(ARCHITECTURE, seed=[0, 1, 2], lr=[0.1, 0.01])
+    assert len(ensemble) == 6
+    assert ensemble.members[1] == {"seed": 0, "lr": 0.01}
+    optimizer = sl.SGD(lr=0.2)
+    ensemble.compile("mse", optimizer)
+    assert optimizer.lr == 0.2  # the ensemble works on its own copy
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ([{"seed": 0, "learning_rate": 0.1}], "unknown setting(s) learning_rate"),
+        ([], "at least one network"),
+        ([0], "members[0] must be a mapping"),
+    ],
+)
+def test_bad_members_are_named(members, message):
+    with pytest.raises(SigmalabError, match=re.escape(message)):
+        sl.Ensemble(ARCHITECTURE, members)
+
+
+def test_bad_member_values_fail_like_the_layers_do():
+    with pytest.raises(SigmalabError, match="rate"):
+        sl.Ensemble(ARCHITECTURE, [{"dropout": 1.5}])
+    ensemble = sl.Ensemble(ARCHITECTURE, [{"lr": -1.0}])
+    with pytest.raises(SigmalabError, match="lr"):
+        ensemble.compile("mse", "sgd")
+    with pytest.raises(SigmalabError, match="below 1"):
+        ensemble.build(2).member(1)
