@@ -135,9 +135,13 @@ def doctor_command(
     from .doctor import render
 
     render(diagnosis.findings)
-    if result is not None:
-        result.render()
-        typer.echo(f"repaired run file: {saved}" if saved else "no remedy was accepted")
+    if result is None:
+        return
+    if not result.original.problems:
+        typer.echo("nothing to repair: no warning or error")
+        return
+    result.render()
+    typer.echo(f"repaired run file: {saved}" if saved else "no remedy was accepted")
 
 
 @command()
