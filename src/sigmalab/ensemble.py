@@ -303,14 +303,16 @@ class _DenseStack(_Stack):
     def __init__(self, layers: list[Dense], views: dict) -> None:
         self.activation = layers[0].activation
         self.W, self.dW = views["W"]
+        self.W_T = self.W.swapaxes(1, 2)
         self.b, self.db = views.get("b", (None, None))
+        self.b_rows = None if self.b is None else self.b[:, None, :]  # broadcasts over a batch
         self.l1 = np.array([layer.l1 for layer in layers])
         self.l2 = np.array([layer.l2 for layer in layers])
 
     def forward(self, x, training):
         z = np.matmul(x, self.W)
-        if self.b is not None:
-            z += self.b[:, None, :]
+        if self.b_rows is not None:
+            z += self.b_rows
         self.x, self.z = x, z
         self.a = self.activation(z)
         return self.a
@@ -318,13 +320,16 @@ class _DenseStack(_Stack):
     def backward(self, dy, need_input_grad=True):
         delta = self.activation.backward(dy, self.z, self.a)
         np.matmul(self.x.swapaxes(1, 2), delta, out=self.dW)
-        if self.b is None:
-            pass
-        elif delta.shape[2] > 1:  # 3x faster than add.reduce over the middle axis, same order
+        if self.b is not None:
+            self._bias_grad(delta)
+        return np.matmul(delta, self.W_T) if need_input_grad else None
+
+    def _bias_grad(self, delta: np.ndarray) -> None:
+        """db = the sum of delta over the batch, added in the order Dense.backward adds."""
+        if delta.shape[2] > 1:  # 3x faster than add.reduce over the middle axis, same order
             np.einsum("kbu->ku", delta, out=self.db)
-        else:  # one unit: einsum would add in another order than Dense's sum does
+        else:  # one unit: einsum's order differs there, add.reduce's is Dense's
             np.add.reduce(delta, axis=1, out=self.db)
-        return np.matmul(delta, self.W.swapaxes(1, 2)) if need_input_grad else None
 
     def penalties(self):
         W = self.W

@@ -264,8 +264,10 @@ class Sequential:
             for epoch in range(epochs):
                 if shuffle:
                     order = self._rngs["shuffle"].permutation(n)
-                    np.take(X, order, axis=0, out=X_epoch)
-                    np.take(targets, order, axis=0, out=y_epoch)
+                    # mode="clip": a permutation needs no bounds check, and the default
+                    # mode="raise" would gather through a hidden copy of the whole set.
+                    np.take(X, order, axis=0, out=X_epoch, mode="clip")
+                    np.take(targets, order, axis=0, out=y_epoch, mode="clip")
                 loss_sum = correct = 0.0
                 for start, stop in bounds:
                     y_batch = y_epoch[start:stop]
