@@ -6,7 +6,7 @@ the healthy runs; the repair success rate (after ``repair``, the kind a scenario
 to show is gone and the validation metric is not worse); and the probe overhead (the same
 medium-size runs with and without a Doctor, interleaved, median of the repeats).
 
-    python benchmarks/doctor_eval.py            # the whole catalogue, about two minutes
+    python benchmarks/doctor_eval.py            # the whole catalogue, about a minute
     python benchmarks/doctor_eval.py --quick    # one run file per kind, under a minute
     python benchmarks/doctor_eval.py --evidence --no-repair   # the numbers behind each finding
 
@@ -51,7 +51,7 @@ OVERHEAD_RUNS = {
                 {"type": "dense", "units": 1},
             ]
         },
-        "train": {"loss": "bce", "epochs": 100, "batch_size": 16, "optimizer": {"name": "adam"}},
+        "train": {"loss": "bce", "epochs": 300, "batch_size": 16, "optimizer": {"name": "adam"}},
     },
     "digits, [64], sgd momentum": {
         "data": {"dataset": "digits", "standardize": True},
@@ -63,7 +63,7 @@ OVERHEAD_RUNS = {
         },
         "train": {
             "loss": "cross_entropy",
-            "epochs": 60,
+            "epochs": 200,
             "batch_size": 32,
             "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
         },
