@@ -255,23 +255,25 @@ class Sequential:
             hook.on_train_begin(self, begin_logs)
         self._penalized = self._has_penalty
         train_batch, classification = self._train_batch, self.loss.is_classification
-        # Shuffled epochs are gathered into one pair of arrays reused every epoch.
-        X_epoch, y_epoch = X, targets
-        if shuffle:
-            X_epoch, y_epoch = np.empty(X.shape, X.dtype), np.empty(targets.shape, targets.dtype)
+        # A shuffled batch is gathered into arrays reused every step: no copy of the training
+        # set, and its rows are still in cache when the first layer reads them. (mode="clip":
+        # a permutation needs no bounds check; "raise" would gather through a hidden copy.)
+        rows = max(stop - start for start, stop in bounds)
+        X_gather = np.empty((rows, X.shape[1]), X.dtype)
+        y_gather = np.empty((rows, *targets.shape[1:]), targets.dtype)
         with blas_threads_for(self._largest_product(batch_size)):
             step = 0
             for epoch in range(epochs):
-                if shuffle:
-                    order = self._rngs["shuffle"].permutation(n)
-                    # mode="clip": a permutation needs no bounds check, and the default
-                    # mode="raise" would gather through a hidden copy of the whole set.
-                    np.take(X, order, axis=0, out=X_epoch, mode="clip")
-                    np.take(targets, order, axis=0, out=y_epoch, mode="clip")
+                order = self._rngs["shuffle"].permutation(n) if shuffle else None
                 loss_sum = correct = 0.0
                 for start, stop in bounds:
-                    y_batch = y_epoch[start:stop]
-                    loss, out = train_batch(X_epoch[start:stop], y_batch)
+                    if shuffle:
+                        index = order[start:stop]
+                        X_batch = X.take(index, 0, X_gather[: stop - start], "clip")
+                        y_batch = targets.take(index, 0, y_gather[: stop - start], "clip")
+                    else:
+                        X_batch, y_batch = X[start:stop], targets[start:stop]
+                    loss, out = train_batch(X_batch, y_batch)
                     step += 1
                     loss_sum += loss * (stop - start)
                     if classification:
