@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 
 from .backend import xp
 from .errors import SigmalabError, closest
@@ -76,6 +77,24 @@ def _sigmoid(z, out=None):
     return out
 
 
+@lru_cache(maxsize=8)
+def _zeros(shape, dtype):
+    zeros = xp.zeros(shape, dtype)
+    zeros.flags.writeable = False
+    return zeros
+
+
+def _relu(z, out=None):
+    """max(z, 0); against zeros of z's shape, NumPy runs its vector loop (3x a scalar 0).
+
+    Only training passes (with ``out``) take that path: they repeat a few batch shapes,
+    so the cached zeros stay few and small.
+    """
+    if out is None:
+        return xp.maximum(z, 0)
+    return xp.maximum(z, _zeros(z.shape, z.dtype), out=out)
+
+
 def _erf(z):
     from scipy.special import erf
 
@@ -106,7 +125,7 @@ def _builtin(name: str) -> Activation:
         "sigmoid": (_sigmoid, lambda a: a * (1.0 - a), SATURATING, True),
         "tanh": (xp.tanh, lambda a: 1.0 - a * a, SATURATING, True),
         "relu": (
-            lambda z, out=None: xp.maximum(z, 0, out=out),
+            _relu,
             lambda z: (z > 0).astype(z.dtype),
             RELU,
             False,

