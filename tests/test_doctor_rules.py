@@ -9,7 +9,7 @@ import pytest
 
 from sigmalab.doctor import KINDS, Finding, diagnose, make_finding, rules, worst
 from sigmalab.doctor.explanations import explain
-from sigmalab.doctor.findings import REMEDIES, applicable_remedies
+from sigmalab.doctor.findings import REMEDIES, applicable_remedies, json_safe
 
 PROBES = 20
 EPOCHS = 30
@@ -325,6 +325,12 @@ def test_to_dict_is_strict_json():
     finding = make_finding("divergence", "error", {"step": 3, "loss": np.float32("nan")})
     text = json.dumps(finding.to_dict(), allow_nan=False)
     assert json.loads(text)["evidence"]["loss"] == "nan"
+
+
+def test_json_safe_is_public_and_handles_nested_numpy_values():
+    value = {"a": [np.float64("inf"), (np.int64(3), None)], 2: {"b": np.float32(0.5)}}
+    assert json_safe(value) == {"a": ["inf", [3, None]], "2": {"b": 0.5}}
+    json.dumps(json_safe(value), allow_nan=False)
 
 
 def test_remedies_already_in_effect_are_left_out():

@@ -18,7 +18,7 @@ import numpy as np
 from ..config import RunConfig, load_run
 from ..losses import LOSSES
 from ..model import Sequential
-from .findings import Finding, _json_safe
+from .findings import Finding, json_safe
 
 PROBLEM_SEVERITIES = ("warning", "error")
 # A run counts as already fine on its metric at 90 % test accuracy, or (regression) when the
@@ -86,8 +86,8 @@ class Diagnosis:
         """JSON-able findings, summary and metric."""
         return {
             "findings": [finding.to_dict() for finding in self.findings],
-            "summary": _json_safe(self.summary),
-            "metric": {"name": self.metric.name, "value": _json_safe(self.metric.value)},
+            "summary": json_safe(self.summary),
+            "metric": {"name": self.metric.name, "value": json_safe(self.metric.value)},
         }
 
 

@@ -98,7 +98,7 @@ class Finding:
             "kind": self.kind,
             "severity": self.severity,
             "layer": None if self.layer is None else dict(self.layer),
-            "evidence": _json_safe(self.evidence),
+            "evidence": json_safe(self.evidence),
             "explanation": self.explanation,
             "remedies": [dict(remedy) for remedy in self.remedies],
         }
@@ -164,11 +164,12 @@ def worst(findings: Iterable[Finding]) -> Finding | None:
     return min(findings, key=severity_rank, default=None)
 
 
-def _json_safe(value: object) -> object:
+def json_safe(value: object) -> object:
+    """``value`` with NumPy scalars made plain and non-finite floats as 'nan', 'inf', '-inf'."""
     if isinstance(value, dict):
-        return {str(key): _json_safe(item) for key, item in value.items()}
+        return {str(key): json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
+        return [json_safe(item) for item in value]
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if hasattr(value, "item"):  # NumPy scalars

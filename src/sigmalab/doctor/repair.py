@@ -18,7 +18,7 @@ from typing import Any
 from ..config import RunConfig, save_run
 from ..errors import SigmalabError
 from .diagnose import Diagnosis, Metric, RunSource, as_run_config, diagnose
-from .findings import Finding, _json_safe, worst
+from .findings import Finding, json_safe, worst
 from .remedies import apply_remedy
 from .report import describe_remedy
 
@@ -46,8 +46,8 @@ class Attempt:
             "finding": self.finding.kind,
             "severity": self.finding.severity,
             "remedy": dict(self.remedy),
-            "metric_before": _json_safe(self.metric_before),
-            "metric_after": _json_safe(self.metric_after),
+            "metric_before": json_safe(self.metric_before),
+            "metric_after": json_safe(self.metric_after),
             "finding_gone": self.finding_gone,
             "accepted": self.accepted,
             "findings_after": list(self.findings_after),
