@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 import sigmalab as sl
-from sigmalab.doctor import Doctor, diagnose, render
+from sigmalab.doctor import Doctor, diagnose_records, render
 from sigmalab.doctor.callback import MIN_PROBES
 from sigmalab.doctor.probes import Probe
 
@@ -84,7 +84,7 @@ def test_static_causes_replace_their_dynamic_symptoms(xor):
     _, doctor = train(layers, {"name": "sgd", "lr": 0.01}, xor, epochs=15)
     assert problems(doctor) == ["dropout_too_high"]
     assert doctor.findings[0].severity == "error"
-    symptoms = {f.kind for f in diagnose(doctor.records, doctor.epochs)}
+    symptoms = {f.kind for f in diagnose_records(doctor.records, doctor.epochs)}
     assert symptoms & {"learning_rate_too_low", "slow_convergence"}
 
 

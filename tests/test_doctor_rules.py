@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sigmalab.doctor import KINDS, Finding, diagnose, make_finding, rules, worst
+from sigmalab.doctor import KINDS, Finding, diagnose_records, make_finding, rules, worst
 from sigmalab.doctor.explanations import explain
 from sigmalab.doctor.findings import REMEDIES, applicable_remedies, json_safe
 
@@ -106,7 +106,7 @@ def test_per_probe_rule_fires_when_the_failure_persists(kind):
     records, epochs = healthy_run()
     for record in records[-4:]:
         PER_PROBE[kind](record)
-    found = diagnose(records, epochs)
+    found = diagnose_records(records, epochs)
     assert kind in kinds(found)
     finding = next(f for f in found if f.kind == kind)
     assert finding.severity == "warning"
@@ -119,7 +119,7 @@ def test_per_probe_rule_fires_when_the_failure_persists(kind):
 def test_per_probe_rule_ignores_a_single_glitch(kind, where):
     records, epochs = healthy_run()
     PER_PROBE[kind](records[where])
-    assert kind not in kinds(diagnose(records, epochs))
+    assert kind not in kinds(diagnose_records(records, epochs))
 
 
 @pytest.mark.parametrize("kind", PER_PROBE)
@@ -127,13 +127,13 @@ def test_per_probe_rule_ignores_a_glitch_two_probes_long(kind):
     records, epochs = healthy_run()
     for record in records[-2:]:
         PER_PROBE[kind](record)
-    assert kind not in kinds(diagnose(records, epochs))
+    assert kind not in kinds(diagnose_records(records, epochs))
 
 
 @pytest.mark.parametrize("seed", range(10))
 def test_healthy_noisy_runs_raise_no_warning(seed):
     records, epochs = healthy_run(seed)
-    assert warnings_of(diagnose(records, epochs)) == []
+    assert warnings_of(diagnose_records(records, epochs)) == []
 
 
 def test_vanishing_needs_the_first_error_tiny_in_absolute_terms():
@@ -141,14 +141,14 @@ def test_vanishing_needs_the_first_error_tiny_in_absolute_terms():
     records, epochs = healthy_run()
     for record in records[-4:]:
         record["layers"][-1]["error"] = 2000.0  # ratio 1.5e-4, but first error 0.3
-    assert "vanishing_gradients" not in kinds(diagnose(records, epochs))
+    assert "vanishing_gradients" not in kinds(diagnose_records(records, epochs))
 
 
 def test_vanishing_evidence_names_the_numbers_in_the_explanation():
     records, epochs = healthy_run()
     for record in records[-4:]:
         _vanishing(record)
-    finding = next(f for f in diagnose(records, epochs) if f.kind == "vanishing_gradients")
+    finding = next(f for f in diagnose_records(records, epochs) if f.kind == "vanishing_gradients")
     assert finding.layer == {"index": 0, "name": "dense_1 (relu)"}
     assert finding.evidence["ratio"] < rules.VANISHING_RATIO
     assert "closer to the input" in finding.explanation
@@ -165,7 +165,7 @@ def test_learning_rate_too_high_needs_a_stalled_high_loss(losses):
     for record, loss in zip(records[-4:], losses, strict=True):
         record["layers"][1]["update_ratio"] = 0.3
         record["loss"] = loss
-    assert "learning_rate_too_high" not in kinds(diagnose(records, epochs))
+    assert "learning_rate_too_high" not in kinds(diagnose_records(records, epochs))
 
 
 def _tiny_steps(records: list[dict], flat_loss: bool) -> None:
@@ -179,37 +179,39 @@ def _tiny_steps(records: list[dict], flat_loss: bool) -> None:
 def test_learning_rate_too_low_fires_on_tiny_steps_and_a_flat_loss():
     records, epochs = healthy_run()
     _tiny_steps(records, flat_loss=True)
-    finding = next(f for f in diagnose(records, epochs) if f.kind == "learning_rate_too_low")
+    finding = next(
+        f for f in diagnose_records(records, epochs) if f.kind == "learning_rate_too_low"
+    )
     assert finding.remedies[0] == {"action": "scale_learning_rate", "factor": 10.0}
 
 
 def test_learning_rate_too_low_is_quiet_once_converged():
     records, epochs = healthy_run()
     _tiny_steps(records, flat_loss=False)  # tiny steps after the loss fell: converged
-    assert "learning_rate_too_low" not in kinds(diagnose(records, epochs))
+    assert "learning_rate_too_low" not in kinds(diagnose_records(records, epochs))
 
 
 def test_learning_rate_too_low_ignores_one_tiny_step():
     records, epochs = healthy_run()
     _tiny_steps(records[-1:], flat_loss=False)
-    assert "learning_rate_too_low" not in kinds(diagnose(records, epochs))
+    assert "learning_rate_too_low" not in kinds(diagnose_records(records, epochs))
 
 
 # ---- run-level rules -------------------------------------------------------------------
 def test_divergence_is_an_error_at_once_on_nan():
     records, epochs = healthy_run()
     records.insert(5, {"step": 230, "epoch": 4, "loss": float("nan"), "layers": []})
-    (finding,) = [f for f in diagnose(records, epochs) if f.kind == "divergence"]
+    (finding,) = [f for f in diagnose_records(records, epochs) if f.kind == "divergence"]
     assert finding.severity == "error"
     assert finding.evidence["step"] == 230
     assert "step 230" in finding.explanation
-    assert worst(diagnose(records, epochs)).kind == "divergence"
+    assert worst(diagnose_records(records, epochs)).kind == "divergence"
 
 
 def test_divergence_on_a_blown_up_loss_and_on_a_nan_epoch():
     records, epochs = healthy_run()
     records[6]["loss"] = records[0]["loss"] * (rules.DIVERGENCE_FACTOR + 1)
-    assert "divergence" in kinds(diagnose(records, epochs))
+    assert "divergence" in kinds(diagnose_records(records, epochs))
     records, epochs = healthy_run()
     epochs[-1]["loss"] = float("inf")
     (finding,) = rules.divergence(records, epochs, {})
@@ -219,7 +221,7 @@ def test_divergence_on_a_blown_up_loss_and_on_a_nan_epoch():
 def test_divergence_ignores_a_loss_that_only_doubles():
     records, epochs = healthy_run()
     records[6]["loss"] = records[0]["loss"] * 2
-    assert "divergence" not in kinds(diagnose(records, epochs))
+    assert "divergence" not in kinds(diagnose_records(records, epochs))
 
 
 def _set_epoch_losses(epochs: list[dict], losses: list[float]) -> None:
@@ -230,35 +232,37 @@ def _set_epoch_losses(epochs: list[dict], losses: list[float]) -> None:
 def test_oscillation_fires_on_repeated_large_swings():
     records, epochs = healthy_run()
     _set_epoch_losses(epochs, [0.7 if e % 2 else 0.3 for e in range(EPOCHS)])
-    finding = next(f for f in diagnose(records, epochs) if f.kind == "oscillation")
+    finding = next(f for f in diagnose_records(records, epochs) if f.kind == "oscillation")
     assert finding.evidence["swings"] >= rules.OSCILLATION_MIN_SWINGS
 
 
 def test_oscillation_ignores_one_spike_and_late_spikes_near_zero_loss():
     records, epochs = healthy_run()
     epochs[-5]["loss"] = 0.6
-    assert "oscillation" not in kinds(diagnose(records, epochs))
+    assert "oscillation" not in kinds(diagnose_records(records, epochs))
     late = [0.7 * math.exp(-e / 3) for e in range(EPOCHS)]
     late[15:] = [0.02 if e % 2 else 0.005 for e in range(15, EPOCHS)]
     _set_epoch_losses(epochs, late)
-    assert "oscillation" not in kinds(diagnose(records, epochs))
+    assert "oscillation" not in kinds(diagnose_records(records, epochs))
 
 
 def test_slow_convergence_fires_when_the_loss_hardly_falls():
     records, epochs = healthy_run()
     for probe, record in enumerate(records):
         record["loss"] = 0.69 - 0.002 * probe
-    finding = next(f for f in diagnose(records, epochs) if f.kind == "slow_convergence")
+    finding = next(f for f in diagnose_records(records, epochs) if f.kind == "slow_convergence")
     assert finding.evidence["improvement"] < rules.SLOW_IMPROVEMENT
 
 
 def test_slow_convergence_ignores_one_bad_last_probe_and_short_runs():
     records, epochs = healthy_run()
     records[-1]["loss"] = records[0]["loss"]
-    assert "slow_convergence" not in kinds(diagnose(records, epochs))
+    assert "slow_convergence" not in kinds(diagnose_records(records, epochs))
     for record in records:
         record["loss"] = 0.69
-    assert "slow_convergence" not in kinds(diagnose(records, epochs[: rules.MIN_CURVE_POINTS - 1]))
+    assert "slow_convergence" not in kinds(
+        diagnose_records(records, epochs[: rules.MIN_CURVE_POINTS - 1])
+    )
 
 
 def test_slow_convergence_is_left_out_when_its_cause_is_found():
@@ -267,8 +271,8 @@ def test_slow_convergence_is_left_out_when_its_cause_is_found():
         record["loss"] = 0.69
     for record in records[-4:]:
         _vanishing(record)
-    assert {"vanishing_gradients"} <= kinds(diagnose(records, epochs))
-    assert "slow_convergence" not in kinds(diagnose(records, epochs))
+    assert {"vanishing_gradients"} <= kinds(diagnose_records(records, epochs))
+    assert "slow_convergence" not in kinds(diagnose_records(records, epochs))
 
 
 def _overfit(epochs: list[dict], best: int = 12) -> None:
@@ -282,7 +286,7 @@ def _overfit(epochs: list[dict], best: int = 12) -> None:
 def test_overfitting_fires_when_validation_loss_rises_as_training_loss_falls():
     records, epochs = healthy_run()
     _overfit(epochs)
-    finding = next(f for f in diagnose(records, epochs) if f.kind == "overfitting")
+    finding = next(f for f in diagnose_records(records, epochs) if f.kind == "overfitting")
     assert finding.evidence["best_epoch"] == 13
     assert finding.remedies[0] == {"action": "set_dropout", "value": 0.2}
 
@@ -290,11 +294,11 @@ def test_overfitting_fires_when_validation_loss_rises_as_training_loss_falls():
 def test_overfitting_ignores_one_val_spike_and_equal_accuracy():
     records, epochs = healthy_run()
     epochs[-1]["val_loss"] *= 3
-    assert "overfitting" not in kinds(diagnose(records, epochs))
+    assert "overfitting" not in kinds(diagnose_records(records, epochs))
     _overfit(epochs)
     for log in epochs:
         log["val_accuracy"] = 0.99  # loss creeps up, classification is as good: not flagged
-    assert "overfitting" not in kinds(diagnose(records, epochs))
+    assert "overfitting" not in kinds(diagnose_records(records, epochs))
 
 
 # ---- findings, explanations, remedies --------------------------------------------------
@@ -325,6 +329,18 @@ def test_to_dict_is_strict_json():
     finding = make_finding("divergence", "error", {"step": 3, "loss": np.float32("nan")})
     text = json.dumps(finding.to_dict(), allow_nan=False)
     assert json.loads(text)["evidence"]["loss"] == "nan"
+
+
+def test_the_rules_entry_point_survives_importing_the_diagnose_submodule():
+    """``sigmalab.doctor.diagnose`` is a submodule; the rules' function has its own name."""
+    import sigmalab.doctor
+    import sigmalab.doctor.diagnose  # noqa: F401  (binds the submodule on the package)
+
+    assert sigmalab.doctor.diagnose_records is rules.diagnose_records
+    assert callable(sigmalab.doctor.diagnose_records)
+    assert "diagnose" not in sigmalab.doctor.__all__
+    records, epochs = healthy_run()
+    assert sigmalab.doctor.diagnose_records(records, epochs) == diagnose_records(records, epochs)
 
 
 def test_json_safe_is_public_and_handles_nested_numpy_values():

@@ -1,13 +1,15 @@
 """The training doctor: finds, explains and proposes fixes for backpropagation failures.
 
 ``check_static`` looks at a model before training; ``Doctor`` is a callback that probes a
-run and diagnoses it; ``render`` prints findings for people, ``Finding.to_dict`` for tools.
+run and diagnoses it; ``diagnose_records`` applies the rules to a stream of probe records
+from any framework; ``render`` prints findings for people, ``Finding.to_dict`` for tools.
+(The submodule ``sigmalab.doctor.diagnose`` trains and diagnoses a whole run file.)
 """
 
 from .callback import Doctor
 from .findings import KINDS, SEVERITIES, Finding, make_finding, worst
 from .report import render
-from .rules import diagnose
+from .rules import diagnose_records
 from .static import check_static
 
 __all__ = [
@@ -16,7 +18,7 @@ __all__ = [
     "Doctor",
     "Finding",
     "check_static",
-    "diagnose",
+    "diagnose_records",
     "make_finding",
     "render",
     "worst",

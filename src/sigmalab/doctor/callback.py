@@ -13,7 +13,7 @@ from ..model import batch_bounds
 from ..validation import check_int, check_number
 from .findings import Finding
 from .probes import Probe, run_context
-from .rules import DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, diagnose, without_symptoms
+from .rules import DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, diagnose_records, without_symptoms
 from .static import check_static
 
 # Steps timed after the first probe before the adaptive interval is first set; it is then
@@ -126,7 +126,7 @@ class Doctor(Callback):
     def on_train_end(self, model, logs):
         """Diagnose the whole run: static findings plus every rule's, most severe first."""
         self.train_seconds = time.perf_counter() - self._start - self.probe_seconds
-        dynamic = diagnose(self.records, self.epochs, self.context)
+        dynamic = diagnose_records(self.records, self.epochs, self.context)
         self.findings = without_symptoms([*self.static_findings, *dynamic])
 
     # ---- probing schedule --------------------------------------------------------------

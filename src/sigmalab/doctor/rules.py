@@ -369,7 +369,9 @@ def without_symptoms(findings: list[Finding]) -> list[Finding]:
     return sorted(kept, key=severity_rank)
 
 
-def diagnose(records: list[dict], epochs: list[dict], context: dict | None = None) -> list[Finding]:
+def diagnose_records(
+    records: list[dict], epochs: list[dict], context: dict | None = None
+) -> list[Finding]:
     """All rule findings for a run, most severe first, symptoms of a found cause left out."""
     context = context or {}
     return without_symptoms([f for rule in RULES for f in rule(records, epochs, context)])
