@@ -84,26 +84,34 @@ def make_data(shape: Shape, samples: int) -> tuple[np.ndarray, np.ndarray]:
 Trainer = Callable[[], None]
 
 
-def sigmalab_trainer(shape: Shape, X: np.ndarray, y: np.ndarray) -> Trainer:
+def sigmalab_layers(shape: Shape) -> list[sl.Layer]:
+    """The shape as sigmalab layers: activation on the hidden layers, linear output."""
+    return [*(sl.Dense(width, shape.activation) for width in shape.hidden), sl.Dense(shape.outputs)]
+
+
+def sigmalab_trainer(
+    shape: Shape, X: np.ndarray, y: np.ndarray, lr: float = LEARNING_RATE, seed: int = SEED
+) -> Trainer:
     """What users call: Sequential + compile + fit(verbose=0)."""
-    layers = [sl.Dense(width, shape.activation) for width in shape.hidden]
-    model = sl.Sequential([*layers, sl.Dense(shape.outputs)], seed=SEED)
-    model.compile(shape.loss, sl.SGD(lr=LEARNING_RATE))
+    model = sl.Sequential(sigmalab_layers(shape), seed=seed)
+    model.compile(shape.loss, sl.SGD(lr=lr))
     return lambda: model.fit(X, y, epochs=1, batch_size=shape.batch_size, verbose=0)
 
 
-def torch_trainer(shape: Shape, X: np.ndarray, y: np.ndarray) -> Trainer:
+def torch_trainer(
+    shape: Shape, X: np.ndarray, y: np.ndarray, lr: float = LEARNING_RATE, seed: int = SEED
+) -> Trainer:
     """An idiomatic PyTorch loop: shuffle, slice, zero_grad, backward, step."""
     import torch
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)
     activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[shape.activation]
     modules: list[torch.nn.Module] = []
     for fan_in, fan_out in zip(shape.widths[:-2], shape.widths[1:-1], strict=True):
         modules += [torch.nn.Linear(fan_in, fan_out), activation()]
     modules.append(torch.nn.Linear(shape.widths[-2], shape.outputs))
     net = torch.nn.Sequential(*modules)
-    optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     loss_fn = torch.nn.MSELoss() if shape.outputs == 1 else torch.nn.CrossEntropyLoss()
     X_all, y_all = torch.from_numpy(X), torch.from_numpy(y)
     n, batch = len(X), shape.batch_size
@@ -197,6 +205,10 @@ CONTENDERS: dict[str, Callable[[Shape, np.ndarray, np.ndarray], Trainer]] = {
 
 # ---- thread settings ---------------------------------------------------------------------
 MODES = ("1 thread", "default")
+# Idle OpenBLAS and OpenMP workers spin for about 0.1 s before they sleep; with default
+# threads each contender waits that long, so one's spinning pool does not take the next
+# one's core.
+IDLE_PAUSE = 0.1
 
 
 @contextmanager
@@ -244,9 +256,65 @@ def run_speed(quick: bool, repeats: int) -> dict[tuple[str, str, str], list[floa
         for mode in MODES:
             with thread_mode(mode):
                 for (shape_name, name), (train, samples) in trainers.items():
+                    if mode == "default":
+                        time.sleep(IDLE_PAUSE)
                     rate = samples / seconds(train)
                     if round_index:
                         rates[mode, shape_name, name].append(rate)
+    return rates
+
+
+# ---- many networks at once --------------------------------------------------------------
+ENSEMBLE_SIZE = 64
+ENSEMBLE_LRS = (0.003, 0.01, 0.03, 0.1)
+ENSEMBLE_SAMPLES, ENSEMBLE_EPOCHS = 250, 20  # a playground dataset's training half, 500 steps
+ONE_BY_ONE_TIMED = 8  # networks timed one after the other; each costs the same
+
+
+def ensemble_trainers(X: np.ndarray, y: np.ndarray) -> dict[str, tuple[Trainer, int]]:
+    """Ways to train K = 64 playground networks (2-8-8-8-1): (function, networks it trains).
+
+    Each function builds its networks too, as a grid search would: seeds 0..63 crossed with
+    four learning rates. Trained one after the other, every network costs the same, so
+    timing ONE_BY_ONE_TIMED of them gives the rate of all 64 without the wait.
+    """
+    shape = SHAPES[0]
+    members = [{"seed": k, "lr": ENSEMBLE_LRS[k % len(ENSEMBLE_LRS)]} for k in range(ENSEMBLE_SIZE)]
+
+    def together() -> None:
+        ensemble = sl.Ensemble(sigmalab_layers(shape), members).compile(shape.loss, "sgd")
+        ensemble.fit(X, y, epochs=ENSEMBLE_EPOCHS, batch_size=shape.batch_size)
+
+    def one_by_one(make: Callable[..., Trainer]) -> Trainer:
+        def train() -> None:
+            for member in members[:ONE_BY_ONE_TIMED]:
+                train_epoch = make(shape, X, y, lr=member["lr"], seed=member["seed"])
+                for _ in range(ENSEMBLE_EPOCHS):
+                    train_epoch()
+
+        return train
+
+    trainers = {
+        "sigmalab Ensemble (64 at once)": (together, ENSEMBLE_SIZE),
+        "sigmalab Sequential, one by one": (one_by_one(sigmalab_trainer), ONE_BY_ONE_TIMED),
+    }
+    if HAVE_TORCH:
+        trainers["PyTorch, one by one"] = (one_by_one(torch_trainer), ONE_BY_ONE_TIMED)
+    return trainers
+
+
+def run_ensemble(repeats: int) -> dict[str, list[float]]:
+    """Network-samples/s per way of training the 64 networks, one thread, interleaved."""
+    X, y = make_data(SHAPES[0], ENSEMBLE_SAMPLES)
+    trainers = ensemble_trainers(X, y)
+    rates: dict[str, list[float]] = {name: [] for name in trainers}
+    with thread_mode("1 thread"):
+        for round_index in range(repeats + 1):
+            print(f"  ensemble round {round_index}/{repeats}", file=sys.stderr)
+            for name, (train, networks) in trainers.items():
+                rate = networks * ENSEMBLE_SAMPLES * ENSEMBLE_EPOCHS / seconds(train)
+                if round_index:
+                    rates[name].append(rate)
     return rates
 
 
@@ -348,6 +416,22 @@ def speed_table(rates: dict[tuple[str, str, str], list[float]], repeats: int) ->
     return lines
 
 
+def ensemble_table(rates: dict[str, list[float]]) -> list[str]:
+    """Markdown table of network-samples/s and the ensemble's speed-ups."""
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    together = next(iter(median.values()))
+    lines = [
+        f"{ENSEMBLE_SIZE} networks 2-8-8-8-1, batch 10, {ENSEMBLE_SAMPLES} samples x "
+        f"{ENSEMBLE_EPOCHS} epochs each, building included, 1 thread (network-samples/s):",
+        "",
+        "| training | network-samples/s | Ensemble speed-up |",
+        "|---|---|---|",
+    ]
+    for name, rate in median.items():
+        lines.append(f"| {name} | {rate:,.0f} | {together / rate:.1f}x |")
+    return lines
+
+
 def memory_table(memory: dict[str, tuple[float, float]]) -> list[str]:
     """Markdown table of the memory each contender's 784 run adds to its process."""
     lines = [
@@ -380,6 +464,7 @@ def main() -> None:
     print("\n".join(machine_description()), end="\n\n")
     rates = run_speed(args.quick, repeats)
     print("\n".join(speed_table(rates, repeats)), end="\n\n")
+    print("\n".join(ensemble_table(run_ensemble(repeats))), end="\n\n")
     print("\n".join(memory_table(run_memory())))
 
 
