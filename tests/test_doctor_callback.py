@@ -78,6 +78,19 @@ def test_large_weights_with_a_tiny_learning_rate_explode_without_diverging(xor):
     assert "divergence" not in problems(doctor)
 
 
+def test_batchnorm_inference_loss_at_step_one_is_no_divergence(xor):
+    """Deep ReLU with large weights and BatchNorm: the first probe (inference mode, running
+    statistics barely moved) sees a loss 30x the batch loss; training must go on."""
+    layers = []
+    for _ in range(7):
+        layers += [sl.Dense(16, "relu", weight_scale=3), sl.BatchNorm()]
+    net, doctor = train([*layers, sl.Dense(1)], {"name": "adam", "lr": 1e-3}, xor, epochs=5)
+    first_probe = next(r for r in doctor.records if r["layers"])
+    assert first_probe["loss"] > 20 * doctor.records[0]["loss"]  # the trap is there
+    assert "divergence" not in problems(doctor)
+    assert len(net.history.epoch) == 5  # not stopped
+
+
 def test_static_causes_replace_their_dynamic_symptoms(xor):
     """Dropout 1.0 stops all learning; report the cause, not 'learning rate too low'."""
     layers = [sl.Dense(8, "relu"), sl.Dropout(1.0), sl.Dense(1)]

@@ -224,6 +224,33 @@ def test_divergence_ignores_a_loss_that_only_doubles():
     assert "divergence" not in kinds(diagnose_records(records, epochs))
 
 
+def test_divergence_compares_probe_losses_with_the_first_probe_not_the_batch_loss():
+    """At step 1 BatchNorm's running statistics have barely moved: the inference-mode probe
+    loss (38.4) is 30x the training-batch loss (1.29) of a run that is fine."""
+    records, epochs = healthy_run()
+    records[0]["loss"] = 38.4
+    records.insert(0, {"step": 1, "epoch": 0, "loss": 1.29, "layers": []})
+    assert "divergence" not in kinds(diagnose_records(records, epochs))
+    records[-1]["loss"] = 38.4 * (rules.DIVERGENCE_FACTOR + 1)  # the probes themselves blow up
+    (finding,) = rules.divergence(records, epochs, {})
+    assert finding.evidence["measured"] == "probe"
+    assert finding.evidence["initial_loss"] == 38.4
+
+
+def test_divergence_compares_batch_losses_with_the_first_batch_loss():
+    records, epochs = healthy_run()
+    records[0]["loss"] = 38.4
+    records.insert(0, {"step": 1, "epoch": 0, "loss": 1.29, "layers": []})
+    records.append({"step": 990, "epoch": 19, "loss": 1.29 * 25, "layers": []})
+    (finding,) = rules.divergence(records, epochs, {})
+    assert (finding.evidence["measured"], finding.evidence["step"]) == ("batch", 990)
+    records[-1]["loss"] = 1.29 * 10  # 10x: not blown up
+    assert rules.divergence(records, epochs, {}) == []
+    records[5]["layers"][0]["finite"], records[5]["finite"] = False, False  # NaN in a probe
+    (finding,) = rules.divergence(records, epochs, {})
+    assert finding.evidence["step"] == records[5]["step"]
+
+
 def _set_epoch_losses(epochs: list[dict], losses: list[float]) -> None:
     for log, loss in zip(epochs, losses, strict=True):
         log["loss"] = loss

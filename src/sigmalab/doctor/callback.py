@@ -13,7 +13,7 @@ from ..model import batch_bounds
 from ..validation import check_int, check_number
 from .findings import Finding
 from .probes import Probe, run_context
-from .rules import DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, diagnose_records, without_symptoms
+from .rules import blowup_limit, diagnose_records, without_symptoms
 from .static import check_static
 
 # Steps timed after the first probe before the adaptive interval is first set; it is then
@@ -80,6 +80,7 @@ class Doctor(Callback):
         self._last_probe_step = 0
         self._next_check = 1
         self._blowup_limit = math.inf
+        self._probe_blowup_limit = math.inf
         self._diverged = False
         self._steps_per_epoch = 1
         self._min_probes_interval = 1
@@ -107,7 +108,7 @@ class Doctor(Callback):
         if step == 1:
             # A loss-only record keeps the initial loss, before any update.
             self.records.append({"step": 1, "epoch": 0, "loss": loss, "layers": []})
-            self._blowup_limit = max(DIVERGENCE_FACTOR * loss, DIVERGENCE_FLOOR)
+            self._blowup_limit = blowup_limit(loss)
             self._diverged = not math.isfinite(loss)
         elif not loss <= self._blowup_limit and not self._diverged:  # NaN, Inf or blown up
             self._diverged = True
@@ -209,8 +210,12 @@ class Doctor(Callback):
         self.probe_seconds += seconds
         self._last_probe_step = step
         self._probed_epoch = (step - 1) // self._steps_per_epoch
+        if self._probe_blowup_limit == math.inf and math.isfinite(record["loss"]):
+            # Probe losses (inference mode) are judged against the first probe's, not the
+            # batch loss: BatchNorm's running statistics make the two differ at the start.
+            self._probe_blowup_limit = blowup_limit(record["loss"])
         self._diverged = self._diverged or not (
-            record["finite"] and record["loss"] <= self._blowup_limit
+            record["finite"] and record["loss"] <= self._probe_blowup_limit
         )
         if step > WARMUP_STEPS:
             self._choose_interval(step)

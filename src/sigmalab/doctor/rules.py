@@ -193,28 +193,59 @@ def saturation(records: list[dict], epochs: list[dict], context: dict) -> list[F
 
 
 def divergence(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
-    """NaN/Inf anywhere, or a loss 20x its initial value: an error at once, no persistence."""
-    initial = next((r["loss"] for r in records if _finite(r["loss"])), None)
+    """NaN/Inf anywhere, or a loss 20x its initial value: an error at once, no persistence.
+
+    A blow-up compares like with like: a training-batch loss (a loss-only record) with the
+    first batch loss, a probe loss (inference mode) with the first probe's. Across the two
+    it would mislead: at step 1 BatchNorm's running statistics have barely moved, so the
+    inference-mode loss can be 30x the batch loss of a healthy run.
+    """
+    initial_losses = _initial_losses(records)
+    limits = {
+        measured: blowup_limit(initial)
+        for measured, initial in initial_losses.items()
+        if initial is not None
+    }
     for record in records:
-        loss = record["loss"]
-        blown_up = (
-            initial is not None
-            and _finite(loss)
-            and loss > max(DIVERGENCE_FACTOR * initial, DIVERGENCE_FLOOR)
-        )
+        loss, measured = record["loss"], _measured(record)
+        blown_up = measured in limits and _finite(loss) and loss > limits[measured]
         if not _finite(loss) or not record.get("finite", True) or blown_up:
             evidence = {
                 "step": record["step"],
                 "loss": loss,
-                "initial_loss": initial,
+                "initial_loss": initial_losses[measured],
+                "measured": measured,
                 "threshold": DIVERGENCE_FACTOR,
             }
             return [make_finding("divergence", "error", evidence, None, context)]
+    initial = (
+        initial_losses["batch"] if initial_losses["batch"] is not None else initial_losses["probe"]
+    )
     for log in epochs:
         if "loss" in log and not _finite(log["loss"]):
             evidence = {"epoch": log["epoch"] + 1, "loss": log["loss"], "initial_loss": initial}
             return [make_finding("divergence", "error", evidence, None, context)]
     return []
+
+
+def blowup_limit(initial_loss: float) -> float:
+    """The loss above which a run has blown up, given the first loss of the same kind."""
+    return max(DIVERGENCE_FACTOR * initial_loss, DIVERGENCE_FLOOR)
+
+
+def _measured(record: dict) -> str:
+    """'probe' for a full probe (inference mode), 'batch' for a training-batch loss record."""
+    return "probe" if record.get("layers") else "batch"
+
+
+def _initial_losses(records: list[dict]) -> dict[str, float | None]:
+    """The first finite loss of each kind of record: {'batch': ..., 'probe': ...}."""
+    initial: dict[str, float | None] = {"batch": None, "probe": None}
+    for record in records:
+        measured = _measured(record)
+        if initial[measured] is None and _finite(record["loss"]):
+            initial[measured] = record["loss"]
+    return initial
 
 
 def oscillation(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
