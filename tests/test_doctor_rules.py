@@ -328,6 +328,21 @@ def test_overfitting_ignores_one_val_spike_and_equal_accuracy():
     assert "overfitting" not in kinds(diagnose_records(records, epochs))
 
 
+def test_overfitting_needs_an_absolute_rise_after_a_perfect_fit():
+    """Best validation loss 0: a relative rise is infinite even for a rounding-level wobble."""
+    records, epochs = healthy_run()
+    _overfit(epochs)
+    for log in epochs:
+        log["val_loss"] = 0.0 if log["epoch"] == 3 else 1e-4
+        log["loss"] = 1e-6 if log["epoch"] > 3 else 1e-3
+        log.pop("accuracy"), log.pop("val_accuracy")  # a regression run: no accuracy gap
+    assert "overfitting" not in kinds(diagnose_records(records, epochs))
+    for log in epochs[-8:]:
+        log["val_loss"] = 0.05  # a real rise from a perfect fit still counts
+    finding = next(f for f in diagnose_records(records, epochs) if f.kind == "overfitting")
+    assert finding.evidence["best_val_loss"] == 0.0
+
+
 # ---- findings, explanations, remedies --------------------------------------------------
 def test_every_kind_has_an_explanation_and_remedies():
     for kind in KINDS:

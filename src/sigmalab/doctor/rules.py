@@ -39,6 +39,9 @@ OSCILLATION_MIN_SWINGS = 3
 OSCILLATION_SHARE = 0.1  # ... and swings in at least 10 % of the points
 OVERFITTING_EPOCHS = 5  # validation loss above its best for at least this many epochs
 OVERFITTING_RISE = 0.2  # ... by at least 20 %
+# ... and by at least this much in absolute terms: after a perfect fit (best validation
+# loss 0) any rounding-level wobble would otherwise be an infinite relative rise.
+OVERFITTING_MIN_INCREASE = 0.01
 OVERFITTING_GAP = 1.5  # ... and at least 1.5 times the training loss
 # ... and, for classification, training accuracy 5 points above validation accuracy:
 # a confident model's validation loss can creep up while it still classifies as well.
@@ -286,7 +289,7 @@ def slow_convergence(records: list[dict], epochs: list[dict], context: dict) -> 
 
 
 def overfitting(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
-    """Validation loss rose 20 % above its best for 5+ epochs while training loss fell."""
+    """Validation loss rose 20 % (and 0.01) above its best for 5+ epochs as training loss fell."""
     logs = [log for log in epochs if _finite(log.get("val_loss")) and _finite(log.get("loss"))]
     if len(logs) < OVERFITTING_EPOCHS + 2:
         return []
@@ -295,10 +298,12 @@ def overfitting(records: list[dict], epochs: list[dict], context: dict) -> list[
     best = min(range(len(val)), key=val.__getitem__)
     val_end = statistics.median(val[-PERSIST:])  # medians: one noisy epoch does not count
     train_end = statistics.median(train[-PERSIST:])
-    rise = val_end / val[best] - 1.0 if val[best] > 0 else math.inf
+    increase = val_end - val[best]
+    rise = increase / val[best] if val[best] > 0 else math.inf
     if (
         len(logs) - 1 - best < OVERFITTING_EPOCHS
         or rise < OVERFITTING_RISE
+        or increase < OVERFITTING_MIN_INCREASE
         or train_end >= train[best]
         or val_end < OVERFITTING_GAP * train_end
         or _accuracy_gap(logs) < OVERFITTING_ACCURACY_GAP
@@ -311,6 +316,7 @@ def overfitting(records: list[dict], epochs: list[dict], context: dict) -> list[
         "train_loss": train_end,
         "rise": rise,
         "threshold": OVERFITTING_RISE,
+        "increase_threshold": OVERFITTING_MIN_INCREASE,
         "gap_threshold": OVERFITTING_GAP,
     }
     return [make_finding("overfitting", "warning", evidence, None, context)]
