@@ -91,6 +91,47 @@ def test_batchnorm_inference_loss_at_step_one_is_no_divergence(xor):
     assert len(net.history.epoch) == 5  # not stopped
 
 
+def test_overfitting_is_not_reported_once_early_stopping_restored_the_best_weights():
+    """A big net on 40 noisy xor points overfits; early stopping (patience 10) keeps the best
+    epoch's weights, so the epochs it ran on past the best are not held against the run."""
+    from sigmalab.doctor.diagnose import diagnose
+
+    run = {
+        "data": {"dataset": "xor", "samples": 80, "noise": 0.3, "standardize": True, "seed": 0},
+        "model": {
+            "seed": 0,
+            "layers": [
+                {"type": "dense", "units": 64, "activation": "relu"},
+                {"type": "dense", "units": 64, "activation": "relu"},
+                {"type": "dense", "units": 1},
+            ],
+        },
+        "train": {
+            "loss": "bce",
+            "epochs": 60,
+            "batch_size": 16,
+            "optimizer": {"name": "adam", "lr": 0.003},
+        },
+    }
+    assert diagnose(run).has_problem("overfitting")
+    run["train"]["early_stopping_patience"] = 10
+    stopped = diagnose(run)
+    assert stopped.summary["epochs"] < 60
+    assert not stopped.has_problem("overfitting")
+
+
+def test_early_stopping_tells_later_callbacks_the_epoch_it_restores(xor):
+    stopper = sl.EarlyStopping(patience=2)
+    doctor = Doctor(probe_every=10)
+    layers = [sl.Dense(32, "relu"), sl.Dense(1)]
+    net = sl.Sequential(layers, seed=0).compile("bce", {"name": "adam", "lr": 0.1})
+    net.fit(*xor[:2], epochs=40, verbose=0, validation_data=xor[2:], callbacks=[stopper, doctor])
+    assert stopper.stopped_epoch is not None
+    assert doctor.epochs[-1]["best_epoch"] == stopper.best_epoch
+    assert doctor.context["restored_epoch"] == stopper.best_epoch
+    assert "best_epoch" not in net.history.history  # the history keeps the metrics only
+
+
 def test_static_causes_replace_their_dynamic_symptoms(xor):
     """Dropout 1.0 stops all learning; report the cause, not 'learning rate too low'."""
     layers = [sl.Dense(8, "relu"), sl.Dropout(1.0), sl.Dense(1)]

@@ -328,6 +328,17 @@ def test_overfitting_ignores_one_val_spike_and_equal_accuracy():
     assert "overfitting" not in kinds(diagnose_records(records, epochs))
 
 
+def test_overfitting_is_judged_up_to_the_epoch_early_stopping_restored():
+    """Early stopping ran on 17 epochs past the best (patience) and put the best back."""
+    records, epochs = healthy_run()
+    _overfit(epochs, best=12)
+    assert "overfitting" in kinds(diagnose_records(records, epochs))
+    assert "overfitting" not in kinds(diagnose_records(records, epochs, {"restored_epoch": 12}))
+    # Restored to a later epoch, the kept model is still past its best: still flagged.
+    restored = diagnose_records(records, epochs, {"restored_epoch": 25})
+    assert "overfitting" in kinds(restored)
+
+
 def test_overfitting_needs_an_absolute_rise_after_a_perfect_fit():
     """Best validation loss 0: a relative rise is infinite even for a rounding-level wobble."""
     records, epochs = healthy_run()

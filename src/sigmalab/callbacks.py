@@ -42,7 +42,12 @@ class History(Callback):
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved for ``patience`` epochs; restore the best weights."""
+    """Stop when ``monitor`` has not improved for ``patience`` epochs; restore the best weights.
+
+    While it keeps weights to restore, it adds ``best_epoch`` (the epoch they are from) to
+    each epoch's logs, so callbacks after it - the doctor - know which epoch the run ends
+    with: training that stops ``patience`` epochs after the best still keeps the best.
+    """
 
     def __init__(
         self,
@@ -83,6 +88,8 @@ class EarlyStopping(Callback):
         elif epoch - self.best_epoch >= self.patience:
             self.stopped_epoch = epoch
             model.stop_training = True
+        if self.restore_best_weights and self._best_weights is not None:
+            logs["best_epoch"] = self.best_epoch
 
     def on_train_end(self, model, logs):
         """Put back the weights of the best epoch."""

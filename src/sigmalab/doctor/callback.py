@@ -127,6 +127,9 @@ class Doctor(Callback):
     def on_train_end(self, model, logs):
         """Diagnose the whole run: static findings plus every rule's, most severe first."""
         self.train_seconds = time.perf_counter() - self._start - self.probe_seconds
+        if self.epochs and "best_epoch" in self.epochs[-1]:
+            # An EarlyStopping before this callback puts back the weights of its best epoch.
+            self.context["restored_epoch"] = int(self.epochs[-1]["best_epoch"])
         dynamic = diagnose_records(self.records, self.epochs, self.context)
         self.findings = without_symptoms([*self.static_findings, *dynamic])
 

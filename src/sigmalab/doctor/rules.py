@@ -1,10 +1,12 @@
 """Rules: one small function per failure kind over the probe records and the epoch logs.
 
 Rules read plain data only - probe records (see :mod:`.probes`), epoch logs
-(``{"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}``) and the run context - so
-any framework that emits the same dicts can be diagnosed. Each rule returns a list of
-at most one Finding. A per-layer condition must hold on the last ``PERSIST`` probes in a
-row before it warns (nnscope's 3 logs): one noisy probe never raises an alarm.
+(``{"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}``) and the run context (see
+``probes.run_context``; ``restored_epoch`` when early stopping put back the weights of an
+earlier epoch) - so any framework that emits the same dicts can be diagnosed. Each rule
+returns a list of at most one Finding. A per-layer condition must hold on the last
+``PERSIST`` probes in a row before it warns (nnscope's 3 logs): one noisy probe never
+raises an alarm.
 """
 
 from __future__ import annotations
@@ -289,8 +291,19 @@ def slow_convergence(records: list[dict], epochs: list[dict], context: dict) -> 
 
 
 def overfitting(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
-    """Validation loss rose 20 % (and 0.01) above its best for 5+ epochs as training loss fell."""
-    logs = [log for log in epochs if _finite(log.get("val_loss")) and _finite(log.get("loss"))]
+    """Validation loss rose 20 % (and 0.01) above its best for 5+ epochs as training loss fell.
+
+    Judged on the epochs up to the weights the run keeps: when early stopping restored the
+    weights of epoch ``context["restored_epoch"]``, the epochs after it are not the model's.
+    """
+    restored = context.get("restored_epoch")
+    logs = [
+        log
+        for log in epochs
+        if _finite(log.get("val_loss"))
+        and _finite(log.get("loss"))
+        and (restored is None or log["epoch"] <= restored)
+    ]
     if len(logs) < OVERFITTING_EPOCHS + 2:
         return []
     val = [log["val_loss"] for log in logs]
