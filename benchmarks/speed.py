@@ -64,9 +64,9 @@ class Shape:
 
 
 SHAPES = (
-    Shape("2-8-8-8-1", 2, (8, 8, 8), 1, 10, "tanh", 40_000, 5_000),
-    Shape("784-256-256-10", 784, (256, 256), 10, 128, "relu", 16_384, 2_048),
-    Shape("64 x 20 hidden, 10 out", 64, (64,) * 20, 10, 64, "relu", 24_000, 3_200),
+    Shape("2-8-8-8-1", 2, (8, 8, 8), 1, 10, "tanh", 40_000, 3_000),
+    Shape("784-256-256-10", 784, (256, 256), 10, 128, "relu", 16_384, 1_024),
+    Shape("64 x 20 hidden, 10 out", 64, (64,) * 20, 10, 64, "relu", 24_000, 1_920),
 )
 MEMORY_SHAPE = SHAPES[1]
 
@@ -205,9 +205,9 @@ CONTENDERS: dict[str, Callable[[Shape, np.ndarray, np.ndarray], Trainer]] = {
 
 # ---- thread settings ---------------------------------------------------------------------
 MODES = ("1 thread", "default")
-# Idle OpenBLAS and OpenMP workers spin for about 0.1 s before they sleep; with default
-# threads each contender waits that long, so one's spinning pool does not take the next
-# one's core.
+# Idle OpenBLAS and OpenMP workers spin for about 0.1 s before they sleep: every timed run
+# waits that long first, so one contender's spinning pool does not take the next one's core
+# (in both modes, so that a run after a pause is compared with a run after a pause).
 IDLE_PAUSE = 0.1
 
 
@@ -256,8 +256,7 @@ def run_speed(quick: bool, repeats: int) -> dict[tuple[str, str, str], list[floa
         for mode in MODES:
             with thread_mode(mode):
                 for (shape_name, name), (train, samples) in trainers.items():
-                    if mode == "default":
-                        time.sleep(IDLE_PAUSE)
+                    time.sleep(IDLE_PAUSE)
                     rate = samples / seconds(train)
                     if round_index:
                         rates[mode, shape_name, name].append(rate)
@@ -268,15 +267,17 @@ def run_speed(quick: bool, repeats: int) -> dict[tuple[str, str, str], list[floa
 ENSEMBLE_SIZE = 64
 ENSEMBLE_LRS = (0.003, 0.01, 0.03, 0.1)
 ENSEMBLE_SAMPLES, ENSEMBLE_EPOCHS = 250, 20  # a playground dataset's training half, 500 steps
-ONE_BY_ONE_TIMED = 8  # networks timed one after the other; each costs the same
+ONE_BY_ONE_TIMED = 8  # networks timed one after the other (quick: 4); each costs the same
 
 
-def ensemble_trainers(X: np.ndarray, y: np.ndarray) -> dict[str, tuple[Trainer, int]]:
+def ensemble_trainers(
+    X: np.ndarray, y: np.ndarray, one_by_one_timed: int = ONE_BY_ONE_TIMED
+) -> dict[str, tuple[Trainer, int]]:
     """Ways to train K = 64 playground networks (2-8-8-8-1): (function, networks it trains).
 
     Each function builds its networks too, as a grid search would: seeds 0..63 crossed with
     four learning rates. Trained one after the other, every network costs the same, so
-    timing ONE_BY_ONE_TIMED of them gives the rate of all 64 without the wait.
+    timing ``one_by_one_timed`` of them gives the rate of all 64 without the wait.
     """
     shape = SHAPES[0]
     members = [{"seed": k, "lr": ENSEMBLE_LRS[k % len(ENSEMBLE_LRS)]} for k in range(ENSEMBLE_SIZE)]
@@ -287,7 +288,7 @@ def ensemble_trainers(X: np.ndarray, y: np.ndarray) -> dict[str, tuple[Trainer, 
 
     def one_by_one(make: Callable[..., Trainer]) -> Trainer:
         def train() -> None:
-            for member in members[:ONE_BY_ONE_TIMED]:
+            for member in members[:one_by_one_timed]:
                 train_epoch = make(shape, X, y, lr=member["lr"], seed=member["seed"])
                 for _ in range(ENSEMBLE_EPOCHS):
                     train_epoch()
@@ -296,17 +297,17 @@ def ensemble_trainers(X: np.ndarray, y: np.ndarray) -> dict[str, tuple[Trainer, 
 
     trainers = {
         "sigmalab Ensemble (64 at once)": (together, ENSEMBLE_SIZE),
-        "sigmalab Sequential, one by one": (one_by_one(sigmalab_trainer), ONE_BY_ONE_TIMED),
+        "sigmalab Sequential, one by one": (one_by_one(sigmalab_trainer), one_by_one_timed),
     }
     if HAVE_TORCH:
-        trainers["PyTorch, one by one"] = (one_by_one(torch_trainer), ONE_BY_ONE_TIMED)
+        trainers["PyTorch, one by one"] = (one_by_one(torch_trainer), one_by_one_timed)
     return trainers
 
 
-def run_ensemble(repeats: int) -> dict[str, list[float]]:
+def run_ensemble(quick: bool, repeats: int) -> dict[str, list[float]]:
     """Network-samples/s per way of training the 64 networks, one thread, interleaved."""
     X, y = make_data(SHAPES[0], ENSEMBLE_SAMPLES)
-    trainers = ensemble_trainers(X, y)
+    trainers = ensemble_trainers(X, y, ONE_BY_ONE_TIMED // 2 if quick else ONE_BY_ONE_TIMED)
     rates: dict[str, list[float]] = {name: [] for name in trainers}
     with thread_mode("1 thread"):
         for round_index in range(repeats + 1):
@@ -464,7 +465,7 @@ def main() -> None:
     print("\n".join(machine_description()), end="\n\n")
     rates = run_speed(args.quick, repeats)
     print("\n".join(speed_table(rates, repeats)), end="\n\n")
-    print("\n".join(ensemble_table(run_ensemble(repeats))), end="\n\n")
+    print("\n".join(ensemble_table(run_ensemble(args.quick, repeats))), end="\n\n")
     print("\n".join(memory_table(run_memory())))
 
 
