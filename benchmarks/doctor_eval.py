@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeats", type=int, default=None, help="timing repeats per run")
     parser.add_argument(
-        "--probe-every", type=int, default=None, help="fixed probe interval (default: adaptive)"
+        "--probe-every", type=int, default=None, help="fixed probe interval (default: work-based)"
     )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")

@@ -16,13 +16,29 @@ from .probes import Probe, run_context
 from .rules import blowup_limit, diagnose_records, without_symptoms
 from .static import check_static
 
-# Steps timed after the first probe before the adaptive interval is first set; it is then
-# re-estimated after every probe from the mean probe and step times, the same totals the
-# overhead is judged by.
-WARMUP_STEPS = 5
+# The default interval comes from the work a probe and a step do, not from timings, so the
+# same run probes at the same steps on any machine and under any load (repair's proof
+# compares two runs' findings). A step costs about STEP_FIXED_SAMPLES + batch_size samples
+# of forward and backward work, a probe (statistics included) PROBE_FIXED_SAMPLES + its
+# rows: the fixed parts are the per-pass dispatch costs, which dominate for the small
+# networks trained here. Calibrated once, on the development machine, over Dense networks
+# 8-128 units wide and 1-7 deep with batches of 8-128 and probes of 64-256 rows (the
+# measured probe/step cost ratio was 0.4-5; this estimate is within about 1.5x of it).
+STEP_FIXED_SAMPLES = 100
+PROBE_FIXED_SAMPLES = 250
 # A run gets at least this many probes whatever the budget, so a condition can persist
 # over PERSIST probes in a row even in a short run.
 MIN_PROBES = 8
+
+
+def probe_cost_in_steps(probe_rows: int, batch_size: int) -> float:
+    """The estimated cost of one probe of ``probe_rows`` samples, in training steps."""
+    return (PROBE_FIXED_SAMPLES + probe_rows) / (STEP_FIXED_SAMPLES + batch_size)
+
+
+def default_probe_interval(probe_rows: int, batch_size: int, overhead_budget: float) -> int:
+    """N = ceil(probe cost / (budget * step cost)): probes cost <= budget of training."""
+    return max(1, math.ceil(probe_cost_in_steps(probe_rows, batch_size) / overhead_budget))
 
 
 class Doctor(Callback):
@@ -30,26 +46,28 @@ class Doctor(Callback):
 
     Parameters
     ----------
-    probe_every : probe every this many optimizer steps; None (default) picks the interval
-        from the measured cost of a probe and of a step so that probes take at most
-        ``overhead_budget`` of the training time, and adds a probe at the end of any epoch
-        that had none while the budget allows.
+    probe_every : probe every this many optimizer steps; None (default) derives the interval
+        from the work of a probe and of a training step (``default_probe_interval``) so that
+        probes take about ``overhead_budget`` of the training time, at least MIN_PROBES per
+        run, plus a probe at the end of any epoch that had none while the probes so far stay
+        within the budget. The schedule depends on the shapes only, never on the clock: the
+        same run always gives the same records and findings.
     probe_size : samples in the fixed probe batch (evenly spaced over the training set).
-    overhead_budget : the share of training time probes may take in adaptive mode.
+    overhead_budget : the share of training time probes may take by the default schedule.
     static : also run ``check_static`` on the model and inputs at the start.
     stop_on_divergence : end training after the epoch in which the loss became NaN/Inf or
         blew up, since nothing more can be learned from it.
 
     Attributes after ``fit``: ``findings`` (static and dynamic, most severe first),
     ``records`` (the probe stream), ``epochs`` (epoch logs), ``probe_every`` (the interval
-    used), ``probe_seconds`` and ``train_seconds`` (to check the overhead).
+    used), ``probe_seconds`` and ``train_seconds`` (measured, to report the overhead).
     """
 
     def __init__(
         self,
         probe_every: int | None = None,
         probe_size: int = 256,
-        overhead_budget: float = 0.04,
+        overhead_budget: float = 0.03,
         static: bool = True,
         stop_on_divergence: bool = True,
     ) -> None:
@@ -73,22 +91,21 @@ class Doctor(Callback):
         self.train_seconds = 0.0
         self.probe_every = self._explicit_every
         self._probe: Probe | None = None
-        self._timed_seconds = 0.0
-        self._timed_probes = 0
+        self._probe_cost = 0.0
+        self._probes_run = 0
         self._epoch = 0
         self._probed_epoch = -1
         self._last_probe_step = 0
         self._next_check = 1
-        self._blowup_limit = math.inf
+        self._blowup_limit = -math.inf  # every step goes the slow way until step 1 sets it
         self._probe_blowup_limit = math.inf
         self._diverged = False
         self._steps_per_epoch = 1
-        self._min_probes_interval = 1
         self._start = 0.0
 
     # ---- hooks -------------------------------------------------------------------------
     def on_train_begin(self, model, logs):
-        """Check the setup statically, fix the probe batch, and snapshot the weights."""
+        """Check the setup statically, fix the probe batch and the schedule, snapshot weights."""
         if "X" not in logs or "y" not in logs:
             raise SigmalabError("Doctor needs fit to pass the training arrays (logs['X'], ['y'])")
         self._reset()
@@ -98,18 +115,24 @@ class Doctor(Callback):
         rows = np.linspace(0, len(X) - 1, min(len(X), self.probe_size)).astype(np.intp)
         self._probe = Probe(model, X[rows], y[rows], self.probe_size)
         self._steps_per_epoch = len(batch_bounds(logs["samples"], logs["batch_size"]))
-        self._min_probes_interval = max(1, self._steps_per_epoch * logs["epochs"] // MIN_PROBES)
+        if self._explicit_every is None:
+            self._probe_cost = probe_cost_in_steps(len(rows), logs["batch_size"])
+            enough = max(1, self._steps_per_epoch * logs["epochs"] // MIN_PROBES)
+            budgeted = default_probe_interval(len(rows), logs["batch_size"], self.overhead_budget)
+            self.probe_every = min(budgeted, enough)
         self._probe.remember_weights(0)
         self._start = time.perf_counter()
 
     def on_batch_end(self, model, step, logs):
         """Flag a NaN/blown-up loss at once; probe when due. Most steps cost two comparisons."""
         loss = logs["loss"]
+        if step < self._next_check and loss <= self._blowup_limit:
+            return
         if step == 1:
             # A loss-only record keeps the initial loss, before any update.
             self.records.append({"step": 1, "epoch": 0, "loss": loss, "layers": []})
-            self._blowup_limit = blowup_limit(loss)
             self._diverged = not math.isfinite(loss)
+            self._blowup_limit = blowup_limit(loss) if math.isfinite(loss) else math.inf
         elif not loss <= self._blowup_limit and not self._diverged:  # NaN, Inf or blown up
             self._diverged = True
             self.records.append({"step": step, "epoch": self._epoch, "loss": loss, "layers": []})
@@ -136,9 +159,6 @@ class Doctor(Callback):
     # ---- probing schedule --------------------------------------------------------------
     def _schedule(self, step: int) -> None:
         """Probe now, or snapshot the weights for a probe next step; set the next check."""
-        self.train_seconds = time.perf_counter() - self._start - self.probe_seconds
-        if step == 1 + WARMUP_STEPS:
-            self._choose_interval(step)
         if self._due(step):
             self._run_probe(step)
         elif self._due(step + 1):
@@ -150,67 +170,33 @@ class Doctor(Callback):
         last = self._last_probe_step
         if self._explicit_every is not None:
             return last + self._explicit_every
-        if self.probe_every is None:
-            return 1 + WARMUP_STEPS
         epoch = (step - 1) // self._steps_per_epoch
         epoch_end = (epoch + 1 + (self._probed_epoch == epoch)) * self._steps_per_epoch
-        return min(last + self.probe_every, last + self._min_probes_interval, epoch_end)
-
-    @property
-    def _probe_estimate(self) -> float:
-        """The mean probe time: what probing really costs, occasional slow ones included."""
-        return self._timed_seconds / self._timed_probes if self._timed_probes else 0.0
-
-    def _choose_interval(self, steps: int) -> None:
-        """N = ceil(probe time / (budget * step time)): probes cost <= budget of training."""
-        if self._explicit_every is not None:
-            return
-        step_seconds = self.train_seconds / steps
-        ratio = self._probe_estimate / max(self.overhead_budget * step_seconds, 1e-9)
-        self.probe_every = max(1, math.ceil(ratio))
+        return min(last + self.probe_every, epoch_end)
 
     def _due(self, step: int) -> bool:
         """Whether to probe after ``step``.
 
-        Always at step 1; with an explicit ``probe_every``, every that many steps. Adaptive:
-        every ``probe_every`` steps and at the end of an epoch that had no probe, whenever
-        the time spent probing stays within budget; and regardless of budget once
-        1 / MIN_PROBES of the planned steps passed without a probe, so short runs get
-        enough probes for a condition to persist.
+        Always at step 1, then every ``probe_every`` steps; by the default schedule also at
+        the end of an epoch that had no probe, when the estimated cost of the probes so far
+        and this one stays within ``overhead_budget`` of the steps so far.
         """
         if step == 1:
             return True
-        since = step - self._last_probe_step
-        if self._explicit_every is not None:
-            return since >= self._explicit_every
-        if self.probe_every is None:  # still timing the first steps
-            return False
-        if since >= self._min_probes_interval:
+        if step - self._last_probe_step >= self.probe_every:
             return True
-        epoch_end = step % self._steps_per_epoch == 0 and self._probed_epoch != (
-            (step - 1) // self._steps_per_epoch
-        )
-        if since < self.probe_every and not epoch_end:
+        if self._explicit_every is not None or step % self._steps_per_epoch:
             return False
-        return (
-            self.probe_seconds + self._probe_estimate <= self.overhead_budget * self.train_seconds
-        )
+        unprobed_epoch = self._probed_epoch != (step - 1) // self._steps_per_epoch
+        within_budget = (self._probes_run + 1) * self._probe_cost <= self.overhead_budget * step
+        return unprobed_epoch and within_budget
 
     def _run_probe(self, step: int) -> None:
         start = time.perf_counter()
         record = self._probe(step, self._epoch)
         self.records.append(record)
-        seconds = time.perf_counter() - start
-        if step == 1:
-            # The first probe pays one-off costs (caches, BLAS threads waking up); time a
-            # second, discarded pass so the interval is not set from a cold measurement.
-            self.probe_seconds += seconds
-            start = time.perf_counter()
-            self._probe(step, self._epoch)
-            seconds = time.perf_counter() - start
-        self._timed_seconds += seconds
-        self._timed_probes += 1
-        self.probe_seconds += seconds
+        self.probe_seconds += time.perf_counter() - start
+        self._probes_run += 1
         self._last_probe_step = step
         self._probed_epoch = (step - 1) // self._steps_per_epoch
         if self._probe_blowup_limit == math.inf and math.isfinite(record["loss"]):
@@ -220,8 +206,6 @@ class Doctor(Callback):
         self._diverged = self._diverged or not (
             record["finite"] and record["loss"] <= self._probe_blowup_limit
         )
-        if step > WARMUP_STEPS:
-            self._choose_interval(step)
 
     # ---- output ------------------------------------------------------------------------
     @property
