@@ -40,6 +40,9 @@ class Ensemble:
         (every Dense layer); what a member leaves out keeps the architecture's value and
         the optimizer's learning rate.
     dtype : float32 or float64, for all members.
+
+    Each shuffled epoch gathers every member's own order of the data (members x samples x
+    features), so the ensemble suits playground-size data rather than large sets.
     """
 
     def __init__(
