@@ -11,7 +11,7 @@ from rich.console import Console
 
 import sigmalab as sl
 from sigmalab.doctor import Doctor, diagnose_records, render
-from sigmalab.doctor.callback import MIN_PROBES, default_probe_interval
+from sigmalab.doctor.callback import MIN_PROBES, default_probe_interval, probe_cost_in_steps
 from sigmalab.doctor.probes import Probe
 
 
@@ -215,6 +215,17 @@ def test_the_default_schedule_depends_on_the_work_not_the_clock(xor, monkeypatch
     budgeted = default_probe_interval(min(len(xor[0]), 256), 32, steady.overhead_budget)
     assert steady.probe_every == min(budgeted, 60 * 7 // MIN_PROBES)
     assert steady.probes >= MIN_PROBES
+
+
+def test_probes_keep_to_three_percent_of_the_training_work(xor):
+    """The probe budget leaves room for the rest of the doctor within 5 % of training time."""
+    layers = [sl.Dense(16, "relu"), sl.Dense(1)]
+    _, doctor = train(layers, "adam", xor, epochs=200, doctor=Doctor())
+    assert doctor.overhead_budget <= 0.03
+    cost = probe_cost_in_steps(len(xor[0]), 32)
+    steps = 200 * 7
+    assert doctor.probe_every < steps // MIN_PROBES  # the budget binds, not the minimum
+    assert doctor.probes * cost <= doctor.overhead_budget * steps + cost  # + the first probe
 
 
 def test_render_lists_findings_or_says_all_is_well(xor):

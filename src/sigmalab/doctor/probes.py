@@ -127,33 +127,38 @@ class Probe:
 
     def _layer_stats(self, index: int, layer: Dense, previous_W: np.ndarray | None) -> dict:
         W, dW, z, a = layer.params["W"], layer.grads["W"], layer.z, layer.a
-        weight_norm = float(np.linalg.norm(W))
+        weight_norm = _norm(W)
         # delta is d(mean loss)/dz = e_i / n for per-sample errors e_i; sqrt(n) * |delta|_F
         # is the root-mean-square of |e_i| over samples: independent of the probe size, and
         # a norm over the layer's units as AUTOTRAINER's gradient ratio uses.
-        error = float(np.linalg.norm(layer.delta)) * math.sqrt(z.shape[0])
+        error = _norm(layer.delta) * math.sqrt(z.shape[0])
         entry = {
             "index": index,
             "name": self.names[index],
             "family": layer.activation.family,
             "output": index == self.dense[-1][0],
             "error": error,
-            "grad_norm": float(np.linalg.norm(dW)),
+            "grad_norm": _norm(dW),
             "weight_norm": weight_norm,
             "update_ratio": None,
             "dead_fraction": None,
             "saturated_fraction": None,
         }
         if previous_W is not None and weight_norm > 0:
-            entry["update_ratio"] = float(np.linalg.norm(W - previous_W)) / weight_norm
+            entry["update_ratio"] = _norm(W - previous_W) / weight_norm
         if layer.activation.family == RELU:
             entry["dead_fraction"] = float(np.mean(~np.any(z > 0, axis=0)))
         elif layer.activation.family == SATURATING:
             entry["saturated_fraction"] = _saturated_fraction(layer.activation.name, z, a)
-        entry["finite"] = all(
-            np.isfinite(entry[key]) for key in ("error", "grad_norm", "weight_norm")
-        )
+        entry["finite"] = all(map(math.isfinite, (error, entry["grad_norm"], weight_norm)))
         return entry
+
+
+def _norm(x: np.ndarray) -> float:
+    """The Frobenius norm as np.linalg.norm computes it (one dot product), without its
+    argument handling: a probe takes a few norms per layer and small arrays."""
+    flat = x.reshape(-1)
+    return math.sqrt(float(np.dot(flat, flat)))
 
 
 def _saturated_fraction(activation: str, z: np.ndarray, a: np.ndarray) -> float:
@@ -163,4 +168,5 @@ def _saturated_fraction(activation: str, z: np.ndarray, a: np.ndarray) -> float:
         flat = (a <= low) | (a >= high)
     else:
         flat = np.abs(z) > SATURATED_Z
-    return float(np.mean(flat.mean(axis=0) >= SATURATED_SAMPLE_SHARE))
+    saturated = np.count_nonzero(flat, axis=0) >= SATURATED_SAMPLE_SHARE * flat.shape[0]
+    return np.count_nonzero(saturated) / flat.shape[1]
