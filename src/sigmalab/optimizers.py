@@ -27,10 +27,18 @@ class Optimizer:
             else check_number("clip_norm", clip_norm, low=0.0, low_open=True)
         )
         self.steps = 0
+        self._scratch: np.ndarray | None = None
 
     def reset(self) -> None:
         """Forget all state (moments, step count) before a new training run."""
         self.steps = 0
+        self._scratch = None
+
+    def _scaled(self, values: np.ndarray) -> np.ndarray:
+        """lr * values in a reused array: a large model's update then allocates nothing."""
+        if self._scratch is None or self._scratch.shape != values.shape:
+            self._scratch = np.empty_like(values)
+        return np.multiply(values, self.lr, out=self._scratch)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         """Update ``params`` in place from ``grads`` (clipped first if ``clip_norm`` is set)."""
@@ -89,7 +97,7 @@ class SGD(Optimizer):
 
     def _update(self, params, grads):
         if self.momentum == 0.0:
-            params -= self.lr * grads
+            params -= self._scaled(grads)
             return
         if self.velocity is None:
             self.velocity = grads.copy()
@@ -99,7 +107,7 @@ class SGD(Optimizer):
         if self.nesterov:
             params -= self.lr * (grads + self.momentum * self.velocity)
         else:
-            params -= self.lr * self.velocity
+            params -= self._scaled(self.velocity)
 
     def get_config(self) -> dict:
         """Name and hyper-parameters."""
