@@ -20,6 +20,7 @@ from .backend import blas_threads_for, resolve_dtype
 from .callbacks import History
 from .errors import ShapeError, SigmalabError
 from .layers import LAYER_TYPES, BatchNorm, Dense, Dropout, Layer
+from .layers.batchnorm import input_gradient, normalize, scale_and_shift_gradients
 from .losses import Loss, get_loss
 from .model import Sequential, batch_bounds
 from .optimizers import Optimizer, get_optimizer
@@ -385,43 +386,21 @@ class _BatchNormStack(_Stack):
 
     def forward(self, x, training):
         self.training = training
-        if training:
-            n = x.shape[1]
-            if n < 2:
-                raise ShapeError(
-                    "BatchNorm needs at least 2 samples per batch in training, received 1"
-                )
-            mean = x.mean(axis=1)
-            centered = x - mean[:, None]
-            var = np.einsum("kij,kij->kj", centered, centered) / n
-            m = self.momentum
-            running_mean, running_var = self.state["running_mean"], self.state["running_var"]
-            running_mean *= 1.0 - m
-            running_mean += m * mean
-            running_var *= 1.0 - m
-            running_var += (m * n / (n - 1)) * var
-            self.inv_std = (1.0 / np.sqrt(var + self.eps))[:, None]
-            self.xhat = centered * self.inv_std
-        else:
-            self.inv_std = (1.0 / np.sqrt(self.state["running_var"] + self.eps))[:, None]
-            self.xhat = (x - self.state["running_mean"][:, None]) * self.inv_std
+        self.xhat, self.inv_std = normalize(
+            x,
+            self.state["running_mean"][:, None, :],
+            self.state["running_var"][:, None, :],
+            self.momentum,
+            self.eps,
+            training,
+        )
         return self.xhat * self.gamma[:, None] + self.beta[:, None]
 
     def backward(self, dy, need_input_grad=True):
-        xhat, inv_std = self.xhat, self.inv_std
-        np.einsum("kij,kij->kj", dy, xhat, out=self.dgamma)
-        np.add.reduce(dy, axis=1, out=self.dbeta)
+        scale_and_shift_gradients(dy, self.xhat, self.dgamma, self.dbeta)
         if not need_input_grad:
             return None
-        dxhat = dy * self.gamma[:, None]
-        if not self.training:
-            return dxhat * inv_std
-        n = dy.shape[1]
-        return (inv_std / n) * (
-            n * dxhat
-            - dxhat.sum(axis=1, keepdims=True)
-            - xhat * np.einsum("kij,kij->kj", dxhat, xhat)[:, None]
-        )
+        return input_gradient(dy * self.gamma[:, None], self.xhat, self.inv_std, self.training)
 
 
 def _stack(layers: list[Layer], views: dict, models: list[Sequential]) -> _Stack:

@@ -41,41 +41,23 @@ class BatchNorm(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """gamma * (x - mean) / sqrt(var + eps) + beta."""
         self._training_pass = training
-        if training:
-            n = x.shape[0]
-            if n < 2:
-                raise ShapeError(
-                    "BatchNorm needs at least 2 samples per batch in training, received 1"
-                )
-            mean = x.mean(axis=0)
-            centered = x - mean
-            var = np.einsum("ij,ij->j", centered, centered) / n
-            m = self.momentum
-            running_mean, running_var = self.state["running_mean"], self.state["running_var"]
-            running_mean *= 1.0 - m
-            running_mean += m * mean
-            running_var *= 1.0 - m
-            running_var += (m * n / (n - 1)) * var
-            self._inv_std = 1.0 / np.sqrt(var + self.eps)
-            self._xhat = centered * self._inv_std
-        else:
-            self._inv_std = 1.0 / np.sqrt(self.state["running_var"] + self.eps)
-            self._xhat = (x - self.state["running_mean"]) * self._inv_std
+        self._xhat, self._inv_std = normalize(
+            x,
+            self.state["running_mean"][None, :],
+            self.state["running_var"][None, :],
+            self.momentum,
+            self.eps,
+            training,
+        )
         return self._xhat * self.params["gamma"] + self.params["beta"]
 
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Exact gradient through the batch statistics (training) or the fixed ones (inference)."""
-        xhat, inv_std = self._xhat, self._inv_std
-        np.einsum("ij,ij->j", dy, xhat, out=self.grads["gamma"])
-        np.sum(dy, axis=0, out=self.grads["beta"])
+        scale_and_shift_gradients(dy, self._xhat, self.grads["gamma"], self.grads["beta"])
         if not need_input_grad:
             return None
-        dxhat = dy * self.params["gamma"]
-        if not self._training_pass:
-            return dxhat * inv_std
-        n = dy.shape[0]
-        return (inv_std / n) * (
-            n * dxhat - dxhat.sum(axis=0) - xhat * np.einsum("ij,ij->j", dxhat, xhat)
+        return input_gradient(
+            dy * self.params["gamma"], self._xhat, self._inv_std, self._training_pass
         )
 
     def get_config(self) -> dict:
@@ -84,3 +66,52 @@ class BatchNorm(Layer):
 
     def __repr__(self) -> str:
         return f"BatchNorm(momentum={self.momentum}, eps={self.eps})"
+
+
+# The arithmetic below works along the sample axis (-2) with per-feature arrays of shape
+# (..., 1, features), so one model and a stack of K models (the ensemble) share it.
+
+
+def normalize(
+    x: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    momentum: float,
+    eps: float,
+    training: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(xhat, 1/std); training uses the batch and updates the running statistics in place."""
+    if not training:
+        inv_std = 1.0 / np.sqrt(running_var + eps)
+        return (x - running_mean) * inv_std, inv_std
+    n = x.shape[-2]
+    if n < 2:
+        raise ShapeError("BatchNorm needs at least 2 samples per batch in training, received 1")
+    mean = x.mean(axis=-2, keepdims=True)
+    centered = x - mean
+    var = np.einsum("...ij,...ij->...j", centered, centered)[..., None, :] / n
+    running_mean *= 1.0 - momentum
+    running_mean += momentum * mean
+    running_var *= 1.0 - momentum
+    running_var += (momentum * n / (n - 1)) * var
+    inv_std = 1.0 / np.sqrt(var + eps)
+    return centered * inv_std, inv_std
+
+
+def scale_and_shift_gradients(
+    dy: np.ndarray, xhat: np.ndarray, dgamma: np.ndarray, dbeta: np.ndarray
+) -> None:
+    """Fill d loss / d gamma and d loss / d beta in place."""
+    np.einsum("...ij,...ij->...j", dy, xhat, out=dgamma)
+    np.sum(dy, axis=-2, out=dbeta)
+
+
+def input_gradient(
+    dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, training: bool
+) -> np.ndarray:
+    """d loss / d x from d loss / d xhat, through the batch statistics when training."""
+    if not training:
+        return dxhat * inv_std
+    n = dxhat.shape[-2]
+    projection = np.einsum("...ij,...ij->...j", dxhat, xhat)[..., None, :]
+    return (inv_std / n) * (n * dxhat - dxhat.sum(axis=-2, keepdims=True) - xhat * projection)
