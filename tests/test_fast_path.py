@@ -143,11 +143,16 @@ def test_memory_layout_of_the_data_does_not_change_the_result():
 
 
 class _BlasThreads(sl.Callback):
-    """Records how many threads NumPy's BLAS may use while training runs."""
+    """Records how many threads NumPy's BLAS may use while training runs.
+
+    Only NumPy's own BLAS does the training products; SciPy may load another copy.
+    """
 
     def on_batch_end(self, model, step, logs):
         self.threads = max(
-            lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"
+            lib["num_threads"]
+            for lib in threadpool_info()
+            if lib["user_api"] == "blas" and "numpy" in lib["filepath"]
         )
 
 
