@@ -18,6 +18,14 @@ class NotFiniteError(SigmalabError):
     """NaN or Inf where finite numbers are required."""
 
 
+def unknown_name(what: str, name: object, allowed: Iterable[str], error: type = SigmalabError):
+    """The error for a name not in ``allowed``: it names the value, a close match and the rest."""
+    allowed = list(allowed)
+    return error(
+        f"unknown {what} {name!r}.{closest(str(name), allowed)} Allowed: {', '.join(allowed)}"
+    )
+
+
 def closest(name: str, choices: Iterable[str]) -> str:
     """A ' did you mean ...?' hint for a misspelt name, or an empty string."""
     match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .activations import RELU, RELU_LIKE, Activation
-from .errors import SigmalabError, closest
+from .errors import unknown_name
 
 
 def _glorot_uniform(rng, fan_in, fan_out):
@@ -56,10 +56,7 @@ INIT_NAMES = ("auto", *INITIALIZERS)
 def check_init(name: str) -> str:
     """Return ``name`` if it is a known initialiser, else raise with the allowed names."""
     if name not in INIT_NAMES:
-        raise SigmalabError(
-            f"unknown init {name!r}.{closest(str(name), INIT_NAMES)} "
-            f"Allowed: {', '.join(INIT_NAMES)}"
-        )
+        raise unknown_name("init", name, INIT_NAMES)
     return name
 
 

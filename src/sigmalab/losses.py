@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ShapeError, SigmalabError, closest
+from .errors import ShapeError, SigmalabError, unknown_name
 from .validation import check_finite
 
 
@@ -229,7 +229,5 @@ def get_loss(spec: str | Loss) -> Loss:
         return spec
     key = ALIASES.get(spec, spec) if isinstance(spec, str) else spec
     if key not in LOSSES:
-        raise SigmalabError(
-            f"unknown loss {spec!r}.{closest(str(spec), LOSSES)} Allowed: {', '.join(LOSSES)}"
-        )
+        raise unknown_name("loss", spec, LOSSES)
     return LOSSES[key]()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import SigmalabError, closest
+from .errors import SigmalabError, unknown_name
 from .validation import check_number
 
 
@@ -196,10 +196,7 @@ def get_optimizer(spec: str | dict | Optimizer) -> Optimizer:
     config = {"name": spec} if isinstance(spec, str) else dict(spec)
     name = config.pop("name", None)
     if name not in OPTIMIZERS:
-        raise SigmalabError(
-            f"unknown optimizer {name!r}.{closest(str(name), OPTIMIZERS)} "
-            f"Allowed: {', '.join(OPTIMIZERS)}"
-        )
+        raise unknown_name("optimizer", name, OPTIMIZERS)
     try:
         return OPTIMIZERS[name](**config)
     except TypeError as error:

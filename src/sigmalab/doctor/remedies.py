@@ -14,7 +14,7 @@ import copy
 import math
 from collections.abc import Callable
 
-from ..errors import SigmalabError, closest
+from ..errors import SigmalabError, closest, unknown_name
 
 # Learning rates a freshly chosen optimizer starts from: the optimizers' own defaults, so a
 # switch from SGD does not inherit a step size tuned for another update rule.
@@ -238,10 +238,7 @@ def apply_remedy(config: dict, remedy: dict) -> dict:
     arguments = dict(remedy)
     action = arguments.pop("action", None)
     if action not in ACTIONS:
-        raise RemedyError(
-            f"unknown remedy action {action!r}.{closest(str(action), ACTIONS)} "
-            f"Allowed: {', '.join(ACTIONS)}"
-        )
+        raise unknown_name("remedy action", action, ACTIONS, RemedyError)
     changed = copy.deepcopy(config)
     try:
         ACTIONS[action](changed, **arguments)
