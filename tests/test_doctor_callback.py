@@ -228,6 +228,18 @@ def test_probes_keep_to_three_percent_of_the_training_work(xor):
     assert doctor.probes * cost <= doctor.overhead_budget * steps + cost  # + the first probe
 
 
+def test_probes_inside_fit_leave_the_blas_threads_to_fit(xor, monkeypatch):
+    """fit already picks the BLAS threads for the run; a second limiter per probe cost ~10 %."""
+    from sigmalab.doctor import probes
+
+    def no_second_limiter():
+        raise AssertionError("the Doctor's probes should not set BLAS threads inside fit")
+
+    monkeypatch.setattr(probes, "_blas_threads", no_second_limiter)
+    _, doctor = train([sl.Dense(8, "relu"), sl.Dense(1)], "adam", xor, epochs=3)
+    assert doctor.probes >= 2
+
+
 def test_render_lists_findings_or_says_all_is_well(xor):
     layers = [sl.Dense(8), sl.Dense(1)]
     _, doctor = train(layers, "adam", xor, epochs=1)

@@ -113,7 +113,7 @@ class Doctor(Callback):
         self.context = run_context(model, X)
         self.static_findings = check_static(model, X) if self.static else []
         rows = np.linspace(0, len(X) - 1, min(len(X), self.probe_size)).astype(np.intp)
-        self._probe = Probe(model, X[rows], y[rows], self.probe_size)
+        self._probe = Probe(model, X[rows], y[rows], self.probe_size, limit_threads=False)
         self._steps_per_epoch = len(batch_bounds(logs["samples"], logs["batch_size"]))
         if self._explicit_every is None:
             self._probe_cost = probe_cost_in_steps(len(rows), logs["batch_size"])
