@@ -220,10 +220,10 @@ def test_the_default_schedule_depends_on_the_work_not_the_clock(xor, monkeypatch
 def test_probes_keep_to_three_percent_of_the_training_work(xor):
     """The probe budget leaves room for the rest of the doctor within 5 % of training time."""
     layers = [sl.Dense(16, "relu"), sl.Dense(1)]
-    _, doctor = train(layers, "adam", xor, epochs=200, doctor=Doctor())
+    _, doctor = train(layers, "adam", xor, epochs=400, doctor=Doctor())
     assert doctor.overhead_budget <= 0.03
     cost = probe_cost_in_steps(len(xor[0]), 32)
-    steps = 200 * 7
+    steps = 400 * 7
     assert doctor.probe_every < steps // MIN_PROBES  # the budget binds, not the minimum
     assert doctor.probes * cost <= doctor.overhead_budget * steps + cost  # + the first probe
 

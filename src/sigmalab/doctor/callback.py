@@ -24,8 +24,11 @@ from .static import check_static
 # networks trained here. Calibrated once, on the development machine, over Dense networks
 # 8-128 units wide and 1-7 deep with batches of 8-128 and probes of 64-256 rows (the
 # measured probe/step cost ratio was 0.4-5; this estimate is within about 1.5x of it).
+# Fit times with and without a Doctor (benchmarks/doctor_eval.py) showed 1.5-2.5x the
+# probes' own measured time, so a probe counts PROBE_COST_FACTOR times its estimate.
 STEP_FIXED_SAMPLES = 100
 PROBE_FIXED_SAMPLES = 250
+PROBE_COST_FACTOR = 2.0
 # A run gets at least this many probes whatever the budget, so a condition can persist
 # over PERSIST probes in a row even in a short run.
 MIN_PROBES = 8
@@ -33,7 +36,8 @@ MIN_PROBES = 8
 
 def probe_cost_in_steps(probe_rows: int, batch_size: int) -> float:
     """The estimated cost of one probe of ``probe_rows`` samples, in training steps."""
-    return (PROBE_FIXED_SAMPLES + probe_rows) / (STEP_FIXED_SAMPLES + batch_size)
+    probe = PROBE_COST_FACTOR * (PROBE_FIXED_SAMPLES + probe_rows)
+    return probe / (STEP_FIXED_SAMPLES + batch_size)
 
 
 def default_probe_interval(probe_rows: int, batch_size: int, overhead_budget: float) -> int:
