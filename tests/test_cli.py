@@ -251,3 +251,12 @@ def test_predict_without_a_summary_feeds_every_column_but_target(tmp_path):
     assert columns == ["probability_0", "probability_1", "probability_2", "label"]
     expected = model.predict(np.array([[1.0, 2.0], [3.0, 4.0]]))
     np.testing.assert_allclose([row[:3] for row in rows], expected, rtol=1e-6)
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_user_error(tmp_path):
+    run = tmp_path / "xor.toml"
+    run.write_text(RUN)
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file where the output folder should go")
+    assert_user_error(sigmalab("train", run, "--out", blocker / "out", "--quiet"), "taken")
+    assert blocker.read_text() == "a file where the output folder should go"

@@ -2,7 +2,8 @@
 
 Each verb is one function registered with ``@command()``; engine modules are imported
 inside the functions so ``sigmalab --help`` stays instant. Any SigmalabError becomes one
-red ``error: ...`` line on stderr and exit code 2, never a traceback.
+red ``error: ...`` line on stderr and exit code 2, never a traceback; so does an
+operating-system error such as an unwritable output folder.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def command(**settings: Any) -> Callable[[Callable], Callable]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
                 return function(*args, **kwargs)
-            except SigmalabError as error:
+            except (SigmalabError, OSError) as error:  # OSError: unwritable folder, full disk
                 message = " ".join(str(error).split())
                 typer.secho(f"error: {message}", fg="red", err=True)
                 raise typer.Exit(USER_ERROR_EXIT) from None
@@ -64,6 +65,7 @@ def train(
 
     config = load_run(run_file)
     out_dir = out if out is not None else Path("runs") / run_file.stem
+    out_dir.mkdir(parents=True, exist_ok=True)  # fail before training, not after it
     watchers = []
     if doctor:
         from .doctor import Doctor
