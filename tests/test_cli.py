@@ -2,8 +2,10 @@
 
 import csv
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -260,3 +262,23 @@ def test_an_output_folder_that_cannot_be_made_is_a_user_error(tmp_path):
     blocker.write_text("a file where the output folder should go")
     assert_user_error(sigmalab("train", run, "--out", blocker / "out", "--quiet"), "taken")
     assert blocker.read_text() == "a file where the output folder should go"
+
+
+def test_ctrl_c_ends_with_one_line_and_exit_code_130(tmp_path):
+    run = tmp_path / "long.toml"
+    run.write_text(RUN.replace("epochs = 4", "epochs = 100000"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sigmalab", "train", str(run), "--out", str(tmp_path / "o")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "o").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # let training start
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted"

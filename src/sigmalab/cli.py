@@ -18,6 +18,7 @@ import typer
 from .errors import SigmalabError
 
 USER_ERROR_EXIT = 2
+INTERRUPTED_EXIT = 130  # the shell's code for Ctrl-C
 
 app = typer.Typer(
     name="sigmalab",
@@ -40,6 +41,9 @@ def command(**settings: Any) -> Callable[[Callable], Callable]:
                 message = " ".join(str(error).split())
                 typer.secho(f"error: {message}", fg="red", err=True)
                 raise typer.Exit(USER_ERROR_EXIT) from None
+            except KeyboardInterrupt:
+                typer.secho("interrupted", fg="yellow", err=True)
+                raise typer.Exit(INTERRUPTED_EXIT) from None
 
         return app.command(**settings)(guarded)
 
