@@ -131,7 +131,7 @@ def test_batch_size_not_an_integer():
 @pytest.mark.parametrize("optimizer", [sl.SGD, sl.Adam, sl.RMSprop])
 @pytest.mark.parametrize("lr", [0.0, -0.1])
 def test_learning_rate_must_be_positive(optimizer, lr):
-    with pytest.raises(sl.SigmalabError, match=rf"lr must be in \(0, inf\], received: lr={lr}"):
+    with pytest.raises(sl.SigmalabError, match=rf"lr must be in \(0, inf\), received: lr={lr}"):
         optimizer(lr=lr)
 
 
@@ -255,3 +255,9 @@ def test_nothing_lost_after_bad_input():
     with pytest.raises(sl.ShapeError):
         _fit(model, X, y[:5])
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before, strict=True))
+
+
+@pytest.mark.parametrize("seed", ["a", -1, 1.5])
+def test_seed_must_be_a_non_negative_integer(seed):
+    with pytest.raises(sl.SigmalabError, match="seed must be"):
+        sl.Sequential([sl.Dense(1)], seed=seed)

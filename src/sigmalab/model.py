@@ -45,7 +45,7 @@ class Sequential:
         self, layers: Iterable[Layer] = (), seed: int | None = 0, dtype: str = "float32"
     ) -> None:
         self.layers: list[Layer] = []
-        self.seed = seed
+        self.seed = seed if seed is None else check_int("seed", seed, low=0)
         self.dtype = resolve_dtype(dtype)
         self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None

@@ -28,7 +28,7 @@ def check_number(
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
         left = "(" if low_open else "["
-        right = ")" if high_open else "]"
+        right = ")" if high_open or high is None else "]"
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
         raise SigmalabError(
