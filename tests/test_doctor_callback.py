@@ -257,3 +257,15 @@ def test_doctor_validates_its_parameters():
         Doctor(probe_every=0)
     with pytest.raises(sl.SigmalabError, match="overhead_budget"):
         Doctor(overhead_budget=0.0)
+
+
+def test_with_a_doctor_a_diverging_fit_reports_through_the_doctor_only():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((50, 2)), rng.random(50)
+    model = sl.Sequential([sl.Dense(8, "relu"), sl.Dense(1)]).compile("mse", sl.SGD(lr=1e6))
+    doctor = sl.Doctor()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y, epochs=20, batch_size=10, verbose=0, callbacks=[doctor])
+    assert caught == []
+    assert "divergence" in [finding.kind for finding in doctor.findings]

@@ -3,6 +3,8 @@ stopping and how fit walks through the data."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from gradcheck import check_model
@@ -322,3 +324,16 @@ def test_float32_training_tracks_float64():
         weights[dtype] = model.get_weights()
     for low, high in zip(weights["float32"], weights["float64"], strict=True):
         np.testing.assert_allclose(low, high, rtol=1e-4, atol=1e-5)
+
+
+def test_a_diverging_run_stops_with_one_clear_warning_not_numpy_noise():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((50, 2)), rng.random(50)
+    model = sl.Sequential([sl.Dense(8, "relu"), sl.Dense(1)]).compile("mse", sl.SGD(lr=1e6))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(X, y, epochs=20, batch_size=10, verbose=0)
+    assert [type(w.message) for w in caught] == [sl.DivergenceWarning]
+    assert "lr=1000000.0" in str(caught[0].message)
+    assert len(history.history["loss"]) < 20
+    assert not np.isfinite(history.history["loss"][-1])

@@ -11,7 +11,7 @@ from .activations import Activation, get_activation
 from .callbacks import Callback, EarlyStopping, History
 from .doctor import Doctor
 from .ensemble import Ensemble
-from .errors import NotFiniteError, ShapeError, SigmalabError
+from .errors import DivergenceWarning, NotFiniteError, ShapeError, SigmalabError
 from .io import load_model as load
 from .layers import BatchNorm, Dense, Dropout, Layer
 from .losses import get_loss
@@ -42,6 +42,7 @@ __all__ = [
     "BatchNorm",
     "Callback",
     "Dense",
+    "DivergenceWarning",
     "Doctor",
     "Dropout",
     "EarlyStopping",

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 class Callback:
     """Override any hook; ``model.stop_training = True`` ends training after the epoch."""
 
+    # True for callbacks that report a diverging run themselves (the doctor), so fit
+    # does not warn about it a second time.
+    explains_divergence = False
+
     def on_train_begin(self, model: Sequential, logs: dict) -> None:
         """Before the first epoch; ``logs``: samples, batch_size, epochs, X, y (loss-ready)."""
 

@@ -18,6 +18,10 @@ class NotFiniteError(SigmalabError):
     """NaN or Inf where finite numbers are required."""
 
 
+class DivergenceWarning(UserWarning):
+    """Training stopped early because the loss became NaN or infinite."""
+
+
 def unknown_name(what: str, name: object, allowed: Iterable[str], error: type = SigmalabError):
     """The error for a name not in ``allowed``: it names the value, a close match and the rest."""
     allowed = list(allowed)

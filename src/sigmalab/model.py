@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from .backend import blas_threads_for, child_rngs, resolve_dtype
 from .callbacks import Callback, History
-from .errors import ShapeError, SigmalabError
+from .errors import DivergenceWarning, ShapeError, SigmalabError
 from .layers import LAYER_TYPES, Layer
 from .losses import Loss, get_loss
 from .optimizers import Optimizer, get_optimizer
@@ -261,7 +263,12 @@ class Sequential:
         rows = max(stop - start for start, stop in bounds)
         X_gather = np.empty((rows, X.shape[1]), X.dtype)
         y_gather = np.empty((rows, *targets.shape[1:]), targets.dtype)
-        with blas_threads_for(self._largest_product(batch_size)):
+        diverged_at = None
+        # Overflow on the way to a NaN loss is reported once, below, not as NumPy warnings.
+        with (
+            blas_threads_for(self._largest_product(batch_size)),
+            np.errstate(over="ignore", invalid="ignore"),
+        ):
             step = 0
             for epoch in range(epochs):
                 order = self._rngs["shuffle"].permutation(n) if shuffle else None
@@ -281,6 +288,10 @@ class Sequential:
                     batch_logs = {"loss": loss}
                     for hook in hooks:
                         hook.on_batch_end(self, step, batch_logs)
+                    if not math.isfinite(loss):
+                        diverged_at = (epoch, step, loss)
+                        self.stop_training = True
+                        break
                 logs = {"loss": loss_sum / n}
                 if classification:
                     logs["accuracy"] = correct / n
@@ -292,6 +303,15 @@ class Sequential:
                     break
         for hook in hooks:
             hook.on_train_end(self, {})
+        if diverged_at is not None and not any(hook.explains_divergence for hook in hooks):
+            epoch, step, loss = diverged_at
+            warnings.warn(
+                f"training diverged: the loss became {loss} at epoch {epoch + 1}, step {step}, "
+                f"so training stopped. Lower the learning rate (lr={self.optimizer.lr}), set "
+                "clip_norm, or add sl.Doctor() to the callbacks to see why.",
+                DivergenceWarning,
+                stacklevel=2,
+            )
         return history
 
     def _largest_product(self, rows: int) -> int:

@@ -67,6 +67,8 @@ class Doctor(Callback):
     used), ``probe_seconds`` and ``train_seconds`` (measured, to report the overhead).
     """
 
+    explains_divergence = True  # its divergence finding replaces fit's warning
+
     def __init__(
         self,
         probe_every: int | None = None,
