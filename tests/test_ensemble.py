@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -184,3 +185,21 @@ def test_bad_member_values_fail_like_the_layers_do():
         ensemble.compile("mse", "sgd")
     with pytest.raises(SigmalabError, match="below 1"):
         ensemble.build(2).member(1)
+
+
+def test_a_diverging_member_gets_one_warning_and_leaves_the_others_alone():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 2)), rng.random(60)
+    layers = [sl.Dense(8, "relu"), sl.Dense(1)]
+    ensemble = sl.Ensemble(layers, [{"seed": 0, "lr": 0.01}, {"seed": 1, "lr": 1e7}])
+    ensemble.compile("mse", "sgd")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        histories = ensemble.fit(X, y, epochs=5, batch_size=10)
+    assert [type(w.message) for w in caught] == [sl.DivergenceWarning]
+    assert "1 of 2 members diverged" in str(caught[0].message)
+    assert "10000000.0" in str(caught[0].message)
+    assert np.isfinite(histories[0].history["loss"]).all()
+    alone = sl.Sequential([sl.Dense(8, "relu"), sl.Dense(1)], seed=0)
+    alone.compile("mse", sl.SGD(lr=0.01)).fit(X, y, epochs=5, batch_size=10, verbose=0)
+    np.testing.assert_allclose(histories[0].history["loss"], alone.history.history["loss"])

@@ -11,6 +11,8 @@ with the weights it would have reached alone.
 from __future__ import annotations
 
 import itertools
+import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from .backend import blas_threads_for, resolve_dtype
 from .callbacks import History
-from .errors import ShapeError, SigmalabError
+from .errors import DivergenceWarning, ShapeError, SigmalabError
 from .layers import LAYER_TYPES, BatchNorm, Dense, Dropout, Layer
 from .layers.batchnorm import input_gradient, normalize, scale_and_shift_gradients
 from .losses import Loss, get_loss
@@ -171,7 +173,8 @@ class Ensemble:
         classification = self.loss.is_classification
         self.histories = [History() for _ in self.members]
         largest = len(self) * self._models[0]._largest_product(batch_size)
-        with blas_threads_for(largest):
+        # A diverging member's overflow is reported once, below, not as NumPy warnings.
+        with blas_threads_for(largest), np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(epochs):
                 if shuffle:
                     orders = np.stack([rng.permutation(n) for rng in shuffles])
@@ -193,7 +196,26 @@ class Ensemble:
                     logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
                 for k, history in enumerate(self.histories):
                     history.on_epoch_end(self, epoch, {key: float(v[k]) for key, v in logs.items()})
+        self._warn_about_divergence()
         return self.histories
+
+    def _warn_about_divergence(self) -> None:
+        """One DivergenceWarning naming the members whose loss became NaN or infinite."""
+        diverged = [
+            k
+            for k, history in enumerate(self.histories)
+            if history.history and not math.isfinite(history.history["loss"][-1])
+        ]
+        if diverged:
+            shown = ", ".join(f"{k} {dict(self.members[k])}" for k in diverged[:5])
+            more = f" and {len(diverged) - 5} more" if len(diverged) > 5 else ""
+            warnings.warn(
+                f"{len(diverged)} of {len(self)} members diverged (the loss became NaN or "
+                f"infinite): {shown}{more}. The other members are unaffected; lower the "
+                "diverged members' learning rate or set clip_norm.",
+                DivergenceWarning,
+                stacklevel=3,
+            )
 
     def _train_batch(self, X: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out = self._forward(X, True)
