@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sigmalab.data import DataError, load, load_csv
+from sigmalab.data import DataError, load, load_csv, read_columns
 
 
 def write(tmp_path, text, name="data.csv", encoding="utf-8"):
@@ -173,3 +173,18 @@ def test_non_utf8_file(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("x,target\n1,caf\u00e9\n".encode("latin-1"))
     expect_error(path, "not UTF-8")
+
+
+def test_read_columns_takes_the_named_columns_and_ignores_the_rest(tmp_path):
+    path = tmp_path / "new.csv"
+    path.write_text("b,target,a,extra\n1,0,2,x\n3,1,4,y\n")
+    np.testing.assert_array_equal(read_columns(path, ["a", "b"]), [[2.0, 1.0], [4.0, 3.0]])
+
+
+def test_read_columns_names_missing_columns_and_bad_cells(tmp_path):
+    path = tmp_path / "new.csv"
+    path.write_text("a,c\n1,2\n3,oops\n")
+    with pytest.raises(DataError, match=r"is missing column\(s\) b; needed: a, b"):
+        read_columns(path, ["a", "b"])
+    with pytest.raises(DataError, match=r"line 3, column 'c': 'oops' is not a number"):
+        read_columns(path)

@@ -11,7 +11,6 @@ import csv
 import dataclasses
 import io
 import json
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -24,7 +23,8 @@ import numpy as np
 from . import data as datasets
 from .callbacks import Callback, EarlyStopping, History
 from .config import ConfigError, RunConfig, build_model, save_run
-from .data.dataset import CLASSIFICATION, DataError, Dataset
+from .data.csv_file import read_columns
+from .data.dataset import CLASSIFICATION, Dataset
 from .data.features import expand
 from .io import atomic_write_bytes, load_model
 from .losses import LOSSES
@@ -257,7 +257,7 @@ def predict_csv(
     preprocessing = (
         Preprocessing.from_dict(summary["preprocessing"]) if "preprocessing" in summary else None
     )
-    X = read_columns(Path(csv_path), None if preprocessing is None else preprocessing.columns)
+    X = read_columns(csv_path, None if preprocessing is None else preprocessing.columns)
     if preprocessing is not None:
         X = preprocessing.apply(X)
     loss = model.loss.name if model.loss is not None else "mse"
@@ -285,46 +285,3 @@ def _prediction_table(
         columns.append("label")
         rows = [[*row, int(label)] for row, label in zip(rows, labels, strict=True)]
     return columns, rows
-
-
-def read_columns(path: Path, wanted: list[str] | None) -> np.ndarray:
-    """The ``wanted`` columns of a headed CSV as floats (all but ``target`` when None).
-
-    Bad cells raise DataError naming the file, line and column.
-    """
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            lines = [(number, row) for number, row in enumerate(csv.reader(stream), 1) if row]
-    except FileNotFoundError:
-        raise DataError(f"file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"cannot read {path}: {error}") from None
-    if len(lines) < 2:
-        raise DataError(f"{path} needs a header row and at least one data row")
-    header = [name.strip() for name in lines[0][1]]
-    wanted = [name for name in header if name != "target"] if wanted is None else wanted
-    missing = [name for name in wanted if name not in header]
-    if missing:
-        raise DataError(
-            f"{path} lacks column(s) {', '.join(missing)}; the model reads: {', '.join(wanted)}"
-        )
-    indices = [header.index(name) for name in wanted]
-    values = np.empty((len(lines) - 1, len(wanted)))
-    for row_index, (number, row) in enumerate(lines[1:]):
-        if len(row) != len(header):
-            raise DataError(f"{path} line {number}: expected {len(header)} cells, found {len(row)}")
-        for out_index, column in enumerate(indices):
-            values[row_index, out_index] = _finite(path, number, header[column], row[column])
-    return values
-
-
-def _finite(path: Path, line: int, column: str, cell: str) -> float:
-    try:
-        value = float(cell)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise DataError(
-            f"{path} line {line}, column {column!r}: {cell.strip()!r} is not a finite number"
-        )
-    return value

@@ -69,6 +69,15 @@ def _check_header(path: Path, line: int, names: list[str], target: str) -> None:
         raise DataError(f"{path} line {line}: no feature columns besides {target!r}")
 
 
+def _check_width(path: Path, line: int, names: list[str], cells: list[str]) -> None:
+    """Every row has one cell per header column."""
+    if len(cells) != len(names):
+        raise DataError(
+            f"{path} line {line}: expected {len(names)} cells ({', '.join(names)}), "
+            f"found {len(cells)}"
+        )
+
+
 def _feature(path: Path, line: int, column: str, cell: str) -> float:
     """Parse one feature cell, which must be a finite number."""
     where = f"{path} line {line}, column {column!r}"
@@ -131,13 +140,36 @@ def load_csv(
     feature_names = [name for name in names if name != target]
     X = np.empty((len(rows) - 1, len(feature_names)))
     for i, (line, cells) in enumerate(rows[1:]):
-        if len(cells) != len(names):
-            raise DataError(
-                f"{path} line {line}: expected {len(names)} cells ({', '.join(names)}), "
-                f"found {len(cells)}"
-            )
+        _check_width(path, line, names, cells)
         features = [(name, cell) for name, cell in zip(names, cells, strict=True) if name != target]
         X[i] = [_feature(path, line, name, cell) for name, cell in features]
     lines = [line for line, _ in rows[1:]]
     y = _encode_targets(path, target, lines, [cells[target_index] for _, cells in rows[1:]])
     return X, y, feature_names
+
+
+def read_columns(
+    path: str | os.PathLike[str], columns: list[str] | None = None, target: str = "target"
+) -> np.ndarray:
+    """The named numeric columns of a headed CSV as float64 (all but ``target`` when None).
+
+    For new data to predict on: other columns, the target among them, are ignored, and any
+    bad cell raises a DataError naming the file, line and column.
+    """
+    path = Path(path)
+    rows = _read_rows(path)
+    if len(rows) < 2:
+        raise DataError(f"{path} needs a header row and at least one data row")
+    names = rows[0][1]
+    wanted = [name for name in names if name != target] if columns is None else list(columns)
+    missing = [name for name in wanted if name not in names]
+    if missing:
+        raise DataError(
+            f"{path} is missing column(s) {', '.join(missing)}; needed: {', '.join(wanted)}"
+        )
+    indices = [names.index(name) for name in wanted]
+    X = np.empty((len(rows) - 1, len(wanted)))
+    for i, (line, cells) in enumerate(rows[1:]):
+        _check_width(path, line, names, cells)
+        X[i] = [_feature(path, line, names[j], cells[j]) for j in indices]
+    return X
