@@ -16,9 +16,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
-import numpy as np
-
-from .backend import blas_threads_for, resolve_dtype
+from .backend import blas_threads_for, resolve_dtype, xp
 from .callbacks import History
 from .errors import DivergenceWarning, ShapeError, SigmalabError
 from .layers import LAYER_TYPES, BatchNorm, Dense, Dropout, Layer
@@ -66,10 +64,10 @@ class Ensemble:
         self.histories: list[History] = [History() for _ in self.members]
         self._models = [self._member_model(k) for k in range(len(self.members))]
         self.input_dim: int | None = None
-        self.flat_params: np.ndarray | None = None
-        self.flat_grads: np.ndarray | None = None
+        self.flat_params: xp.ndarray | None = None
+        self.flat_grads: xp.ndarray | None = None
         self._stacks: list[_Stack] = []
-        self._penalty_grad: tuple[np.ndarray | None, np.ndarray | None] | None = None
+        self._penalty_grad: tuple[xp.ndarray | None, xp.ndarray | None] | None = None
         self._member_lrs: list[float] = []
 
     @classmethod
@@ -115,8 +113,8 @@ class Ensemble:
         for model in self._models:
             model.build(input_dim)
         self.input_dim = input_dim
-        self.flat_params = np.stack([model.flat_params for model in self._models])
-        self.flat_grads = np.zeros_like(self.flat_params)
+        self.flat_params = xp.stack([model.flat_params for model in self._models])
+        self.flat_grads = xp.zeros_like(self.flat_params)
         offset = 0
         for position, layer in enumerate(self._models[0].layers):
             views = {}
@@ -143,17 +141,17 @@ class Ensemble:
         self._member_lrs = [settings.get("lr", self.optimizer.lr) for settings in self.members]
         for model, lr in zip(self._models, self._member_lrs, strict=True):
             model.compile(self.loss, {**self.optimizer.get_config(), "lr": lr})  # validates lr
-        self.optimizer.lr = np.array(self._member_lrs, self.dtype).reshape(-1, 1)
+        self.optimizer.lr = xp.array(self._member_lrs, self.dtype).reshape(-1, 1)
         return self
 
     # ---- training ----------------------------------------------------------------------
     def fit(
         self,
-        X: np.ndarray,
-        y: np.ndarray,
+        X: xp.ndarray,
+        y: xp.ndarray,
         epochs: int = 1,
         batch_size: int = 32,
-        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        validation_data: tuple[xp.ndarray, xp.ndarray] | None = None,
         shuffle: bool = True,
     ) -> list[History]:
         """Train every member for ``epochs`` passes as ``Sequential.fit`` would; a History each."""
@@ -174,15 +172,15 @@ class Ensemble:
         self.histories = [History() for _ in self.members]
         largest = len(self) * self._models[0]._largest_product(batch_size)
         # A diverging member's overflow is reported once, below, not as NumPy warnings.
-        with blas_threads_for(largest), np.errstate(over="ignore", invalid="ignore"):
+        with blas_threads_for(largest), xp.errstate(over="ignore", invalid="ignore"):
             for epoch in range(epochs):
                 if shuffle:
-                    orders = np.stack([rng.permutation(n) for rng in shuffles])
+                    orders = xp.stack([rng.permutation(n) for rng in shuffles])
                     X_epoch, y_epoch = X[orders], targets[orders]
                 else:
                     X_epoch, y_epoch = self._for_members(X), self._for_members(targets)
-                loss_sum = np.zeros(len(self))
-                correct = np.zeros(len(self))
+                loss_sum = xp.zeros(len(self))
+                correct = xp.zeros(len(self))
                 for start, stop in bounds:
                     y_batch = y_epoch[:, start:stop]
                     losses, out = self._train_batch(X_epoch[:, start:stop], y_batch)
@@ -217,7 +215,7 @@ class Ensemble:
                 stacklevel=3,
             )
 
-    def _train_batch(self, X: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _train_batch(self, X: xp.ndarray, targets: xp.ndarray) -> tuple[xp.ndarray, xp.ndarray]:
         out = self._forward(X, True)
         losses, dout = self.loss.values_and_grad(out, targets)
         for stack in reversed(self._stacks[1:]):
@@ -229,7 +227,7 @@ class Ensemble:
         self.optimizer.step(self.flat_params, self.flat_grads)
         return losses, out
 
-    def _forward(self, X: np.ndarray, training: bool) -> np.ndarray:
+    def _forward(self, X: xp.ndarray, training: bool) -> xp.ndarray:
         for stack in self._stacks:
             X = stack.forward(X, training)
         return X
@@ -240,20 +238,20 @@ class Ensemble:
         if l2 is not None:
             self.flat_grads += l2 * self.flat_params
         if l1 is not None:
-            self.flat_grads += l1 * np.sign(self.flat_params)
+            self.flat_grads += l1 * xp.sign(self.flat_params)
 
-    def penalties(self) -> np.ndarray:
+    def penalties(self) -> xp.ndarray:
         """Each member's L1/L2 terms, as added to its loss."""
-        total = np.zeros(len(self))
+        total = xp.zeros(len(self))
         for stack in self._stacks:
             total += stack.penalties()
         return total
 
-    def _for_members(self, array: np.ndarray) -> np.ndarray:
+    def _for_members(self, array: xp.ndarray) -> xp.ndarray:
         """The same samples for every member: a read-only view with a member axis, no copy."""
-        return np.broadcast_to(array, (len(self), *array.shape))
+        return xp.broadcast_to(array, (len(self), *array.shape))
 
-    def _evaluate(self, X: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
+    def _evaluate(self, X: xp.ndarray, targets: xp.ndarray) -> dict[str, xp.ndarray]:
         out = self._forward(self._for_members(X), False)
         targets = self._for_members(targets)
         losses, _ = self.loss.values_and_grad(out, targets)
@@ -263,7 +261,7 @@ class Ensemble:
         return metrics
 
     # ---- results -----------------------------------------------------------------------
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: xp.ndarray) -> xp.ndarray:
         """Every member's predictions, shape (members, samples, outputs)."""
         self._require_built()
         X = as_matrix("X", X, self.dtype)
@@ -311,15 +309,15 @@ class Ensemble:
 class _Stack:
     """A layer for K members at once; arrays carry the member axis first."""
 
-    state: Mapping[str, np.ndarray] = MappingProxyType({})  # saved, untrained arrays (K, ...)
+    state: Mapping[str, xp.ndarray] = MappingProxyType({})  # saved, untrained arrays (K, ...)
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: xp.ndarray, training: bool) -> xp.ndarray:
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, dy: xp.ndarray, need_input_grad: bool = True) -> xp.ndarray | None:
         raise NotImplementedError
 
-    def penalties(self) -> np.ndarray | float:
+    def penalties(self) -> xp.ndarray | float:
         return 0.0
 
 
@@ -332,11 +330,11 @@ class _DenseStack(_Stack):
         self.W_T = self.W.swapaxes(1, 2)
         self.b, self.db = views.get("b", (None, None))
         self.b_rows = None if self.b is None else self.b[:, None, :]  # broadcasts over a batch
-        self.l1 = np.array([layer.l1 for layer in layers])
-        self.l2 = np.array([layer.l2 for layer in layers])
+        self.l1 = xp.array([layer.l1 for layer in layers])
+        self.l2 = xp.array([layer.l2 for layer in layers])
 
     def forward(self, x, training):
-        z = np.matmul(x, self.W)
+        z = xp.matmul(x, self.W)
         if self.b_rows is not None:
             z += self.b_rows
         self.x, self.z = x, z
@@ -345,32 +343,32 @@ class _DenseStack(_Stack):
 
     def backward(self, dy, need_input_grad=True):
         delta = self.activation.backward(dy, self.z, self.a)
-        np.matmul(self.x.swapaxes(1, 2), delta, out=self.dW)
+        xp.matmul(self.x.swapaxes(1, 2), delta, out=self.dW)
         if self.b is not None:
             self._bias_grad(delta)
-        return np.matmul(delta, self.W_T) if need_input_grad else None
+        return xp.matmul(delta, self.W_T) if need_input_grad else None
 
-    def _bias_grad(self, delta: np.ndarray) -> None:
+    def _bias_grad(self, delta: xp.ndarray) -> None:
         """db = the sum of delta over the batch, added in the order Dense.backward adds."""
         if delta.shape[2] > 1:  # 3x faster than add.reduce over the middle axis, same order
-            np.einsum("kbu->ku", delta, out=self.db)
+            xp.einsum("kbu->ku", delta, out=self.db)
         else:  # one unit: einsum's order differs there, add.reduce's is Dense's
-            np.add.reduce(delta, axis=1, out=self.db)
+            xp.add.reduce(delta, axis=1, out=self.db)
 
     def penalties(self):
         W = self.W
         total = 0.0
         if self.l1.any():
-            total = total + self.l1 * np.abs(W).sum(axis=(1, 2))
+            total = total + self.l1 * xp.abs(W).sum(axis=(1, 2))
         if self.l2.any():
-            total = total + self.l2 * np.einsum("kij,kij->k", W, W)
+            total = total + self.l2 * xp.einsum("kij,kij->k", W, W)
         return total
 
 
 class _DropoutStack(_Stack):
     """K Dropout layers with their own rates, each drawing masks from its member's noise stream."""
 
-    def __init__(self, layers: list[Dropout], noise: list[np.random.Generator]) -> None:
+    def __init__(self, layers: list[Dropout], noise: list[xp.random.Generator]) -> None:
         self.rates = [layer.rate for layer in layers]
         self.noise = noise
 
@@ -380,7 +378,7 @@ class _DropoutStack(_Stack):
             return x
         rows, width = x.shape[1:]
         dtype = x.dtype
-        self.mask = np.ones((len(self.rates), rows, width), dtype)
+        self.mask = xp.ones((len(self.rates), rows, width), dtype)
         for mask, rate, rng in zip(self.mask, self.rates, self.noise, strict=True):
             if rate == 1.0:  # the same cases, and draws, as Dropout.forward
                 mask[...] = 0.0
@@ -403,7 +401,7 @@ class _BatchNormStack(_Stack):
         self.gamma, self.dgamma = views["gamma"]
         self.beta, self.dbeta = views["beta"]
         self.state = {
-            name: np.stack([layer.state[name] for layer in layers]) for name in layers[0].state
+            name: xp.stack([layer.state[name] for layer in layers]) for name in layers[0].state
         }
 
     def forward(self, x, training):
@@ -462,8 +460,8 @@ def _member_settings(index: int, member: Mapping) -> dict:
 
 def _penalty_coefficients(models: list[Sequential], shape: tuple[int, int]):
     """(2 l2, l1) per flat parameter of each member, on W entries only; None when all zero."""
-    l2 = np.zeros(shape, models[0].dtype)
-    l1 = np.zeros(shape, models[0].dtype)
+    l2 = xp.zeros(shape, models[0].dtype)
+    l1 = xp.zeros(shape, models[0].dtype)
     for k, model in enumerate(models):
         offset = 0
         for layer in model.layers:
@@ -482,5 +480,5 @@ def _copy_optimizer_row(source: Optimizer, target: Optimizer, k: int) -> None:
     target.steps = source.steps
     for name in ("velocity", "m", "v"):
         value = getattr(source, name, None)
-        if isinstance(value, np.ndarray):
+        if isinstance(value, xp.ndarray):
             setattr(target, name, value[k].copy())

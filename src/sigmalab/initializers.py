@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .activations import RELU, RELU_LIKE, Activation
+from .backend import xp
 from .errors import unknown_name
 
 
@@ -38,7 +37,7 @@ def _uniform(rng, fan_in, fan_out):
 
 
 def _zeros(rng, fan_in, fan_out):
-    return np.zeros((fan_in, fan_out))
+    return xp.zeros((fan_in, fan_out))
 
 
 INITIALIZERS = {
@@ -72,11 +71,11 @@ def auto_init(activation: Activation) -> str:
 def initial_weights(
     name: str,
     activation: Activation,
-    rng: np.random.Generator,
+    rng: xp.random.Generator,
     fan_in: int,
     fan_out: int,
-    dtype: np.dtype,
-) -> np.ndarray:
+    dtype: xp.dtype,
+) -> xp.ndarray:
     """Draw a (fan_in, fan_out) weight matrix; drawn in float64 so dtypes share one stream."""
     resolved = auto_init(activation) if name == "auto" else check_init(name)
     return INITIALIZERS[resolved](rng, fan_in, fan_out).astype(dtype)

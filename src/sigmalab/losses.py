@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from .backend import xp
 from .errors import ShapeError, SigmalabError, unknown_name
 from .validation import check_finite
 
@@ -15,42 +14,42 @@ class Loss:
     is_classification = False
 
     def prepare_targets(
-        self, y: object, n_samples: int, output_dim: int, dtype: np.dtype
-    ) -> np.ndarray:
+        self, y: object, n_samples: int, output_dim: int, dtype: xp.dtype
+    ) -> xp.ndarray:
         """Check and convert targets to the form ``value_and_grad`` expects."""
         raise NotImplementedError
 
-    def value_and_grad(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def value_and_grad(self, out: xp.ndarray, y: xp.ndarray) -> tuple[float, xp.ndarray]:
         """The mean loss and its gradient w.r.t. ``out``."""
         raise NotImplementedError
 
-    def values_and_grad(self, out: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def values_and_grad(self, out: xp.ndarray, y: xp.ndarray) -> tuple[xp.ndarray, xp.ndarray]:
         """For stacked networks, out (networks, batch, outputs): each one's loss and the gradient.
 
         The gradient is elementwise the one ``value_and_grad`` gives each network alone.
         """
         raise NotImplementedError
 
-    def accuracies(self, out: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    def accuracies(self, out: xp.ndarray, y: xp.ndarray) -> xp.ndarray | None:
         """Each stacked network's fraction of correct labels, or None for regression."""
         return None
 
-    def value(self, out: np.ndarray, y: np.ndarray) -> float:
+    def value(self, out: xp.ndarray, y: xp.ndarray) -> float:
         """The mean loss alone."""
         return self.value_and_grad(out, y)[0]
 
-    def transform(self, out: np.ndarray) -> np.ndarray:
+    def transform(self, out: xp.ndarray) -> xp.ndarray:
         """Turn raw outputs into predictions (probabilities for classification)."""
         return out
 
-    def accuracy(self, out: np.ndarray, y: np.ndarray) -> float | None:
+    def accuracy(self, out: xp.ndarray, y: xp.ndarray) -> float | None:
         """Fraction of correct labels, or None for regression."""
         return None
 
 
-def _as_targets(y: object, n_samples: int) -> np.ndarray:
+def _as_targets(y: object, n_samples: int) -> xp.ndarray:
     try:
-        array = np.asarray(y, dtype=np.float64)
+        array = xp.asarray(y, dtype=xp.float64)
     except (TypeError, ValueError) as error:
         raise SigmalabError(f"y must be numeric: {error}") from None
     if array.ndim == 0 or array.shape[0] != n_samples:
@@ -60,21 +59,21 @@ def _as_targets(y: object, n_samples: int) -> np.ndarray:
     return array
 
 
-def _check_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
-    if not np.all(labels == np.round(labels)):
+def _check_labels(labels: xp.ndarray, n_classes: int) -> xp.ndarray:
+    if not xp.all(labels == xp.round(labels)):
         raise SigmalabError("classification labels must be whole numbers (class indices)")
     bad = (labels < 0) | (labels >= n_classes)
     if bad.any():
-        index = int(np.argmax(bad))
+        index = int(xp.argmax(bad))
         raise SigmalabError(
             f"labels must be in 0..{n_classes - 1} for {n_classes} classes; "
             f"y[{index}] = {labels[index]:g} ({int(bad.sum())} label(s) out of range)"
         )
-    return labels.astype(np.int64)
+    return labels.astype(xp.int64)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 + 0.5 * np.tanh(0.5 * z)
+def _sigmoid(z: xp.ndarray) -> xp.ndarray:
+    return 0.5 + 0.5 * xp.tanh(0.5 * z)
 
 
 class MeanSquaredError(Loss):
@@ -97,13 +96,13 @@ class MeanSquaredError(Loss):
     def value_and_grad(self, out, y):
         """The mean squared error and 2 (out - y) / size."""
         diff = out - y
-        return float(np.vdot(diff, diff)) / diff.size, diff * (2.0 / diff.size)
+        return float(xp.vdot(diff, diff)) / diff.size, diff * (2.0 / diff.size)
 
     def values_and_grad(self, out, y):
         """Per network: mean squared error over its batch and outputs, and 2 (out - y) / size."""
         diff = out - y
         size = diff[0].size
-        return np.einsum("kbo,kbo->k", diff, diff) / size, diff * (2.0 / size)
+        return xp.einsum("kbo,kbo->k", diff, diff) / size, diff * (2.0 / size)
 
 
 class BinaryCrossEntropy(Loss):
@@ -128,13 +127,13 @@ class BinaryCrossEntropy(Loss):
 
     def value_and_grad(self, out, y):
         """Stable for any logit size; gradient (sigmoid(o) - y) / n."""
-        loss = np.maximum(out, 0) - out * y + np.log1p(np.exp(-np.abs(out)))
+        loss = xp.maximum(out, 0) - out * y + xp.log1p(xp.exp(-xp.abs(out)))
         n = out.shape[0]
         return float(loss.sum()) / n, (_sigmoid(out) - y) * (1.0 / n)
 
     def values_and_grad(self, out, y):
         """Per network: the same terms, averaged over its batch."""
-        loss = np.maximum(out, 0) - out * y + np.log1p(np.exp(-np.abs(out)))
+        loss = xp.maximum(out, 0) - out * y + xp.log1p(xp.exp(-xp.abs(out)))
         n = out.shape[1]
         return loss.sum(axis=(1, 2)) / n, (_sigmoid(out) - y) * (1.0 / n)
 
@@ -144,11 +143,11 @@ class BinaryCrossEntropy(Loss):
 
     def accuracy(self, out, y):
         """Share of logits on the right side of 0."""
-        return float(np.mean((out > 0) == (y > 0.5)))
+        return float(xp.mean((out > 0) == (y > 0.5)))
 
     def accuracies(self, out, y):
         """Per network: share of logits on the right side of 0."""
-        return np.mean((out > 0) == (y > 0.5), axis=(1, 2))
+        return xp.mean((out > 0) == (y > 0.5), axis=(1, 2))
 
 
 class CrossEntropy(Loss):
@@ -161,7 +160,7 @@ class CrossEntropy(Loss):
         """Integer labels (n,) in 0..k-1; one-hot (n, k) is turned into labels."""
         array = _as_targets(y, n_samples)
         if array.ndim == 2 and array.shape[1] == output_dim and output_dim > 1:
-            if not np.all((array == 0) | (array == 1)) or not np.all(array.sum(axis=1) == 1):
+            if not xp.all((array == 0) | (array == 1)) or not xp.all(array.sum(axis=1) == 1):
                 raise SigmalabError("one-hot targets must have exactly one 1 per row")
             return array.argmax(axis=1)
         if array.ndim == 2 and array.shape[1] == 1:
@@ -178,11 +177,11 @@ class CrossEntropy(Loss):
     def value_and_grad(self, out, y):
         """mean(logsumexp(o) - o[y]); gradient (softmax - onehot) / n."""
         n = out.shape[0]
-        rows = np.arange(n)
+        rows = xp.arange(n)
         shifted = out - out.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
+        exp = xp.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
-        loss = np.log(total[:, 0]) - shifted[rows, y]
+        loss = xp.log(total[:, 0]) - shifted[rows, y]
         grad = exp / total
         grad[rows, y] -= 1.0
         grad *= 1.0 / n
@@ -192,27 +191,27 @@ class CrossEntropy(Loss):
         """Per network: mean(logsumexp(o) - o[y]) over its batch; (softmax - onehot) / n."""
         n = out.shape[1]
         shifted = out - out.max(axis=2, keepdims=True)
-        exp = np.exp(shifted)
+        exp = xp.exp(shifted)
         total = exp.sum(axis=2, keepdims=True)
-        picked = np.take_along_axis(shifted, np.broadcast_to(y, out.shape[:2])[..., None], 2)
-        loss = np.log(total[..., 0]) - picked[..., 0]
+        picked = xp.take_along_axis(shifted, xp.broadcast_to(y, out.shape[:2])[..., None], 2)
+        loss = xp.log(total[..., 0]) - picked[..., 0]
         grad = exp / total
-        grad -= y[..., None] == np.arange(out.shape[2])  # subtracting 0 elsewhere changes nothing
+        grad -= y[..., None] == xp.arange(out.shape[2])  # subtracting 0 elsewhere changes nothing
         grad *= 1.0 / n
         return loss.sum(axis=1) / n, grad
 
     def transform(self, out):
         """Class probabilities (softmax)."""
-        shifted = np.exp(out - out.max(axis=-1, keepdims=True))
+        shifted = xp.exp(out - out.max(axis=-1, keepdims=True))
         return shifted / shifted.sum(axis=-1, keepdims=True)
 
     def accuracy(self, out, y):
         """Share of rows whose largest logit is the label."""
-        return np.count_nonzero(out.argmax(axis=1) == y) / len(y)  # 2x np.mean, same value
+        return xp.count_nonzero(out.argmax(axis=1) == y) / len(y)  # 2x xp.mean, same value
 
     def accuracies(self, out, y):
         """Per network: share of rows whose largest logit is the label."""
-        return np.mean(out.argmax(axis=2) == y, axis=1)
+        return xp.mean(out.argmax(axis=2) == y, axis=1)
 
 
 LOSSES = {cls.name: cls for cls in (MeanSquaredError, BinaryCrossEntropy, CrossEntropy)}

@@ -6,9 +6,7 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 
-import numpy as np
-
-from .backend import blas_threads_for, child_rngs, resolve_dtype
+from .backend import blas_threads_for, child_rngs, resolve_dtype, xp
 from .callbacks import Callback, History
 from .errors import DivergenceWarning, ShapeError, SigmalabError
 from .layers import LAYER_TYPES, Layer
@@ -52,11 +50,11 @@ class Sequential:
         self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None
         self.input_dim: int | None = None
-        self.flat_params: np.ndarray | None = None
-        self.flat_grads: np.ndarray | None = None
+        self.flat_params: xp.ndarray | None = None
+        self.flat_grads: xp.ndarray | None = None
         self.stop_training = False
         self.history: History | None = None
-        self._rngs: dict[str, np.random.Generator] = {}
+        self._rngs: dict[str, xp.random.Generator] = {}
         self._batch_rows: int | None = None
         self._penalized = False
         for layer in layers:
@@ -106,8 +104,8 @@ class Sequential:
     def _pack_parameters(self) -> None:
         entries = [(layer, name) for layer in self.layers for name in layer.params]
         total = sum(layer.params[name].size for layer, name in entries)
-        self.flat_params = np.empty(total, self.dtype)
-        self.flat_grads = np.zeros(total, self.dtype)
+        self.flat_params = xp.empty(total, self.dtype)
+        self.flat_grads = xp.zeros(total, self.dtype)
         offset = 0
         for layer, name in entries:
             value = layer.params[name]
@@ -127,26 +125,26 @@ class Sequential:
         return self
 
     # ---- weights ---------------------------------------------------------------------
-    def _weight_slots(self) -> list[tuple[Layer, str, np.ndarray]]:
+    def _weight_slots(self) -> list[tuple[Layer, str, xp.ndarray]]:
         return [
             (layer, name, array)
             for layer in self.layers
             for name, array in (*layer.params.items(), *layer.state.items())
         ]
 
-    def get_weights(self) -> list[np.ndarray]:
+    def get_weights(self) -> list[xp.ndarray]:
         """Copies of all arrays in layer order (Dense: W, b; BatchNorm: gamma, beta, running)."""
         self._require_built()
         return [array.copy() for _, _, array in self._weight_slots()]
 
-    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+    def set_weights(self, weights: Sequence[xp.ndarray]) -> None:
         """Overwrite all arrays, in the order ``get_weights`` returns them."""
         self._require_built()
         slots = self._weight_slots()
         if len(weights) != len(slots):
             raise ShapeError(f"set_weights expects {len(slots)} arrays, received {len(weights)}")
         for index, ((layer, name, array), value) in enumerate(zip(slots, weights, strict=True)):
-            value = np.asarray(value)
+            value = xp.asarray(value)
             if value.shape != array.shape:
                 raise ShapeError(
                     f"weight {index} ({layer.kind} {name}) must have shape {array.shape}, "
@@ -164,21 +162,21 @@ class Sequential:
         return sum(layer.penalty() for layer in self.layers)
 
     # ---- computation -----------------------------------------------------------------
-    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, X: xp.ndarray, training: bool = False) -> xp.ndarray:
         """Raw outputs (logits for bce / cross_entropy); builds the model on first use."""
         X = self._check_inputs(X)
         return self._forward(X, training)
 
-    def _forward(self, X: np.ndarray, training: bool) -> np.ndarray:
+    def _forward(self, X: xp.ndarray, training: bool) -> xp.ndarray:
         self._batch_rows = X.shape[0]
         for layer in self.layers:
             X = layer.forward(X, training)
         return X
 
-    def backward(self, dY: np.ndarray) -> np.ndarray:
+    def backward(self, dY: xp.ndarray) -> xp.ndarray:
         """Backpropagate d loss / d output through the last forward pass; return d loss / d X."""
         self._require_built()
-        dY = np.asarray(dY, dtype=self.dtype)
+        dY = xp.asarray(dY, dtype=self.dtype)
         if self._batch_rows is None:
             raise SigmalabError("call model.forward(X) before model.backward(dY)")
         expected = (self._batch_rows, self.output_dim)
@@ -188,12 +186,12 @@ class Sequential:
             )
         return self._backward(dY, need_input_grad=True)
 
-    def _backward(self, dY: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
+    def _backward(self, dY: xp.ndarray, need_input_grad: bool) -> xp.ndarray | None:
         for layer in reversed(self.layers[1:]):
             dY = layer.backward(dY)
         return self.layers[0].backward(dY, need_input_grad)
 
-    def train_step(self, X: np.ndarray, y: np.ndarray) -> float:
+    def train_step(self, X: xp.ndarray, y: xp.ndarray) -> float:
         """One optimizer update on a batch in training mode; returns the loss (penalty included)."""
         self._require_compiled()
         X = self._check_inputs(X)
@@ -201,7 +199,7 @@ class Sequential:
         self._penalized = self._has_penalty
         return self._train_batch(X, targets)[0]
 
-    def _train_batch(self, X: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    def _train_batch(self, X: xp.ndarray, targets: xp.ndarray) -> tuple[float, xp.ndarray]:
         out = self._forward(X, True)
         loss, dout = self.loss.value_and_grad(out, targets)
         self._backward(dout, need_input_grad=False)
@@ -218,11 +216,11 @@ class Sequential:
     # ---- training --------------------------------------------------------------------
     def fit(
         self,
-        X: np.ndarray,
-        y: np.ndarray,
+        X: xp.ndarray,
+        y: xp.ndarray,
         epochs: int = 1,
         batch_size: int = 32,
-        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        validation_data: tuple[xp.ndarray, xp.ndarray] | None = None,
         shuffle: bool = True,
         verbose: int = 1,
         callbacks: Sequence[Callback] = (),
@@ -261,13 +259,13 @@ class Sequential:
         # set, and its rows are still in cache when the first layer reads them. (mode="clip":
         # a permutation needs no bounds check; "raise" would gather through a hidden copy.)
         rows = max(stop - start for start, stop in bounds)
-        X_gather = np.empty((rows, X.shape[1]), X.dtype)
-        y_gather = np.empty((rows, *targets.shape[1:]), targets.dtype)
+        X_gather = xp.empty((rows, X.shape[1]), X.dtype)
+        y_gather = xp.empty((rows, *targets.shape[1:]), targets.dtype)
         diverged_at = None
         # Overflow on the way to a NaN loss is reported once, below, not as NumPy warnings.
         with (
             blas_threads_for(self._largest_product(batch_size)),
-            np.errstate(over="ignore", invalid="ignore"),
+            xp.errstate(over="ignore", invalid="ignore"),
         ):
             step = 0
             for epoch in range(epochs):
@@ -331,12 +329,12 @@ class Sequential:
         return X_val, y_val
 
     # ---- inference -------------------------------------------------------------------
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: xp.ndarray) -> xp.ndarray:
         """Predictions in inference mode: probabilities for bce / cross_entropy, raw otherwise."""
         out = self.forward(X, training=False)
         return self.loss.transform(out) if self.loss is not None else out
 
-    def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    def evaluate(self, X: xp.ndarray, y: xp.ndarray) -> dict[str, float]:
         """Loss (penalty included) and, for classification, accuracy in inference mode."""
         self._require_compiled()
         X = self._check_inputs(X)
@@ -344,7 +342,7 @@ class Sequential:
             X, self.loss.prepare_targets(y, X.shape[0], self.output_dim, self.dtype)
         )
 
-    def _evaluate(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    def _evaluate(self, X: xp.ndarray, targets: xp.ndarray) -> dict[str, float]:
         out = self._forward(X, False)
         metrics = {"loss": self.loss.value(out, targets) + self.penalty()}
         if self.loss.is_classification:
@@ -352,7 +350,7 @@ class Sequential:
         return metrics
 
     # ---- checks ----------------------------------------------------------------------
-    def _check_inputs(self, X: np.ndarray, name: str = "X") -> np.ndarray:
+    def _check_inputs(self, X: xp.ndarray, name: str = "X") -> xp.ndarray:
         X = as_matrix(name, X, self.dtype)
         if not self.built:
             self.build(X.shape[1])

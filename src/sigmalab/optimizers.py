@@ -8,8 +8,7 @@ which is how an ensemble trains many networks at once.
 
 from __future__ import annotations
 
-import numpy as np
-
+from .backend import xp
 from .errors import SigmalabError, unknown_name
 from .validation import check_number
 
@@ -27,27 +26,27 @@ class Optimizer:
             else check_number("clip_norm", clip_norm, low=0.0, low_open=True)
         )
         self.steps = 0
-        self._scratch: np.ndarray | None = None
+        self._scratch: xp.ndarray | None = None
 
     def reset(self) -> None:
         """Forget all state (moments, step count) before a new training run."""
         self.steps = 0
         self._scratch = None
 
-    def _scaled(self, values: np.ndarray) -> np.ndarray:
+    def _scaled(self, values: xp.ndarray) -> xp.ndarray:
         """lr * values in a reused array: a large model's update then allocates nothing."""
         if self._scratch is None or self._scratch.shape != values.shape:
-            self._scratch = np.empty_like(values)
-        return np.multiply(values, self.lr, out=self._scratch)
+            self._scratch = xp.empty_like(values)
+        return xp.multiply(values, self.lr, out=self._scratch)
 
-    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+    def step(self, params: xp.ndarray, grads: xp.ndarray) -> None:
         """Update ``params`` in place from ``grads`` (clipped first if ``clip_norm`` is set)."""
         self.steps += 1
         if self.clip_norm is not None:
             grads = clip_by_global_norm(grads, self.clip_norm)
         self._update(params, grads)
 
-    def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
+    def _update(self, params: xp.ndarray, grads: xp.ndarray) -> None:
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -62,12 +61,12 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
-def clip_by_global_norm(grads: np.ndarray, max_norm: float) -> np.ndarray:
+def clip_by_global_norm(grads: xp.ndarray, max_norm: float) -> xp.ndarray:
     """Scale gradients so their global L2 norm is at most ``max_norm`` (PyTorch's rule)."""
     # squares summed in float64: float32 squares overflow from |g| ~ 2e19, which would zero
     # exactly the exploding gradients clipping is for
-    norm = np.sqrt(np.einsum("...i,...i->...", grads, grads, dtype=np.float64))[..., None]
-    scale = np.minimum(max_norm / (norm + 1e-6), 1.0).astype(grads.dtype)
+    norm = xp.sqrt(xp.einsum("...i,...i->...", grads, grads, dtype=xp.float64))[..., None]
+    scale = xp.minimum(max_norm / (norm + 1e-6), 1.0).astype(grads.dtype)
     return grads * scale
 
 
@@ -88,7 +87,7 @@ class SGD(Optimizer):
         if nesterov and self.momentum == 0.0:
             raise SigmalabError("nesterov=True needs momentum > 0")
         self.nesterov = bool(nesterov)
-        self.velocity: np.ndarray | None = None
+        self.velocity: xp.ndarray | None = None
 
     def reset(self) -> None:
         """Drop the velocity."""
@@ -131,8 +130,8 @@ class Adam(Optimizer):
         self.beta1 = check_number("beta1", beta1, low=0.0, high=1.0, high_open=True)
         self.beta2 = check_number("beta2", beta2, low=0.0, high=1.0, high_open=True)
         self.eps = check_number("eps", eps, low=0.0, low_open=True)
-        self.m: np.ndarray | None = None
-        self.v: np.ndarray | None = None
+        self.m: xp.ndarray | None = None
+        self.v: xp.ndarray | None = None
 
     def reset(self) -> None:
         """Drop both moments."""
@@ -141,14 +140,14 @@ class Adam(Optimizer):
 
     def _update(self, params, grads):
         if self.m is None:
-            self.m, self.v = np.zeros_like(params), np.zeros_like(params)
+            self.m, self.v = xp.zeros_like(params), xp.zeros_like(params)
         m, v, t = self.m, self.v, self.steps
         m *= self.beta1
         m += (1.0 - self.beta1) * grads
         v *= self.beta2
         v += (1.0 - self.beta2) * (grads * grads)
         step_size = self.lr / (1.0 - self.beta1**t)
-        denom = np.sqrt(v) * (1.0 / np.sqrt(1.0 - self.beta2**t)) + self.eps
+        denom = xp.sqrt(v) * (1.0 / xp.sqrt(1.0 - self.beta2**t)) + self.eps
         params -= step_size * (m / denom)
 
     def get_config(self) -> dict:
@@ -167,7 +166,7 @@ class RMSprop(Optimizer):
         super().__init__(lr, clip_norm)
         self.rho = check_number("rho", rho, low=0.0, high=1.0, high_open=True)
         self.eps = check_number("eps", eps, low=0.0, low_open=True)
-        self.v: np.ndarray | None = None
+        self.v: xp.ndarray | None = None
 
     def reset(self) -> None:
         """Drop the squared-gradient average."""
@@ -176,10 +175,10 @@ class RMSprop(Optimizer):
 
     def _update(self, params, grads):
         if self.v is None:
-            self.v = np.zeros_like(params)
+            self.v = xp.zeros_like(params)
         self.v *= self.rho
         self.v += (1.0 - self.rho) * (grads * grads)
-        params -= self.lr * (grads / (np.sqrt(self.v) + self.eps))
+        params -= self.lr * (grads / (xp.sqrt(self.v) + self.eps))
 
     def get_config(self) -> dict:
         """Name and hyper-parameters."""

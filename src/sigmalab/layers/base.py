@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
+from ..backend import xp
 
 
 class Layer:
@@ -17,9 +17,9 @@ class Layer:
     random_stream = "init"  # which of the model's generators build() receives
 
     def __init__(self) -> None:
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
-        self.state: dict[str, np.ndarray] = {}
+        self.params: dict[str, xp.ndarray] = {}
+        self.grads: dict[str, xp.ndarray] = {}
+        self.state: dict[str, xp.ndarray] = {}
         self.input_dim: int | None = None
         self.output_dim: int | None = None
 
@@ -28,16 +28,16 @@ class Layer:
         """True once ``build`` has fixed the input width and created the parameters."""
         return self.input_dim is not None
 
-    def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> int:
+    def build(self, input_dim: int, rng: xp.random.Generator, dtype: xp.dtype) -> int:
         """Create parameters for ``input_dim`` inputs; return the output width."""
         self.input_dim = self.output_dim = input_dim
         return input_dim
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: xp.ndarray, training: bool = False) -> xp.ndarray:
         """The layer's output for a batch."""
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, dy: xp.ndarray, need_input_grad: bool = True) -> xp.ndarray | None:
         """Fill ``grads`` from the output error ``dy``; return the input error (if asked)."""
         raise NotImplementedError
 
@@ -50,4 +50,4 @@ class Layer:
         return {"type": self.kind}
 
     def _zero_grads(self) -> None:
-        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+        self.grads = {name: xp.zeros_like(value) for name, value in self.params.items()}

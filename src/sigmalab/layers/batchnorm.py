@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import xp
 from ..errors import ShapeError
 from ..validation import check_number
 from .base import Layer
@@ -27,18 +26,18 @@ class BatchNorm(Layer):
         self._xhat = self._inv_std = None
         self._training_pass = False
 
-    def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> int:
+    def build(self, input_dim: int, rng: xp.random.Generator, dtype: xp.dtype) -> int:
         """gamma = 1, beta = 0, running mean 0 and variance 1."""
         self.input_dim = self.output_dim = input_dim
-        self.params = {"gamma": np.ones(input_dim, dtype), "beta": np.zeros(input_dim, dtype)}
+        self.params = {"gamma": xp.ones(input_dim, dtype), "beta": xp.zeros(input_dim, dtype)}
         self.state = {
-            "running_mean": np.zeros(input_dim, dtype),
-            "running_var": np.ones(input_dim, dtype),
+            "running_mean": xp.zeros(input_dim, dtype),
+            "running_var": xp.ones(input_dim, dtype),
         }
         self._zero_grads()
         return input_dim
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: xp.ndarray, training: bool = False) -> xp.ndarray:
         """gamma * (x - mean) / sqrt(var + eps) + beta."""
         self._training_pass = training
         self._xhat, self._inv_std = normalize(
@@ -51,7 +50,7 @@ class BatchNorm(Layer):
         )
         return self._xhat * self.params["gamma"] + self.params["beta"]
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, dy: xp.ndarray, need_input_grad: bool = True) -> xp.ndarray | None:
         """Exact gradient through the batch statistics (training) or the fixed ones (inference)."""
         scale_and_shift_gradients(dy, self._xhat, self.grads["gamma"], self.grads["beta"])
         if not need_input_grad:
@@ -73,45 +72,45 @@ class BatchNorm(Layer):
 
 
 def normalize(
-    x: np.ndarray,
-    running_mean: np.ndarray,
-    running_var: np.ndarray,
+    x: xp.ndarray,
+    running_mean: xp.ndarray,
+    running_var: xp.ndarray,
     momentum: float,
     eps: float,
     training: bool,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[xp.ndarray, xp.ndarray]:
     """(xhat, 1/std); training uses the batch and updates the running statistics in place."""
     if not training:
-        inv_std = 1.0 / np.sqrt(running_var + eps)
+        inv_std = 1.0 / xp.sqrt(running_var + eps)
         return (x - running_mean) * inv_std, inv_std
     n = x.shape[-2]
     if n < 2:
         raise ShapeError("BatchNorm needs at least 2 samples per batch in training, received 1")
     mean = x.mean(axis=-2, keepdims=True)
     centered = x - mean
-    var = np.einsum("...ij,...ij->...j", centered, centered)[..., None, :] / n
+    var = xp.einsum("...ij,...ij->...j", centered, centered)[..., None, :] / n
     running_mean *= 1.0 - momentum
     running_mean += momentum * mean
     running_var *= 1.0 - momentum
     running_var += (momentum * n / (n - 1)) * var
-    inv_std = 1.0 / np.sqrt(var + eps)
+    inv_std = 1.0 / xp.sqrt(var + eps)
     return centered * inv_std, inv_std
 
 
 def scale_and_shift_gradients(
-    dy: np.ndarray, xhat: np.ndarray, dgamma: np.ndarray, dbeta: np.ndarray
+    dy: xp.ndarray, xhat: xp.ndarray, dgamma: xp.ndarray, dbeta: xp.ndarray
 ) -> None:
     """Fill d loss / d gamma and d loss / d beta in place."""
-    np.einsum("...ij,...ij->...j", dy, xhat, out=dgamma)
-    np.sum(dy, axis=-2, out=dbeta)
+    xp.einsum("...ij,...ij->...j", dy, xhat, out=dgamma)
+    xp.sum(dy, axis=-2, out=dbeta)
 
 
 def input_gradient(
-    dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, training: bool
-) -> np.ndarray:
+    dxhat: xp.ndarray, xhat: xp.ndarray, inv_std: xp.ndarray, training: bool
+) -> xp.ndarray:
     """d loss / d x from d loss / d xhat, through the batch statistics when training."""
     if not training:
         return dxhat * inv_std
     n = dxhat.shape[-2]
-    projection = np.einsum("...ij,...ij->...j", dxhat, xhat)[..., None, :]
+    projection = xp.einsum("...ij,...ij->...j", dxhat, xhat)[..., None, :]
     return (inv_std / n) * (n * dxhat - dxhat.sum(axis=-2, keepdims=True) - xhat * projection)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-import numpy as np
-
 from ..activations import Activation, get_activation
+from ..backend import xp
 from ..errors import SigmalabError
 from ..initializers import check_init, initial_weights
 from ..validation import check_int, check_number
@@ -17,10 +16,10 @@ from .base import Layer
 class _Buffers(NamedTuple):
     """Where a pass writes z, a, delta and dx; None fields mean: allocate a new array."""
 
-    z: np.ndarray | None
-    a: np.ndarray | None
-    delta: np.ndarray | None
-    dx: np.ndarray | None
+    z: xp.ndarray | None
+    a: xp.ndarray | None
+    delta: xp.ndarray | None
+    dx: xp.ndarray | None
 
 
 _NO_BUFFERS = _Buffers(None, None, None, None)
@@ -60,41 +59,41 @@ class Dense(Layer):
         self._buffer_cache: dict[int, _Buffers] = {}
         self._buffers = _NO_BUFFERS
 
-    def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> int:
+    def build(self, input_dim: int, rng: xp.random.Generator, dtype: xp.dtype) -> int:
         """Draw W (input_dim, units) from the initialiser, scaled; biases start at 0."""
         self.input_dim, self.output_dim = input_dim, self.units
         W = initial_weights(self.init, self.activation, rng, input_dim, self.units, dtype)
         self.params = {"W": W * dtype.type(self.weight_scale)}
         if self.use_bias:
-            self.params["b"] = np.zeros(self.units, dtype=dtype)
+            self.params["b"] = xp.zeros(self.units, dtype=dtype)
         self._zero_grads()
         return self.units
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: xp.ndarray, training: bool = False) -> xp.ndarray:
         """z = x W + b, a = sigma(z); a training pass writes into arrays reused next pass."""
         self._buffers = self._training_buffers(x.shape[0]) if training else _NO_BUFFERS
-        # np.dot makes the same BLAS call as @ on 2-D arrays, dispatched ~1 us faster.
-        z = np.dot(x, self.params["W"], out=self._buffers.z)
+        # xp.dot makes the same BLAS call as @ on 2-D arrays, dispatched ~1 us faster.
+        z = xp.dot(x, self.params["W"], out=self._buffers.z)
         if self.use_bias:
             z += self.params["b"]
         self.x, self.z = x, z
         self.a = self.activation(z, out=self._buffers.a)
         return self.a
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, dy: xp.ndarray, need_input_grad: bool = True) -> xp.ndarray | None:
         """delta = dy * sigma'(z); dW = x^T delta + penalty'; db = sum(delta); dx = delta W^T."""
         delta = self.activation.backward(dy, self.z, self.a, out=self._buffers.delta)
         self.delta = delta
         W = self.params["W"]
         dW = self.grads["W"]
-        np.dot(self.x.T, delta, out=dW)
+        xp.dot(self.x.T, delta, out=dW)
         if self.l2:
             dW += (2.0 * self.l2) * W
         if self.l1:
-            dW += self.l1 * np.sign(W)
+            dW += self.l1 * xp.sign(W)
         if self.use_bias:
-            np.add.reduce(delta, axis=0, out=self.grads["b"])
-        return np.dot(delta, W.T, out=self._buffers.dx) if need_input_grad else None
+            xp.add.reduce(delta, axis=0, out=self.grads["b"])
+        return xp.dot(delta, W.T, out=self._buffers.dx) if need_input_grad else None
 
     def _training_buffers(self, rows: int) -> _Buffers:
         """The z, a, delta and dx arrays for batches of ``rows`` samples, made once per size.
@@ -110,10 +109,10 @@ class Dense(Layer):
             dtype = self.params["W"].dtype
             units = (rows, self.units)
             buffers = _Buffers(
-                np.empty(units, dtype),
-                np.empty(units, dtype),
-                np.empty(units, dtype),
-                np.empty((rows, self.input_dim), dtype),
+                xp.empty(units, dtype),
+                xp.empty(units, dtype),
+                xp.empty(units, dtype),
+                xp.empty((rows, self.input_dim), dtype),
             )
             self._buffer_cache[rows] = buffers
         return buffers
@@ -123,9 +122,9 @@ class Dense(Layer):
         W = self.params["W"]
         total = 0.0
         if self.l1:
-            total += self.l1 * float(np.abs(W).sum())
+            total += self.l1 * float(xp.abs(W).sum())
         if self.l2:
-            total += self.l2 * float(np.vdot(W, W))
+            total += self.l2 * float(xp.vdot(W, W))
         return total
 
     def get_config(self) -> dict:

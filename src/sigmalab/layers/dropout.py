@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import xp
 from ..validation import check_number
 from .base import Layer
 
@@ -22,27 +21,27 @@ class Dropout(Layer):
     def __init__(self, rate: float) -> None:
         super().__init__()
         self.rate = check_number("rate", rate, low=0.0, high=1.0)
-        self.mask: np.ndarray | None = None
-        self.rng: np.random.Generator | None = None
+        self.mask: xp.ndarray | None = None
+        self.rng: xp.random.Generator | None = None
 
-    def build(self, input_dim: int, rng: np.random.Generator, dtype: np.dtype) -> int:
+    def build(self, input_dim: int, rng: xp.random.Generator, dtype: xp.dtype) -> int:
         """Keep the generator that draws the masks."""
         self.rng = rng
         return super().build(input_dim, rng, dtype)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: xp.ndarray, training: bool = False) -> xp.ndarray:
         """x * mask in training (mask in {0, 1/(1-rate)}), x at inference."""
         if not training or self.rate == 0.0:
             self.mask = None
             return x
         if self.rate == 1.0:
-            self.mask = np.zeros_like(x)
+            self.mask = xp.zeros_like(x)
         else:
             keep = self.rng.random(x.shape) >= self.rate
             self.mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.rate))
         return x * self.mask
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, dy: xp.ndarray, need_input_grad: bool = True) -> xp.ndarray | None:
         """The same mask as forward: dropped units pass no error back."""
         if not need_input_grad:
             return None
