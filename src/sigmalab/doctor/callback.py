@@ -63,8 +63,9 @@ class Doctor(Callback):
         blew up, since nothing more can be learned from it.
 
     Attributes after ``fit``: ``findings`` (static and dynamic, most severe first),
-    ``records`` (the probe stream), ``epochs`` (epoch logs), ``probe_every`` (the interval
-    used), ``probe_seconds`` and ``train_seconds`` (measured, to report the overhead).
+    ``records`` (the probe stream), ``epochs`` (epoch logs), ``probes`` (how many full probes
+    ran), ``probe_every`` (the interval used), ``probe_seconds`` and ``train_seconds``
+    (measured, to report the overhead).
     """
 
     explains_divergence = True  # its divergence finding replaces fit's warning
@@ -98,9 +99,8 @@ class Doctor(Callback):
         self.probe_every = self._explicit_every
         self._probe: Probe | None = None
         self._probe_cost = 0.0
-        self._probes_run = 0
+        self.probes = 0
         self._epoch = 0
-        self._probed_epoch = -1
         self._last_probe_step = 0
         self._next_check = 1
         self._blowup_limit = -math.inf  # every step goes the slow way until step 1 sets it
@@ -176,8 +176,9 @@ class Doctor(Callback):
         last = self._last_probe_step
         if self._explicit_every is not None:
             return last + self._explicit_every
-        epoch = (step - 1) // self._steps_per_epoch
-        epoch_end = (epoch + 1 + (self._probed_epoch == epoch)) * self._steps_per_epoch
+        epoch = self._epoch_of(step)
+        probed = self._epoch_of(self._last_probe_step) == epoch
+        epoch_end = (epoch + 1 + probed) * self._steps_per_epoch
         return min(last + self.probe_every, epoch_end)
 
     def _due(self, step: int) -> bool:
@@ -193,18 +194,21 @@ class Doctor(Callback):
             return True
         if self._explicit_every is not None or step % self._steps_per_epoch:
             return False
-        unprobed_epoch = self._probed_epoch != (step - 1) // self._steps_per_epoch
-        within_budget = (self._probes_run + 1) * self._probe_cost <= self.overhead_budget * step
+        unprobed_epoch = self._epoch_of(self._last_probe_step) != self._epoch_of(step)
+        within_budget = (self.probes + 1) * self._probe_cost <= self.overhead_budget * step
         return unprobed_epoch and within_budget
+
+    def _epoch_of(self, step: int) -> int:
+        """The epoch (from 0) in which optimizer step ``step`` ran; -1 for step 0, before any."""
+        return (step - 1) // self._steps_per_epoch
 
     def _run_probe(self, step: int) -> None:
         start = time.perf_counter()
         record = self._probe(step, self._epoch)
         self.records.append(record)
         self.probe_seconds += time.perf_counter() - start
-        self._probes_run += 1
+        self.probes += 1
         self._last_probe_step = step
-        self._probed_epoch = (step - 1) // self._steps_per_epoch
         if self._probe_blowup_limit == math.inf and math.isfinite(record["loss"]):
             # Probe losses (inference mode) are judged against the first probe's, not the
             # batch loss: BatchNorm's running statistics make the two differ at the start.
@@ -214,11 +218,6 @@ class Doctor(Callback):
         )
 
     # ---- output ------------------------------------------------------------------------
-    @property
-    def probes(self) -> int:
-        """How many full probes ran."""
-        return sum(1 for record in self.records if record.get("layers"))
-
     def to_dict(self) -> dict:
         """JSON-safe summary: findings, number of probes, the interval, the measured overhead."""
         overhead = self.probe_seconds / self.train_seconds if self.train_seconds else 0.0
