@@ -232,10 +232,10 @@ def test_probes_inside_fit_leave_the_blas_threads_to_fit(xor, monkeypatch):
     """fit already picks the BLAS threads for the run; a second limiter per probe cost ~10 %."""
     from sigmalab.doctor import probes
 
-    def no_second_limiter():
+    def no_second_limiter(largest_product):
         raise AssertionError("the Doctor's probes should not set BLAS threads inside fit")
 
-    monkeypatch.setattr(probes, "_blas_threads", no_second_limiter)
+    monkeypatch.setattr(probes, "blas_threads_for", no_second_limiter)
     _, doctor = train([sl.Dense(8, "relu"), sl.Dense(1)], "adam", xor, epochs=3)
     assert doctor.probes >= 2
 

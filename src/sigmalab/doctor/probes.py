@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import math
 from contextlib import nullcontext
-from functools import cache
 
 import numpy as np
 
 from ..activations import RELU, SATURATING
+from ..backend import blas_threads_for
 from ..layers import BatchNorm, Dense, Dropout
 
 # Output ranges outside which a unit is saturated (nnscope: sigmoid active in (0.03, 0.97),
@@ -34,18 +34,6 @@ SATURATED_SAMPLE_SHARE = 0.9
 # Inputs count as already standardised (so "standardize_inputs" is no remedy) when every
 # feature's mean is within this of 0 and its standard deviation within this of 1.
 STANDARDIZED_TOLERANCE = 0.5
-
-
-@cache
-def _blas_threads():
-    """One controller per process: building it scans the loaded libraries (milliseconds)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def _no_limit(**_: object) -> nullcontext:
-    return nullcontext()
 
 
 def describe_layers(model) -> list[dict]:
@@ -113,12 +101,16 @@ class Probe:
         """One record of per-layer statistics at optimizer step ``step``."""
         model = self.model
         saved_grads = model.flat_grads.copy()
-        # One BLAS thread: for a few hundred rows, waking a sleeping thread pool costs more
-        # than the product itself (10x on a busy machine), and probes are rare, so it sleeps.
-        # Inside fit there is no need (``limit_threads=False``, saving ~10 % of a probe): fit
-        # already trains small products on one thread and keeps the pool awake for large ones.
-        limit = _blas_threads().limit if self.limit_threads else _no_limit
-        with limit(limits=1, user_api="blas"):
+        # BLAS threads as fit chooses them: one for small products, since for a few hundred
+        # rows waking a sleeping thread pool costs more than the product itself (10x on a busy
+        # machine). Inside fit they are chosen already (``limit_threads=False``): a second
+        # limiter would cost ~10 % of a probe.
+        threads = (
+            blas_threads_for(model._largest_product(len(self.X)))
+            if self.limit_threads
+            else nullcontext()
+        )
+        with threads:
             out = model._forward(self.X, False)
             loss, dout = model.loss.value_and_grad(out, self.y)
             model._backward(dout, need_input_grad=False)
