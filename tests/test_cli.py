@@ -136,6 +136,26 @@ def test_predict_names_missing_columns(trained, tmp_path):
     assert_user_error(sigmalab("predict", out / "model.safetensors", table), "missing", "x2")
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"{broken", "JSONDecodeError"),
+        (b"\xff\xfe", "UnicodeDecodeError"),
+        (b"[1]", "expected a JSON object, found list"),
+        (b'{"preprocessing": {}}', "KeyError: 'columns'"),
+    ],
+)
+def test_predict_names_a_broken_summary_beside_the_model(trained, tmp_path, content, problem):
+    _, out = trained
+    for name in ("model.safetensors", "summary.json"):
+        (tmp_path / name).write_bytes((out / name).read_bytes())
+    (tmp_path / "summary.json").write_bytes(content)
+    table = tmp_path / "points.csv"
+    table.write_text("x1,x2\n0.5,1.0\n")
+    process = sigmalab("predict", tmp_path / "model.safetensors", table)
+    assert_user_error(process, f"{tmp_path / 'summary.json'} is broken", problem)
+
+
 def test_train_prints_a_summary_table(tmp_path):
     (tmp_path / "run.toml").write_text(RUN.replace("epochs = 4", "epochs = 1"))
     process = sigmalab("train", "run.toml", cwd=tmp_path)

@@ -26,6 +26,7 @@ from .config import ConfigError, RunConfig, build_model, save_run
 from .data.csv_file import read_columns
 from .data.dataset import CLASSIFICATION, Dataset
 from .data.features import expand
+from .errors import SigmalabError
 from .io import atomic_write_bytes, load_model
 from .losses import LOSSES
 from .model import Sequential
@@ -252,16 +253,29 @@ def predict_csv(
     ``target`` feeds the model as is. Columns the model does not read are ignored.
     """
     model = load_model(model_path)
-    summary_path = Path(model_path).parent / SUMMARY_FILE
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-    preprocessing = (
-        Preprocessing.from_dict(summary["preprocessing"]) if "preprocessing" in summary else None
-    )
+    summary, preprocessing = _read_summary(Path(model_path).parent / SUMMARY_FILE)
     X = read_columns(csv_path, None if preprocessing is None else preprocessing.columns)
     if preprocessing is not None:
         X = preprocessing.apply(X)
     loss = model.loss.name if model.loss is not None else "mse"
     return _prediction_table(model.predict(X), loss, summary)
+
+
+def _read_summary(path: Path) -> tuple[dict[str, Any], Preprocessing | None]:
+    """The summary.json beside a model and its preprocessing; both empty when it is absent."""
+    if not path.is_file():
+        return {}, None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(summary, dict):
+            raise TypeError(f"expected a JSON object, found {type(summary).__name__}")
+        recorded = summary.get("preprocessing")
+        preprocessing = None if recorded is None else Preprocessing.from_dict(recorded)
+    except (ValueError, KeyError, TypeError) as error:  # ValueError: bad JSON or UTF-8 too
+        raise SigmalabError(
+            f"{path} is broken ({type(error).__name__}: {error}); train again or remove it"
+        ) from None
+    return summary, preprocessing
 
 
 def _prediction_table(
