@@ -108,6 +108,8 @@ def test_value_out_of_range_names_path_bound_and_value():
         (lambda d: d["data"].update(noise=float("nan")), "data.noise: must be a finite number"),
         (lambda d: d["model"]["layers"][0].pop("units"), "model.layers[0].units: missing"),
         (lambda d: d.pop("train"), "train: missing required key"),
+        (lambda d: d["data"].update(seed=-1), "data.seed: must be >= 0 (received -1)"),
+        (lambda d: d["model"].update(seed=-1), "model.seed: must be >= 0 (received -1)"),
     ],
 )
 def test_bad_values_are_rejected_with_their_path(change, expected):

@@ -223,6 +223,8 @@ def test_features_on_a_non_2d_dataset_are_rejected():
         ({"noise": 1.5}, "noise .* got 1.5"),
         ({"test_fraction": 0.0}, "test_fraction .* got 0.0"),
         ({"test_fraction": 1}, "test_fraction .* got 1"),
+        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+        ({"seed": 0.5}, "seed must be an integer >= 0, got 0.5"),
     ],
 )
 def test_bad_parameters_name_themselves_and_the_value(kwargs, message):

@@ -92,7 +92,7 @@ class DataConfig(_Table):
     noise: float = Field(0.0, ge=0.0, le=1.0)
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     standardize: bool = False
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     features: list[Annotated[str, _one_of(FEATURES)]] | None = Field(None, min_length=1)
     target: str = "target"
     _base_dir: Path | None = PrivateAttr(None)
@@ -183,7 +183,7 @@ LayerConfig = Annotated[DenseConfig | BatchNormConfig | DropoutConfig, Field(dis
 class ModelConfig(_Table):
     """The network: its layers in order, the seed of its weights and its float type."""
 
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     dtype: Annotated[str, _one_of(DTYPES)] = "float32"
     layers: list[LayerConfig] = Field(min_length=1)
 

@@ -66,10 +66,11 @@ def available() -> dict[str, str]:
     return {name: source.description for name, source in SYNTHETIC.items()} | REAL
 
 
-def _check_arguments(samples: int, noise: float, test_fraction: float) -> None:
+def _check_arguments(samples: int, noise: float, test_fraction: float, seed: int) -> None:
     """Reject bad parameters up front, naming the parameter and the value received."""
-    if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 4:
-        raise DataError(f"samples must be an integer >= 4, got {samples!r}")
+    for name, value, low in (("samples", samples, 4), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            raise DataError(f"{name} must be an integer >= {low}, got {value!r}")
     if not 0.0 <= noise <= 1.0:
         raise DataError(f"noise must be in [0, 1] (Playground range 0..0.5), got {noise!r}")
     if not 0.0 < test_fraction < 1.0:
@@ -101,7 +102,7 @@ def load(
     Playground input features; ``target`` names the CSV label column. One
     ``default_rng(seed)`` drives generation and shuffling, so a seed reproduces every array.
     """
-    _check_arguments(samples, noise, test_fraction)
+    _check_arguments(samples, noise, test_fraction, seed)
     rng = np.random.default_rng(seed)
     name = os.fspath(name)
     if name in SYNTHETIC:
