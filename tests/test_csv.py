@@ -188,3 +188,19 @@ def test_read_columns_names_missing_columns_and_bad_cells(tmp_path):
         read_columns(path, ["a", "b"])
     with pytest.raises(DataError, match=r"line 3, column 'c': 'oops' is not a number"):
         read_columns(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1,2\n3,4\n", "line 1: no header"),
+        ("a,b,a\n1,2,3\n", "line 1: duplicate column names ['a']"),
+        ("a,b\n", "has a header but no data rows"),
+        ("", "is empty"),
+    ],
+)
+def test_read_columns_checks_the_header_like_load_csv(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as info:
+        read_columns(path, ["a", "b"])
+    assert f"{path} {message}" in str(info.value)

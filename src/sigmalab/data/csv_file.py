@@ -50,8 +50,16 @@ def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def _check_header(path: Path, line: int, names: list[str], target: str) -> None:
-    """Reject a missing, blank, duplicated or target-less header before reading any data."""
+def _read_table(path: Path) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
+    """The header's line, its column names and the data rows (line, cells) of a headed CSV.
+
+    A missing, blank or duplicated column name, or a file without data rows, is rejected
+    before any cell is read.
+    """
+    rows = _read_rows(path)
+    if not rows:
+        raise DataError(f"{path} is empty: expected a header row, then data rows")
+    line, names = rows[0]
     if all(_is_number(name) for name in names):
         raise DataError(
             f"{path} line {line}: no header; the first row holds only numbers, "
@@ -63,10 +71,21 @@ def _check_header(path: Path, line: int, names: list[str], target: str) -> None:
     if len(set(names)) != len(names):
         twice = sorted({name for name in names if names.count(name) > 1})
         raise DataError(f"{path} line {line}: duplicate column names {twice}")
-    if target not in names:
-        raise DataError(f"column {target!r} not found in {path}; columns: {', '.join(names)}")
-    if len(names) == 1:
-        raise DataError(f"{path} line {line}: no feature columns besides {target!r}")
+    if len(rows) == 1:
+        raise DataError(f"{path} has a header but no data rows")
+    return line, names, rows[1:]
+
+
+def _numeric_columns(
+    path: Path, names: list[str], rows: list[tuple[int, list[str]]], wanted: list[str]
+) -> np.ndarray:
+    """The ``wanted`` columns of ``rows`` as float64; every row must match the header's width."""
+    indices = [names.index(name) for name in wanted]
+    X = np.empty((len(rows), len(wanted)))
+    for i, (line, cells) in enumerate(rows):
+        _check_width(path, line, names, cells)
+        X[i] = [_feature(path, line, names[j], cells[j]) for j in indices]
+    return X
 
 
 def _check_width(path: Path, line: int, names: list[str], cells: list[str]) -> None:
@@ -129,22 +148,16 @@ def load_csv(
     DataError naming the file, line and column, so a user can fix the data directly.
     """
     path = Path(path)
-    rows = _read_rows(path)
-    if not rows:
-        raise DataError(f"{path} is empty: expected a header row, then data rows")
-    header_line, names = rows[0]
-    _check_header(path, header_line, names, target)
-    if len(rows) == 1:
-        raise DataError(f"{path} has a header but no data rows")
-    target_index = names.index(target)
+    header_line, names, rows = _read_table(path)
+    if target not in names:
+        raise DataError(f"column {target!r} not found in {path}; columns: {', '.join(names)}")
+    if len(names) == 1:
+        raise DataError(f"{path} line {header_line}: no feature columns besides {target!r}")
     feature_names = [name for name in names if name != target]
-    X = np.empty((len(rows) - 1, len(feature_names)))
-    for i, (line, cells) in enumerate(rows[1:]):
-        _check_width(path, line, names, cells)
-        features = [(name, cell) for name, cell in zip(names, cells, strict=True) if name != target]
-        X[i] = [_feature(path, line, name, cell) for name, cell in features]
-    lines = [line for line, _ in rows[1:]]
-    y = _encode_targets(path, target, lines, [cells[target_index] for _, cells in rows[1:]])
+    X = _numeric_columns(path, names, rows, feature_names)
+    target_index = names.index(target)
+    lines = [line for line, _ in rows]
+    y = _encode_targets(path, target, lines, [cells[target_index] for _, cells in rows])
     return X, y, feature_names
 
 
@@ -157,19 +170,11 @@ def read_columns(
     bad cell raises a DataError naming the file, line and column.
     """
     path = Path(path)
-    rows = _read_rows(path)
-    if len(rows) < 2:
-        raise DataError(f"{path} needs a header row and at least one data row")
-    names = rows[0][1]
+    _, names, rows = _read_table(path)
     wanted = [name for name in names if name != target] if columns is None else list(columns)
     missing = [name for name in wanted if name not in names]
     if missing:
         raise DataError(
             f"{path} is missing column(s) {', '.join(missing)}; needed: {', '.join(wanted)}"
         )
-    indices = [names.index(name) for name in wanted]
-    X = np.empty((len(rows) - 1, len(wanted)))
-    for i, (line, cells) in enumerate(rows[1:]):
-        _check_width(path, line, names, cells)
-        X[i] = [_feature(path, line, names[j], cells[j]) for j in indices]
-    return X
+    return _numeric_columns(path, names, rows, wanted)
