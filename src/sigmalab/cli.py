@@ -173,18 +173,11 @@ def predict(
     ] = None,
 ) -> None:
     """Predict each row of a CSV: class probabilities and label, or the regression value."""
-    import csv
-    import io
-
     from .io import atomic_write_bytes
-    from .runner import predict_csv
+    from .runner import csv_text, predict_csv
 
-    columns, rows = predict_csv(model, csv_file)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
+    text = csv_text(*predict_csv(model, csv_file))
     if out is None:
-        typer.echo(buffer.getvalue(), nl=False)
+        typer.echo(text, nl=False)
     else:
-        atomic_write_bytes(out, buffer.getvalue().encode())
+        atomic_write_bytes(out, text.encode())

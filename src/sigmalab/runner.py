@@ -13,7 +13,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,11 +234,19 @@ def _json_number(value: Any) -> Any:
 
 def _history_csv(history: History) -> str:
     keys = list(history.history)
+    rows = [
+        [epoch + 1, *(repr(float(history.history[key][row])) for key in keys)]
+        for row, epoch in enumerate(history.epoch)
+    ]
+    return csv_text(["epoch", *keys], rows)
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A header and rows as CSV text with plain newlines, as history.csv and predict write it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["epoch", *keys])
-    for row, epoch in enumerate(history.epoch):
-        writer.writerow([epoch + 1, *(repr(float(history.history[key][row])) for key in keys)])
+    writer.writerow(header)
+    writer.writerows(rows)
     return buffer.getvalue()
 
 
