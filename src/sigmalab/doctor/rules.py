@@ -144,14 +144,30 @@ def _error_ratios(records: list[dict]) -> list[tuple[dict, dict, float]]:
     return ratios
 
 
-def _ratio_evidence(first: dict, last: dict, ratio: float, threshold: float, probes: int) -> dict:
-    return {
+def _error_ratio_rule(
+    records: list[dict],
+    context: dict,
+    kind: str,
+    crossed: Callable[[dict, float], bool],
+    threshold: float,
+    **extra_evidence: float,
+) -> list[Finding]:
+    """Warn at the first Dense layer when ``crossed(first entry, ratio)`` held on the last
+    PERSIST probes (ratio: first layer's error / last layer's)."""
+    ratios = _error_ratios(records)
+    streak = _trailing([crossed(first, ratio) for first, _, ratio in ratios])
+    if streak < PERSIST:
+        return []
+    first, last, ratio = ratios[-1]
+    evidence = {
         "first_layer_error": first["error"],
         "last_layer_error": last["error"],
         "ratio": ratio,
         "threshold": threshold,
-        "probes": probes,
+        "probes": streak,
+        **extra_evidence,
     }
+    return [make_finding(kind, "warning", evidence, _layer_ref(first), context)]
 
 
 def _loss_curve(records: list[dict], epochs: list[dict]) -> list[float]:
@@ -164,27 +180,25 @@ def _loss_curve(records: list[dict], epochs: list[dict]) -> list[float]:
 # ---- the rules -------------------------------------------------------------------------
 def vanishing_gradients(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
     """The first layer's error is 1000x below the last's and tiny, on the last probes."""
-    ratios = _error_ratios(records)
-    streak = _trailing(
-        [ratio < VANISHING_RATIO and first["error"] < VANISHING_ERROR for first, _, ratio in ratios]
+    return _error_ratio_rule(
+        records,
+        context,
+        "vanishing_gradients",
+        lambda first, ratio: ratio < VANISHING_RATIO and first["error"] < VANISHING_ERROR,
+        VANISHING_RATIO,
+        error_threshold=VANISHING_ERROR,
     )
-    if streak < PERSIST:
-        return []
-    first, last, ratio = ratios[-1]
-    evidence = _ratio_evidence(first, last, ratio, VANISHING_RATIO, streak)
-    evidence["error_threshold"] = VANISHING_ERROR
-    return [make_finding("vanishing_gradients", "warning", evidence, _layer_ref(first), context)]
 
 
 def exploding_gradients(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
     """The first layer's error is more than 70x the last's on the last probes."""
-    ratios = _error_ratios(records)
-    streak = _trailing([ratio > EXPLODING_RATIO for _, _, ratio in ratios])
-    if streak < PERSIST:
-        return []
-    first, last, ratio = ratios[-1]
-    evidence = _ratio_evidence(first, last, ratio, EXPLODING_RATIO, streak)
-    return [make_finding("exploding_gradients", "warning", evidence, _layer_ref(first), context)]
+    return _error_ratio_rule(
+        records,
+        context,
+        "exploding_gradients",
+        lambda first, ratio: ratio > EXPLODING_RATIO,
+        EXPLODING_RATIO,
+    )
 
 
 def dead_relu(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
