@@ -63,6 +63,13 @@ def _probes(records: list[dict]) -> list[dict]:
     return [record for record in records if record.get("layers")]
 
 
+def _probes_with_updates(records: list[dict]) -> list[dict]:
+    """Full probes that measured the last step's update (``update_ratio`` not None)."""
+    return [
+        record for record in _probes(records) if record["layers"][0]["update_ratio"] is not None
+    ]
+
+
 def _trailing(flags: list[bool]) -> int:
     """How many of the last flags are True in a row."""
     count = 0
@@ -363,7 +370,7 @@ def _accuracy_gap(logs: list[dict]) -> float:
 
 def learning_rate_too_high(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
     """Steps change a layer's weights by > 5 % each, and the loss stopped improving."""
-    probes = [r for r in _probes(records) if r["layers"][0]["update_ratio"] is not None]
+    probes = _probes_with_updates(records)
     if len(probes) <= PERSIST or not _stalled(probes, PERSIST):
         return []
     return _per_layer_rule(
@@ -378,7 +385,7 @@ def learning_rate_too_high(records: list[dict], epochs: list[dict], context: dic
 
 def learning_rate_too_low(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
     """Every layer's steps are below 1e-6 of its weights, and the loss has barely moved."""
-    probes = [r for r in _probes(records) if r["layers"][0]["update_ratio"] is not None]
+    probes = _probes_with_updates(records)
     largest = [max(entry["update_ratio"] or 0.0 for entry in r["layers"]) for r in probes]
     streak = _trailing([_finite(value) and value < UPDATE_RATIO_LOW for value in largest])
     improvement = _improvement(_probes(records))
