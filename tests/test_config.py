@@ -327,3 +327,14 @@ optimizer = {name = "sgd", lr = 0.03, momentum = 0.0}
     model = build_model(load_run(run)).build(2)
     assert [layer.kind for layer in model.layers] == ["dense", "batchnorm", "dropout", "dense"]
     assert model.optimizer.get_config()["lr"] == 0.03
+
+
+def test_features_on_a_csv_are_rejected_with_what_to_remove(tmp_path):
+    write_csv(tmp_path / "points.csv", [(i, -i, i % 2) for i in range(10)])
+    data = copy.deepcopy(VALID)
+    data["data"] = {"dataset": "points.csv", "features": ["x1^2"]}
+    with pytest.raises(ConfigError) as caught:
+        RunConfig.from_dict(data, tmp_path)
+    message = str(caught.value)
+    assert "data: features apply only to the 2-D built-in datasets (circle, xor" in message
+    assert "not 'points.csv'; remove the features key" in message

@@ -34,9 +34,9 @@ from pydantic_core import PydanticCustomError
 
 from .activations import get_activation
 from .backend import DTYPES
-from .data import available
+from .data import DataError, available
 from .data.features import FEATURES
-from .data.registry import SYNTHETIC
+from .data.registry import check_features_apply
 from .errors import SigmalabError, closest
 from .initializers import INIT_NAMES
 from .losses import LOSSES
@@ -115,11 +115,10 @@ class DataConfig(_Table):
 
     @model_validator(mode="after")
     def _features_need_2d_data(self) -> DataConfig:
-        if self.features is not None and self.dataset not in SYNTHETIC:
-            raise _problem(
-                f"features apply only to the 2-D built-in datasets ({', '.join(SYNTHETIC)}), "
-                f"not {self.dataset!r}; remove the features key"
-            )
+        try:
+            check_features_apply(self.dataset, self.features)
+        except DataError as error:
+            raise _problem(f"{error}; remove the features key") from None
         return self
 
     @property

@@ -77,6 +77,15 @@ def _check_arguments(samples: int, noise: float, test_fraction: float, seed: int
         raise DataError(f"test_fraction must be strictly between 0 and 1, got {test_fraction!r}")
 
 
+def check_features_apply(name: str, features: Sequence[str] | None) -> None:
+    """Reject Playground input features for a dataset other than the 2-D generators."""
+    if features is not None and name not in SYNTHETIC:
+        raise DataError(
+            f"features apply only to the 2-D built-in datasets ({', '.join(SYNTHETIC)}), "
+            f"not {name!r}"
+        )
+
+
 def _unknown_name(name: str) -> DataError:
     """Build the error for an unknown name, suggesting the closest built-in one."""
     close = difflib.get_close_matches(name, list(available()), n=1)
@@ -112,11 +121,7 @@ def load(
         task = source.task
         n_classes = 2 if task == CLASSIFICATION else None  # labels alone may miss a class
     elif name in REAL or name.lower().endswith(".csv"):
-        if features is not None:
-            raise DataError(
-                f"features apply only to the 2-D built-in datasets ({', '.join(SYNTHETIC)}), "
-                f"not {name!r}"
-            )
+        check_features_apply(name, features)
         X, y, feature_names = load_real(name) if name in REAL else load_csv(name, target)
         task = CLASSIFICATION if y.dtype.kind == "i" else REGRESSION
         n_classes = int(y.max()) + 1 if task == CLASSIFICATION else None
