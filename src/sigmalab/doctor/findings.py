@@ -10,6 +10,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .explanations import explain
+
 KINDS = (
     "missing_nonlinearity",
     "output_loss_mismatch",
@@ -142,8 +144,6 @@ def make_finding(
     context: dict | None = None,
 ) -> Finding:
     """Build a Finding with its explanation and the remedies that apply to ``context``."""
-    from .explanations import explain
-
     return Finding(
         kind=kind,
         severity=severity,
