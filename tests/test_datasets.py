@@ -233,7 +233,9 @@ def test_bad_parameters_name_themselves_and_the_value(kwargs, message):
 
 
 def test_unknown_name_suggests_the_closest_and_lists_all():
-    with pytest.raises(DataError, match="unknown dataset 'cirle'; did you mean 'circle'") as info:
+    with pytest.raises(
+        DataError, match=r"unknown dataset 'cirle'\. Did you mean 'circle'\? Allowed: circle, xor"
+    ) as info:
         load("cirle")
     assert "spiral" in str(info.value) and "breast_cancer" in str(info.value)
 

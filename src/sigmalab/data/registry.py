@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from sigmalab.data.csv_file import load_csv
 from sigmalab.data.dataset import CLASSIFICATION, REGRESSION, DataError, Dataset, split
 from sigmalab.data.features import DEFAULT_FEATURES, expand
 from sigmalab.data.real import load_real
+from sigmalab.errors import closest
 
 Generate = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
@@ -88,11 +88,9 @@ def check_features_apply(name: str, features: Sequence[str] | None) -> None:
 
 def _unknown_name(name: str) -> DataError:
     """Build the error for an unknown name, suggesting the closest built-in one."""
-    close = difflib.get_close_matches(name, list(available()), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
     return DataError(
-        f"unknown dataset {name!r}{hint} available: {', '.join(available())}, "
-        "or a path to a .csv file"
+        f"unknown dataset {name!r}.{closest(name, available())} Allowed: "
+        f"{', '.join(available())}, or a path to a .csv file"
     )
 
 
