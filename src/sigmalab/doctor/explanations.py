@@ -85,9 +85,7 @@ TEMPLATES = {
 
 
 def _number(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, int):
+    if not isinstance(value, float):  # ints, flags, names and lists read as they are
         return str(value)
     if not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("infinite" if value > 0 else "-infinite")
@@ -143,7 +141,7 @@ def _derived(kind: str, evidence: dict, layer_name: str) -> dict:
 
 
 class _Fields(dict):
-    """Formats numbers on lookup; a missing field reads as '?' rather than failing."""
+    """Template fields; a missing one reads as '?' rather than failing."""
 
     def __missing__(self, key: str) -> str:
         return "?"
