@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .data.dataset import CLASSIFICATION
 from .io import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def save_report(path: str | os.PathLike, result: RunResult, title: str = "") -> 
 
     history = result.history.history
     has_accuracy = "accuracy" in history
-    planar = result.raw is not None and result.raw.X_train.shape[1] == 2
+    planar = result.raw.X_train.shape[1] == 2
     panels = 1 + has_accuracy + planar
     figure = Figure(figsize=(4.5 * panels, 4), layout="constrained")
     axes = figure.subplots(1, panels, squeeze=False)[0]
@@ -117,7 +118,7 @@ def _colouring(outputs: np.ndarray, raw: Dataset) -> tuple[np.ndarray, dict]:
         palette = ListedColormap([ORANGE, BLUE, *TAB_COLOURS][:classes])
         return outputs.argmax(axis=1), {"cmap": palette, "vmin": -0.5, "vmax": classes - 0.5}
     values = outputs[:, -1]
-    if raw.task == "classification":
+    if raw.task == CLASSIFICATION:
         return values, {"cmap": playground, "vmin": 0.0, "vmax": 1.0}
     bound = max(float(np.max(np.abs(raw.y_train))), 1e-9)
     return values, {"cmap": playground, "vmin": -bound, "vmax": bound}

@@ -92,8 +92,8 @@ class RunResult:
     history: History
     dataset: Dataset
     summary: dict[str, Any]
-    raw: Dataset | None = None
-    preprocessing: Preprocessing | None = None
+    raw: Dataset
+    preprocessing: Preprocessing
 
 
 def load_data(config: RunConfig) -> tuple[Dataset, Dataset, Preprocessing]:
