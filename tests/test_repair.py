@@ -122,8 +122,6 @@ def test_input_structure_and_schedule_remedies():
     assert layers_of(inserted)[2]["activation"] == "relu"
     logits = apply_remedy(small_run(), {"action": "remove_output_activation"})
     assert "activation" not in layers_of(logits)[-1]
-    scaled = apply_remedy(small_run(), {"action": "scale_weights", "factor": 0.5})
-    assert layers_of(scaled)[0]["weight_scale"] == 0.25
     longer = apply_remedy(small_run(), {"action": "increase_epochs", "factor": 2})
     assert longer["train"]["epochs"] == 20
 

@@ -198,12 +198,6 @@ def remove_output_activation(config: dict) -> None:
     output.pop("activation")
 
 
-def scale_weights(config: dict, factor: float) -> None:
-    """Multiply every Dense layer's initial weight scale by ``factor``."""
-    for layer in _dense(config):
-        layer["weight_scale"] = float(layer.get("weight_scale", 1.0)) * factor
-
-
 def increase_epochs(config: dict, factor: float) -> None:
     """Train ``factor`` times longer, for a run that was still improving when it stopped."""
     train = config.setdefault("train", {})
@@ -227,7 +221,6 @@ ACTIONS: dict[str, Callable[..., None]] = {
         standardize_inputs,
         insert_activation,
         remove_output_activation,
-        scale_weights,
         increase_epochs,
     )
 }
