@@ -42,12 +42,18 @@ def _dense(config: dict) -> list[dict]:
     return [layers[i] for i in _dense_indices(layers)]
 
 
-def _hidden_dense(config: dict, action: str) -> list[dict]:
-    """Every Dense layer but the output one; a remedy on hidden layers needs at least one."""
-    hidden = _dense(config)[:-1]
+def _hidden_indices(layers: list[dict], action: str) -> list[int]:
+    """Positions of every Dense layer but the output one; a remedy on them needs at least one."""
+    hidden = _dense_indices(layers)[:-1]
     if not hidden:
         raise RemedyError(f"{action}: the network has no hidden Dense layer")
     return hidden
+
+
+def _hidden_dense(config: dict, action: str) -> list[dict]:
+    """Every Dense layer but the output one (at least one, or RemedyError)."""
+    layers = _layers(config)
+    return [layers[i] for i in _hidden_indices(layers, action)]
 
 
 def _unchanged(action: str, why: str) -> RemedyError:
@@ -92,9 +98,7 @@ def set_init(config: dict, value: str) -> None:
 def add_batchnorm(config: dict) -> None:
     """Put a BatchNorm after each hidden Dense layer that lacks one, renormalising its output."""
     layers = _layers(config)
-    hidden = _dense_indices(layers)[:-1]
-    if not hidden:
-        raise RemedyError("add_batchnorm: the network has no hidden Dense layer")
+    hidden = _hidden_indices(layers, "add_batchnorm")
     missing = [
         i for i in hidden if i + 1 >= len(layers) or layers[i + 1].get("type") != "batchnorm"
     ]
@@ -143,10 +147,7 @@ def set_dropout(config: dict, value: float) -> None:
         for layer in dropouts:
             layer["rate"] = value
         return
-    hidden = _dense_indices(layers)[:-1]
-    if not hidden:
-        raise RemedyError("set_dropout: the network has no hidden Dense layer to drop from")
-    for i in reversed(hidden):
+    for i in reversed(_hidden_indices(layers, "set_dropout")):
         after = i + 2 if i + 1 < len(layers) and layers[i + 1].get("type") == "batchnorm" else i + 1
         layers.insert(after, {"type": "dropout", "rate": value})
 
