@@ -45,8 +45,8 @@ _ARITY = {
     "where": 3,
 }
 _NAMES = ("x", "pi", "e")
-_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
-_SHADOW_BINARY = {
+# One operator serves both the SymPy expression and the float64 shadow value.
+_BINARY = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
@@ -302,7 +302,7 @@ class _Builder:
         if op not in _BINARY:
             raise self.error(
                 f"operator {_op_symbol(node.op)!r} is not allowed; allowed operators: "
-                f"{' '.join(_BINARY.values())}"
+                f"{' '.join(_op_symbol(allowed()) for allowed in _BINARY)}"
             )
         left, left_value = self.build(node.left)
         right, right_value = self.build(node.right)
@@ -313,8 +313,8 @@ class _Builder:
             )
         value = None
         if left_value is not None and right_value is not None:
-            value = _SHADOW_BINARY[op](left_value, right_value)
-        return _SHADOW_BINARY[op](left, right), value
+            value = _BINARY[op](left_value, right_value)
+        return _BINARY[op](left, right), value
 
     def call(self, node: ast.Call) -> tuple[Any, Any]:
         """Calls of the whitelisted functions with the right number of arguments."""
