@@ -53,7 +53,7 @@ class Preprocessing:
     def apply(self, X: np.ndarray) -> np.ndarray:
         """Map raw rows (one column per entry of ``columns``) to the model's inputs."""
         if self.features is not None:
-            X = expand(X, self.features)[0]
+            X = expand(X, self.features)
         return X if self.mean is None else (X - self.mean) / self.std
 
     @property

@@ -20,8 +20,8 @@ FEATURES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 DEFAULT_FEATURES = ("x1", "x2")
 
 
-def expand(X: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Return the chosen feature columns, in the given order, and their names.
+def expand(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Return the chosen feature columns of the raw (x1, x2) points, in the given order.
 
     Hand-made features let a tiny network (or none) solve circle or xor, as in the Playground.
     """
@@ -35,5 +35,4 @@ def expand(X: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
         raise DataError(f"features must name at least one of: {', '.join(FEATURES)}")
     if len(set(names)) != len(names):
         raise DataError(f"features lists a name twice: {names}")
-    columns = [FEATURES[name](X[:, 0], X[:, 1]) for name in names]
-    return np.column_stack(columns), names
+    return np.column_stack([FEATURES[name](X[:, 0], X[:, 1]) for name in names])

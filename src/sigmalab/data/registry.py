@@ -115,7 +115,8 @@ def load(
     if name in SYNTHETIC:
         source = SYNTHETIC[name]
         X, y = source.generate(samples, noise, rng)
-        X, feature_names = expand(X, DEFAULT_FEATURES if features is None else features)
+        chosen = DEFAULT_FEATURES if features is None else features
+        X, feature_names = expand(X, chosen), list(chosen)
         task = source.task
         n_classes = 2 if task == CLASSIFICATION else None  # labels alone may miss a class
     elif name in REAL or name.lower().endswith(".csv"):
