@@ -17,6 +17,7 @@ success >= 0.9, overhead <= 5 %.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -86,7 +87,7 @@ class Scenario:
 
 
 def load_catalogue(root: Path = CATALOGUE) -> list[Scenario]:
-    """Every run file listed in ``root/expected.toml``, in file order."""
+    """Every run file listed in ``root/expected.toml``, sorted by name."""
     with (root / "expected.toml").open("rb") as stream:
         expected = tomllib.load(stream)["expected"]
     return [
@@ -206,7 +207,7 @@ def measure_overhead(repeats: int) -> dict[str, Overhead]:
 
 
 def _ratio(value: float) -> str:
-    return "  -  " if value != value else f"{value:5.2f}"
+    return "  -  " if math.isnan(value) else f"{value:5.2f}"
 
 
 def _print_detection(table: dict[str, dict[str, float]]) -> tuple[float, float]:
