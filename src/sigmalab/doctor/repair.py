@@ -200,7 +200,6 @@ def _fix(
         after = diagnose_run(candidate)
         used += 1
         attempt = _attempt(target, total, current.metric, after)
-        attempt.accepted = attempt.finding_gone and _improved(current.metric, after.metric)
         attempts.append(attempt)
         if verbose:
             _report(attempt, current.metric.name)
@@ -233,13 +232,15 @@ def _attempt(
     after: Diagnosis | None,
     error: str | None = None,
 ) -> Attempt:
+    """The record of one try; accepted when the finding is gone and the metric improved."""
+    finding_gone = after is not None and not after.has_problem(target.kind)
     return Attempt(
         finding=target,
         remedy=dict(remedy),
         metric_before=before.value,
         metric_after=None if after is None else after.metric.value,
-        finding_gone=after is not None and not after.has_problem(target.kind),
-        accepted=False,
+        finding_gone=finding_gone,
+        accepted=finding_gone and _improved(before, after.metric),
         findings_after=[] if after is None else [f.kind for f in after.problems],
         error=error,
     )
