@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -245,6 +246,38 @@ def test_mse_on_classes_reports_accuracy_from_rounded_outputs(tmp_path):
     outputs = result.model.predict(result.dataset.X_test)[:, 0]
     expected = np.mean(np.clip(np.rint(outputs), 0, 1) == result.dataset.y_test)
     assert result.summary["test_accuracy"] == pytest.approx(expected)
+
+
+DIVERGING = """\
+[data]
+dataset = "reg-plane"
+samples = 100
+[model]
+layers = [
+  {type = "dense", units = 16, activation = "relu", weight_scale = 50.0},
+  {type = "dense", units = 1, weight_scale = 50.0},
+]
+[train]
+loss = "mse"
+epochs = 50
+optimizer = {name = "sgd", lr = 10.0}
+"""
+
+
+def test_a_diverged_run_still_writes_every_file_quietly(tmp_path):
+    from sigmalab.doctor import Doctor
+
+    (tmp_path / "diverging.toml").write_text(DIVERGING)
+    config = load_run(tmp_path / "diverging.toml")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_run(config, out_dir=tmp_path / "out", callbacks=[Doctor()], verbose=0)
+    noise = [f"{w.filename}:{w.lineno} {w.message}" for w in caught]
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], noise
+    names = {"model.safetensors", RUN_FILE, "history.csv", "summary.json", "report.png"}
+    assert names <= {path.name for path in (tmp_path / "out").iterdir()}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["train_loss"] in ("inf", "nan") and summary["test_loss"] in ("inf", "nan")
 
 
 def test_report_draws_several_classes_on_the_plane(tmp_path):

@@ -80,7 +80,8 @@ def _plot_plane(ax: Axes, result: RunResult) -> None:
     x1 = np.linspace(low[0] - margin[0], high[0] + margin[0], GRID_POINTS)
     x2 = np.linspace(low[1] - margin[1], high[1] + margin[1], GRID_POINTS)
     grid = np.column_stack([g.ravel() for g in np.meshgrid(x1, x2)])
-    outputs = result.model.predict(result.preprocessing.apply(grid))
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model: fit already said so
+        outputs = result.model.predict(result.preprocessing.apply(grid))
     values, colours = _colouring(outputs, raw)
     image = ax.imshow(
         values.reshape(GRID_POINTS, GRID_POINTS),

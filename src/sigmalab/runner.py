@@ -201,19 +201,23 @@ def _summarize(
         "n_classes": dataset.n_classes,
         "epochs": len(history.epoch),
     }
-    for split, X, y in (
-        ("train", dataset.X_train, dataset.y_train),
-        ("test", dataset.X_test, dataset.y_test),
-    ):
-        summary[f"{split}_loss"] = model.evaluate(X, y)["loss"]
-        if dataset.task == CLASSIFICATION:
-            labels = predicted_labels(model.predict(X), config.train.loss, dataset.n_classes)
-            summary[f"{split}_accuracy"] = float(np.mean(labels == y))
+    splits = (("train", dataset.X_train, dataset.y_train), ("test", dataset.X_test, dataset.y_test))
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model: fit already said so
+        for split, X, y in splits:
+            summary[f"{split}_loss"] = model.evaluate(X, y)["loss"]
+            if dataset.task == CLASSIFICATION:
+                labels = predicted_labels(model.predict(X), config.train.loss, dataset.n_classes)
+                summary[f"{split}_accuracy"] = float(np.mean(labels == y))
     return summary
 
 
 def write_outputs(result: RunResult, config: RunConfig, out_dir: str | os.PathLike) -> None:
-    """Write the five run files into ``out_dir``; each appears complete or not at all."""
+    """Write the five run files into ``out_dir``; each appears complete or not at all.
+
+    A diverged run's NaN/Inf metrics are written as the strings 'nan', 'inf', '-inf' (as in
+    the doctor's findings), since JSON has no such numbers.
+    """
+    from .doctor.findings import json_safe
     from .report import save_report
 
     folder = Path(out_dir)
@@ -221,15 +225,9 @@ def write_outputs(result: RunResult, config: RunConfig, out_dir: str | os.PathLi
     result.model.save(folder / MODEL_FILE)
     save_run(config, folder / RUN_FILE)
     atomic_write_bytes(folder / HISTORY_FILE, _history_csv(result.history).encode())
-    text = json.dumps(result.summary, indent=2, allow_nan=False, default=_json_number)
+    text = json.dumps(json_safe(result.summary), indent=2, allow_nan=False)
     atomic_write_bytes(folder / SUMMARY_FILE, (text + "\n").encode())
     save_report(folder / REPORT_FILE, result, title=f"{config.data.dataset} ({config.train.loss})")
-
-
-def _json_number(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON-serialisable: {value!r}")
 
 
 def _history_csv(history: History) -> str:
