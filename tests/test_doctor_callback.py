@@ -183,7 +183,8 @@ def test_explicit_interval_and_the_default_one(xor):
     steps = [r["step"] for r in doctor.records if r["layers"]]
     assert steps == list(range(1, 4 * 7 + 1, 7))  # 7 steps per epoch, 28 steps
     _, default = train(layers, "adam", xor, epochs=10, doctor=Doctor())
-    assert default.probe_every >= 1
+    budgeted = default_probe_interval(min(len(xor[0]), 256), 32, default.overhead_budget)
+    assert default.probe_every == min(budgeted, 10 * 7 // MIN_PROBES)
     assert 0.0 <= default.to_dict()["overhead"] < 1.0
     assert default.to_dict()["probes"] == default.probes >= MIN_PROBES  # even a short run
 
