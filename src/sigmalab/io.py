@@ -11,10 +11,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import SigmalabError
+
+if TYPE_CHECKING:
+    from .model import Sequential
 
 CONFIG_KEY = "sigmalab_config"
 FORMAT_KEY = "sigmalab_format"
@@ -51,7 +55,7 @@ def _tensor_name(index: int, kind: str, name: str) -> str:
     return f"{index:03d}.{kind}.{name}"
 
 
-def save_model(model, path: str | os.PathLike) -> None:
+def save_model(model: Sequential, path: str | os.PathLike) -> None:
     """Save a built model's config and weights to ``path`` (.safetensors)."""
     from safetensors.numpy import save
 
@@ -66,7 +70,7 @@ def save_model(model, path: str | os.PathLike) -> None:
     atomic_write_bytes(path, save(tensors, metadata=metadata))
 
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike) -> Sequential:
     """Load a model saved by ``save_model``; raises SigmalabError for a bad or foreign file."""
     from safetensors import SafetensorError
     from safetensors.numpy import load

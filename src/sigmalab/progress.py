@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .callbacks import Callback
+
+if TYPE_CHECKING:
+    from .model import Sequential
 
 
 class ProgressBar(Callback):
@@ -13,7 +18,7 @@ class ProgressBar(Callback):
         self._progress = None
         self._task = None
 
-    def on_train_begin(self, model, logs):
+    def on_train_begin(self, model: Sequential, logs: dict) -> None:
         """Start the bar."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -27,11 +32,11 @@ class ProgressBar(Callback):
         self._task = self._progress.add_task("train", total=self.epochs, metrics="")
         self._progress.start()
 
-    def on_epoch_end(self, model, epoch, logs):
+    def on_epoch_end(self, model: Sequential, epoch: int, logs: dict) -> None:
         """Advance and show this epoch's metrics."""
         metrics = "  ".join(f"{key} {value:.4g}" for key, value in logs.items())
         self._progress.update(self._task, advance=1, metrics=metrics)
 
-    def on_train_end(self, model, logs):
+    def on_train_end(self, model: Sequential, logs: dict) -> None:
         """Close the bar."""
         self._progress.stop()
