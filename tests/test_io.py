@@ -156,6 +156,14 @@ def test_broken_config(tmp_path, config, message):
         sl.load(_with_config(tmp_path, config))
 
 
+def test_file_format_from_another_version_is_named(tmp_path):
+    tensors = {"000.dense.W": np.zeros((2, 1), np.float32), "000.dense.b": np.zeros(1, np.float32)}
+    metadata = {"sigmalab_config": json.dumps(GOOD), "sigmalab_format": "2"}
+    path = _write(tmp_path / "future.safetensors", save_safetensors(tensors, metadata=metadata))
+    with pytest.raises(sl.SigmalabError, match="is in sigmalab file format '2'; .* format '1'"):
+        sl.load(path)
+
+
 def test_missing_or_misshapen_tensor(tmp_path):
     with pytest.raises(sl.SigmalabError, match="tensor '000.dense.b' is missing"):
         sl.load(_with_config(tmp_path, GOOD, {"000.dense.W": np.zeros((2, 1), np.float32)}))

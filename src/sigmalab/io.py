@@ -88,6 +88,12 @@ def load_model(path: str | os.PathLike) -> Sequential:
         raise SigmalabError(f"{source} is not a valid safetensors model file: {error}") from None
     if CONFIG_KEY not in metadata:
         raise SigmalabError(f"{source} has no sigmalab config; was it saved by sigmalab?")
+    version = metadata.get(FORMAT_KEY, FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise SigmalabError(
+            f"{source} is in sigmalab file format {version!r}; this sigmalab reads format "
+            f"{FORMAT_VERSION!r} only"
+        )
     try:
         config = json.loads(metadata[CONFIG_KEY])
         model = Sequential.from_config(config)
