@@ -88,10 +88,10 @@ def _finite(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-def _stalled(probes: list[dict], window: int) -> bool:
-    """True when the last ``window`` probes reached no new best loss and are not converged."""
+def _stalled(probes: list[dict]) -> bool:
+    """True when the last PERSIST probes beat no earlier probe's loss and are not converged."""
     losses = [record["loss"] for record in probes]
-    earlier, recent = losses[:-window], losses[-window:]
+    earlier, recent = losses[:-PERSIST], losses[-PERSIST:]
     if not earlier or not all(map(_finite, losses)):
         return False
     no_progress = min(recent) >= min(earlier) * (1.0 - STALL_TOLERANCE)
@@ -371,7 +371,7 @@ def _accuracy_gap(logs: list[dict]) -> float:
 def learning_rate_too_high(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
     """Steps change a layer's weights by > 5 % each, and the loss stopped improving."""
     probes = _probes_with_updates(records)
-    if len(probes) <= PERSIST or not _stalled(probes, PERSIST):
+    if not _stalled(probes):
         return []
     return _per_layer_rule(
         probes,
