@@ -14,7 +14,7 @@ from ..validation import check_int, check_number
 from .findings import Finding
 from .probes import Probe, run_context
 from .rules import blowup_limit, diagnose_records, without_symptoms
-from .static import check_static
+from .static import check_static_with_context
 
 # The default interval comes from the work a probe and a step do, not from timings, so the
 # same run probes at the same steps on any machine and under any load (repair's proof
@@ -117,7 +117,9 @@ class Doctor(Callback):
         self._reset()
         X, y = logs["X"], logs["y"]
         self.context = run_context(model, X)
-        self.static_findings = check_static(model, X) if self.static else []
+        self.static_findings = (
+            check_static_with_context(model, X, self.context) if self.static else []
+        )
         rows = np.linspace(0, len(X) - 1, min(len(X), self.probe_size)).astype(np.intp)
         self._probe = Probe(model, X[rows], y[rows], self.probe_size, limit_threads=False)
         self._steps_per_epoch = len(batch_bounds(logs["samples"], logs["batch_size"]))

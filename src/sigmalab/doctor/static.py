@@ -116,13 +116,12 @@ def vanishing_risk(model, layers: list[dict], context: dict) -> list[Finding]:
     return [make_finding("vanishing_risk", "info", evidence, None, context)]
 
 
-def learning_rate_too_high(optimizer, context: dict) -> list[Finding]:
+def learning_rate_too_high(context: dict) -> list[Finding]:
     """Adam or RMSprop with lr above 1: every step moves each weight by about lr."""
-    if optimizer is None or optimizer.name not in ADAPTIVE_OPTIMIZERS:
+    optimizer, lr = context["optimizer"], context["lr"]
+    if optimizer not in ADAPTIVE_OPTIMIZERS or lr <= ADAPTIVE_LR_MAX:
         return []
-    if optimizer.lr <= ADAPTIVE_LR_MAX:
-        return []
-    evidence = {"lr": optimizer.lr, "optimizer": optimizer.name, "threshold": ADAPTIVE_LR_MAX}
+    evidence = {"lr": lr, "optimizer": optimizer, "threshold": ADAPTIVE_LR_MAX}
     return [make_finding("learning_rate_too_high", "warning", evidence, None, context)]
 
 
@@ -137,6 +136,11 @@ def check_static(model, X=None, optimizer=None, loss=None) -> list[Finding]:
         context.update(optimizer=optimizer.name, lr=optimizer.lr, clip_norm=optimizer.clip_norm)
     if loss is not None:
         context["loss"] = get_loss(loss).name
+    return check_static_with_context(model, X, context)
+
+
+def check_static_with_context(model, X, context: dict) -> list[Finding]:
+    """``check_static`` for a caller that has the ``run_context`` already (the Doctor)."""
     layers = context["layers"]
     return [
         *missing_nonlinearity(model, layers, context),
@@ -144,5 +148,5 @@ def check_static(model, X=None, optimizer=None, loss=None) -> list[Finding]:
         *dropout_too_high(model, layers, context),
         *unscaled_inputs(X, context),
         *vanishing_risk(model, layers, context),
-        *learning_rate_too_high(optimizer or model.optimizer, context),
+        *learning_rate_too_high(context),
     ]
