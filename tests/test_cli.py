@@ -144,6 +144,14 @@ def test_predict_names_missing_columns(trained, tmp_path):
         (b"\xff\xfe", "UnicodeDecodeError"),
         (b"[1]", "expected a JSON object, found list"),
         (b'{"preprocessing": {}}', "KeyError: 'columns'"),
+        (
+            b'{"preprocessing": {"columns": ["x1","x2"], "standardize": {"mean": [0],"std": [1]}}}',
+            "standardize needs 2 means and stds, one per input",
+        ),
+        (
+            b'{"preprocessing": {"columns": ["x1", "x2"], "standardize": {"mean": ["a", "b"]}}}',
+            "could not convert string to float",
+        ),
     ],
 )
 def test_predict_names_a_broken_summary_beside_the_model(trained, tmp_path, content, problem):

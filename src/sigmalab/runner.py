@@ -70,14 +70,18 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
-        """Inverse of ``to_dict``."""
+        """Inverse of ``to_dict``; raises ValueError when mean/std do not fit the inputs."""
         scale = data.get("standardize")
-        return cls(
+        preprocessing = cls(
             columns=list(data["columns"]),
             features=data.get("features"),
-            mean=None if scale is None else np.asarray(scale["mean"]),
-            std=None if scale is None else np.asarray(scale["std"]),
+            mean=None if scale is None else np.asarray(scale["mean"], dtype=np.float64),
+            std=None if scale is None else np.asarray(scale["std"], dtype=np.float64),
         )
+        width = (len(preprocessing.input_names),)
+        if scale is not None and not preprocessing.mean.shape == preprocessing.std.shape == width:
+            raise ValueError(f"standardize needs {width[0]} means and stds, one per input")
+        return preprocessing
 
 
 @dataclass
