@@ -18,6 +18,7 @@ import numpy as np
 from ..config import RunConfig, load_run
 from ..losses import LOSSES
 from ..model import Sequential
+from .callback import Doctor
 from .findings import Finding, json_safe
 
 PROBLEM_SEVERITIES = ("warning", "error")
@@ -96,7 +97,6 @@ def diagnose(
 ) -> Diagnosis:
     """Train the run once with a Doctor attached; the same seeds give the same run every time."""
     from ..runner import train_run
-    from .callback import Doctor
 
     run_config = as_run_config(config)
     doctor = Doctor(**dict(doctor_options or {}))
