@@ -70,21 +70,18 @@ def train(
     config = load_run(run_file)
     out_dir = out if out is not None else Path("runs") / run_file.stem
     out_dir.mkdir(parents=True, exist_ok=True)  # fail before training, not after it
-    watchers = []
-    if doctor:
-        from .doctor import Doctor
+    from .doctor import Doctor, render
 
-        watchers.append(Doctor())
-    result = train_run(config, callbacks=watchers, verbose=0 if quiet else 1)
-    if doctor:
-        result.summary["findings"] = [finding.to_dict() for finding in watchers[0].findings]
+    watcher = Doctor() if doctor else None
+    callbacks = [] if watcher is None else [watcher]
+    result = train_run(config, callbacks=callbacks, verbose=0 if quiet else 1)
+    if watcher is not None:
+        result.summary["findings"] = [finding.to_dict() for finding in watcher.findings]
     write_outputs(result, config, out_dir)
     if not quiet:
         _print_summary(result.summary, out_dir)
-        if doctor:
-            from .doctor import render
-
-            render(watchers[0].findings)
+        if watcher is not None:
+            render(watcher.findings)
 
 
 def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
