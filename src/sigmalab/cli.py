@@ -1,4 +1,4 @@
-"""The ``sigmalab`` command line: train a run file, list datasets, predict from a CSV.
+"""The ``sigmalab`` command line: train or diagnose a run file, list datasets, predict a CSV.
 
 Each verb is one function registered with ``@command()``; engine modules are imported
 inside the functions so ``sigmalab --help`` stays instant. Any SigmalabError becomes one

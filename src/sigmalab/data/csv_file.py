@@ -142,7 +142,7 @@ def _encode_targets(path: Path, target: str, lines: list[int], cells: list[str])
 def load_csv(
     path: str | os.PathLike[str], target: str = "target"
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Read a headed CSV into float64 X, labels y and the feature column names.
+    """Read a headed CSV into float64 X, targets y (int64 classes or float64 values), names.
 
     The ``target`` column holds y; every other column must be numeric. Any bad cell raises a
     DataError naming the file, line and column, so a user can fix the data directly.
