@@ -201,6 +201,17 @@ def test_missing_csv_is_reported_with_its_resolved_path(tmp_path):
     assert f"data.dataset: file not found: {tmp_path / 'data' / 'absent.csv'}" in str(caught.value)
 
 
+def test_csv_path_that_is_a_folder_is_named_as_one(tmp_path):
+    (tmp_path / "points.csv").mkdir()
+    data = copy.deepcopy(VALID)
+    data["data"] = {"dataset": "points.csv"}
+    with pytest.raises(ConfigError) as caught:
+        RunConfig.from_dict(data, tmp_path)
+    assert f"data.dataset: {tmp_path / 'points.csv'} is a folder, not a CSV file" in str(
+        caught.value
+    )
+
+
 def test_relative_csv_path_resolves_against_the_run_files_folder(tmp_path, monkeypatch):
     write_csv(tmp_path / "data" / "points.csv", [(i % 3, i % 5, i % 2) for i in range(20)])
     run = tmp_path / "runs" / "run.toml"

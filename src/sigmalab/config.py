@@ -109,6 +109,8 @@ class DataConfig(_Table):
         if not value.lower().endswith(".csv"):
             raise _problem(_not_allowed(value, available(), ", or a path to a .csv file"))
         path = _resolve(value, (info.context or {}).get("base_dir"))
+        if path.is_dir():
+            raise _problem(f"{path} is a folder, not a CSV file")
         if not path.is_file():
             raise _problem(f"file not found: {path}")
         return value
