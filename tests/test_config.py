@@ -138,6 +138,10 @@ def test_wrong_enum_lists_the_allowed_values():
         ),
         (lambda d: d["model"]["layers"][0].update(init="he"), "allowed: auto, glorot_uniform"),
         (lambda d: d["data"].update(features=["x3"]), "data.features[0]: 'x3' is not allowed"),
+        (
+            lambda d: d["data"].update(features=["x1", "x1"]),
+            "data.features: features lists a name twice: ['x1', 'x1']",
+        ),
         (lambda d: d["data"].update(dataset="spirale"), "Did you mean 'spiral'?"),
     ],
 )

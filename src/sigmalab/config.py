@@ -35,7 +35,7 @@ from pydantic_core import PydanticCustomError
 from .activations import get_activation
 from .backend import DTYPES
 from .data import DataError, available
-from .data.features import FEATURES
+from .data.features import FEATURES, check_feature_names
 from .data.registry import check_features_apply
 from .errors import SigmalabError, closest
 from .initializers import INIT_NAMES
@@ -113,6 +113,16 @@ class DataConfig(_Table):
             raise _problem(f"{path} is a folder, not a CSV file")
         if not path.is_file():
             raise _problem(f"file not found: {path}")
+        return value
+
+    @field_validator("features")
+    @classmethod
+    def _features_once_each(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            try:
+                check_feature_names(value)
+            except DataError as error:
+                raise _problem(str(error)) from None
         return value
 
     @model_validator(mode="after")

@@ -25,6 +25,12 @@ def expand(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
 
     Hand-made features let a tiny network (or none) solve circle or xor, as in the Playground.
     """
+    names = check_feature_names(names)
+    return np.column_stack([FEATURES[name](X[:, 0], X[:, 1]) for name in names])
+
+
+def check_feature_names(names: Sequence[str]) -> list[str]:
+    """Return ``names`` as a list after checking each is known, none repeats and one is given."""
     if isinstance(names, str):
         raise DataError(f"features must be a list of names, got the string {names!r}")
     names = list(names)
@@ -35,4 +41,4 @@ def expand(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
         raise DataError(f"features must name at least one of: {', '.join(FEATURES)}")
     if len(set(names)) != len(names):
         raise DataError(f"features lists a name twice: {names}")
-    return np.column_stack([FEATURES[name](X[:, 0], X[:, 1]) for name in names])
+    return names
