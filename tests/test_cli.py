@@ -242,11 +242,13 @@ def test_predict_gives_values_for_regression(tmp_path):
         data={"dataset": "reg-plane"},
         train={"loss": "mse"},
     )
-    train_run(config, out_dir=tmp_path / "out", verbose=0)
+    result = train_run(config, out_dir=tmp_path / "out", verbose=0)
     table = tmp_path / "points.csv"
     table.write_text("x1,x2\n1,2\n-3,0.5\n")
     columns, rows = predict_csv(tmp_path / "out" / "model.safetensors", table)
     assert columns == ["prediction"] and len(rows) == 2
+    inputs = result.preprocessing.apply(np.array([[1.0, 2.0], [-3.0, 0.5]]))
+    np.testing.assert_allclose([row[0] for row in rows], result.model.predict(inputs)[:, 0])
 
 
 def test_mse_on_classes_reports_accuracy_from_rounded_outputs(tmp_path):
