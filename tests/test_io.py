@@ -247,3 +247,13 @@ def test_saved_file_has_ordinary_permissions(tmp_path):
     finally:
         os.umask(mask)
     assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o644
+
+
+def test_saving_onto_a_folder_names_the_folder(tmp_path):
+    folder = tmp_path / "model.safetensors"
+    folder.mkdir()
+    model = sl.Sequential([sl.Dense(1)])
+    model.build(2)
+    with pytest.raises(IsADirectoryError, match=r"is a folder, not a file: '.*model\.safetensors'"):
+        model.save(folder)
+    assert _files(tmp_path) == ["model.safetensors"] and _files(folder) == []
