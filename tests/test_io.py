@@ -152,8 +152,9 @@ def test_safetensors_without_sigmalab_metadata(tmp_path):
     ],
 )
 def test_broken_config(tmp_path, config, message):
-    with pytest.raises(sl.SigmalabError, match=message):
+    with pytest.raises(sl.SigmalabError, match=message) as caught:
         sl.load(_with_config(tmp_path, config))
+    assert str(caught.value).startswith(f"{tmp_path / 'crafted.safetensors'}: ")
 
 
 def test_file_format_from_another_version_is_named(tmp_path):

@@ -98,11 +98,8 @@ def load_model(path: str | os.PathLike) -> Sequential:
             f"{FORMAT_VERSION!r} only"
         )
     try:
-        config = json.loads(metadata[CONFIG_KEY])
-        model = Sequential.from_config(config)
-    except SigmalabError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as error:  # ValueError: bad JSON too
+        model = Sequential.from_config(json.loads(metadata[CONFIG_KEY]))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # bad JSON, SigmalabError
         raise SigmalabError(f"{source}: broken sigmalab config: {error}") from None
     if not model.built:
         raise SigmalabError(f"{source}: the saved model was never built")
