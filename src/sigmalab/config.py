@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -34,7 +34,7 @@ from pydantic_core import PydanticCustomError
 
 from .activations import get_activation
 from .backend import DTYPES
-from .data import DataError, available
+from .data import available
 from .data.features import FEATURES, check_feature_names
 from .data.registry import check_features_apply
 from .errors import SigmalabError, closest
@@ -63,6 +63,14 @@ def _not_allowed(value: object, allowed: Iterable[str], extra: str = "") -> str:
     hint = closest(str(value), allowed)
     message = f"{value!r} is not allowed; allowed: {', '.join(allowed)}{extra}"
     return f"{message}.{hint}" if hint else message
+
+
+def _engine_check(check: Callable[..., object], *args: Any, hint: str = "") -> None:
+    """Run one of the engine's own checks; its SigmalabError becomes this key's problem."""
+    try:
+        check(*args)
+    except SigmalabError as error:
+        raise _problem(f"{error}{hint}") from None
 
 
 def _one_of(choices: Iterable[str]) -> AfterValidator:
@@ -119,18 +127,13 @@ class DataConfig(_Table):
     @classmethod
     def _features_once_each(cls, value: list[str] | None) -> list[str] | None:
         if value is not None:
-            try:
-                check_feature_names(value)
-            except DataError as error:
-                raise _problem(str(error)) from None
+            _engine_check(check_feature_names, value)
         return value
 
     @model_validator(mode="after")
     def _features_need_2d_data(self) -> DataConfig:
-        try:
-            check_features_apply(self.dataset, self.features)
-        except DataError as error:
-            raise _problem(f"{error}; remove the features key") from None
+        hint = "; remove the features key"
+        _engine_check(check_features_apply, self.dataset, self.features, hint=hint)
         return self
 
     @property
@@ -166,10 +169,7 @@ class DenseConfig(_Table):
     @field_validator("activation")
     @classmethod
     def _known_activation(cls, value: str | None) -> str | None:
-        try:
-            get_activation(value)
-        except SigmalabError as error:
-            raise _problem(str(error)) from None
+        _engine_check(get_activation, value)
         return value
 
 
