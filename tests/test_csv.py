@@ -129,33 +129,21 @@ def test_header_without_data(tmp_path):
     expect_error(write(tmp_path, "x1,target\n\n"), "no data rows")
 
 
-def test_row_with_wrong_cell_count(tmp_path):
-    path = write(tmp_path, "x1,x2,target\n1,2,0\n3,4\n")
-    expect_error(path, "line 3: expected 3 cells (x1, x2, target), found 2")
+BAD_CELLS = [
+    ("x1,x2,target\n1,2,0\n3,4\n", "line 3: expected 3 cells (x1, x2, target), found 2"),
+    ("x1,x2,target\n1,2,0\n3, ,1\n", "line 3, column 'x2': empty cell"),
+    ("x1,x2,target\n" + "1,2,0\n" * 5 + "3,abc,1\n", "line 7, column 'x2': 'abc' is not a number"),
+    ("x1,x2,target\n1,2,0\n3,nan,1\n", "line 3, column 'x2': value nan is not finite"),
+    ("x1,x2,target\n1,2,0\n3,inf,1\n", "line 3, column 'x2': value inf is not finite"),
+    ("x1,x2,target\n1,2,0\n3,-Infinity,1\n", "line 3, column 'x2': value -Infinity is not finite"),
+    ("x1,target\n1,0\n2,\n", "line 3, column 'target': empty cell"),
+    ("x1,target\n1,0.5\n2,nan\n", "line 3, column 'target': value nan is not finite"),
+]
 
 
-def test_empty_feature_cell(tmp_path):
-    expect_error(write(tmp_path, "x1,x2,target\n1,2,0\n3, ,1\n"), "line 3, column 'x2': empty cell")
-
-
-def test_non_numeric_feature_cell(tmp_path):
-    rows = "x1,x2,target\n" + "1,2,0\n" * 5 + "3,abc,1\n"
-    expect_error(write(tmp_path, rows), "line 7, column 'x2': 'abc' is not a number")
-
-
-@pytest.mark.parametrize("cell", ["nan", "inf", "-Infinity"])
-def test_non_finite_feature_cell(tmp_path, cell):
-    path = write(tmp_path, f"x1,x2,target\n1,2,0\n3,{cell},1\n")
-    expect_error(path, f"line 3, column 'x2': value {cell} is not finite")
-
-
-def test_empty_target_cell(tmp_path):
-    expect_error(write(tmp_path, "x1,target\n1,0\n2,\n"), "line 3, column 'target': empty cell")
-
-
-def test_non_finite_target(tmp_path):
-    path = write(tmp_path, "x1,target\n1,0.5\n2,nan\n")
-    expect_error(path, "line 3, column 'target': value nan is not finite")
+@pytest.mark.parametrize(("text", "message"), BAD_CELLS)
+def test_a_bad_row_or_cell_is_named_by_line_and_column(tmp_path, text, message):
+    expect_error(write(tmp_path, text), message)
 
 
 def test_target_mixing_numbers_and_text(tmp_path):
