@@ -162,3 +162,18 @@ def test_builtins_finite_for_huge_inputs(name, dtype):
         a = act(z)
         slope = act.backward(np.ones_like(z), z, a)
     assert np.isfinite(a).all() and np.isfinite(slope).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_training_backward_is_the_textbook_mask(dtype):
+    """The in-place training form (integer passes over the bits) equals dy * (z > 0)."""
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(6, 5)).astype(dtype)
+    z[0, :3] = 0.0  # exactly at the kink: no gradient, as in PyTorch
+    dy = rng.normal(size=(6, 5)).astype(dtype)
+    relu = sl.activations.get_activation("relu")
+    for layout in (np.ascontiguousarray, np.asfortranarray):
+        a = relu(layout(z), out=layout(np.empty_like(z)))
+        out = relu.backward(layout(dy), layout(z), a, out=layout(np.empty_like(z)))
+        np.testing.assert_array_equal(out, dy * (z > 0))
+        assert out.dtype == dtype

@@ -30,11 +30,37 @@ def _data(rows, cols, seed=1, scale=1.0):
 
 @pytest.mark.parametrize("activation", ["linear", "relu", "tanh", "sigmoid", "elu", "softplus"])
 @pytest.mark.parametrize("use_bias", [True, False])
-def test_dense_gradient(activation, use_bias):
+@pytest.mark.parametrize("training", [False, True])
+def test_dense_gradient(activation, use_bias, training):
     layer = _built(sl.Dense(4, activation=activation, use_bias=use_bias), 3)
     if use_bias:
         layer.params["b"][...] = _data(1, 4, seed=5)[0]
-    check_layer(layer, _data(7, 3))
+    check_layer(layer, _data(7, 3), training=training)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_dense_after_dense_gradient(use_bias):
+    """The second layer reads the first one's output buffer, ones row included."""
+    model = sl.Sequential(
+        [sl.Dense(4, "relu"), sl.Dense(3, "tanh", use_bias=use_bias), sl.Dense(2)],
+        dtype="float64",
+    )
+    model.compile("mse", "sgd").build(3)
+    for layer in model.layers:
+        if layer.use_bias:
+            layer.params["b"][...] = _data(1, layer.units, seed=layer.units)[0]
+    check_model(model, _data(6, 3), _data(6, 2, seed=4))
+
+
+def test_an_input_shaped_like_a_dense_output_buffer_is_read_as_given():
+    """Only a Dense's own output carries a trusted row of ones; any other array is copied."""
+    layer = _built(sl.Dense(2, use_bias=True), 3)
+    layer.params["b"][...] = [0.5, -1.0]
+    block = _data(4, 5)  # its last row is not ones: it must not act as the bias row
+    x = block[:3].T
+    np.testing.assert_allclose(
+        layer.forward(x, training=True), x @ layer.params["W"] + layer.params["b"], rtol=1e-14
+    )
 
 
 @pytest.mark.parametrize(

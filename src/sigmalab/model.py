@@ -102,17 +102,13 @@ class Sequential:
         return self
 
     def _pack_parameters(self) -> None:
-        entries = [(layer, name) for layer in self.layers for name in layer.params]
-        total = sum(layer.params[name].size for layer, name in entries)
-        self.flat_params = xp.empty(total, self.dtype)
-        self.flat_grads = xp.zeros(total, self.dtype)
+        sizes = [sum(value.size for value in layer.params.values()) for layer in self.layers]
+        self.flat_params = xp.empty(sum(sizes), self.dtype)
+        self.flat_grads = xp.zeros(sum(sizes), self.dtype)
         offset = 0
-        for layer, name in entries:
-            value = layer.params[name]
-            stop = offset + value.size
-            layer.params[name] = self.flat_params[offset:stop].reshape(value.shape)
-            layer.params[name][...] = value
-            layer.grads[name] = self.flat_grads[offset:stop].reshape(value.shape)
+        for layer, size in zip(self.layers, sizes, strict=True):
+            stop = offset + size
+            layer.adopt(self.flat_params[offset:stop], self.flat_grads[offset:stop])
             offset = stop
 
     def compile(

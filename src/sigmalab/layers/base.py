@@ -49,5 +49,19 @@ class Layer:
         """The constructor arguments, as plain JSON-able values."""
         return {"type": self.kind}
 
+    def adopt(self, params_block: xp.ndarray, grads_block: xp.ndarray) -> None:
+        """Move ``params`` (values copied) and ``grads`` into these flat blocks, in order.
+
+        The model hands every layer a slice of its flat parameter and gradient arrays,
+        so an optimizer updates all layers at once.
+        """
+        offset = 0
+        for name, value in self.params.items():
+            stop = offset + value.size
+            self.params[name] = params_block[offset:stop].reshape(value.shape)
+            self.params[name][...] = value
+            self.grads[name] = grads_block[offset:stop].reshape(value.shape)
+            offset = stop
+
     def _zero_grads(self) -> None:
         self.grads = {name: xp.zeros_like(value) for name, value in self.params.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -14,15 +15,29 @@ from .base import Layer
 
 
 class _Buffers(NamedTuple):
-    """Where a pass writes z, a, delta and dx; None fields mean: allocate a new array."""
+    """A training pass's arrays for one batch size, stored feature-major: (width, rows).
 
-    z: xp.ndarray | None
-    a: xp.ndarray | None
-    delta: xp.ndarray | None
-    dx: xp.ndarray | None
+    Feature-major, a row of ones is one contiguous row that an output buffer can carry.
+    ``inputs`` is [x^T; 1], the input with a row of ones below it (no ones row without a
+    bias), for inputs that do not arrive that way. ``outputs`` is [a^T; 1]: the next
+    Dense reads it as its own [x^T; 1] without a copy. ``z``, ``a``, ``delta`` and ``dx``
+    are the (rows, width) views that forward and backward hand out, made once.
+    """
+
+    inputs: xp.ndarray
+    zt: xp.ndarray
+    outputs: xp.ndarray
+    deltat: xp.ndarray
+    dxt: xp.ndarray
+    z: xp.ndarray
+    a: xp.ndarray
+    delta: xp.ndarray
+    dx: xp.ndarray
 
 
-_NO_BUFFERS = _Buffers(None, None, None, None)
+# Training outputs of Dense layers (the ``a`` views of _Buffers) whose buffer has a row of
+# ones below the activations, by id. Weak: a dropped layer's buffers leave on their own.
+_ONES_BELOW: weakref.WeakValueDictionary[int, xp.ndarray] = weakref.WeakValueDictionary()
 
 
 class Dense(Layer):
@@ -30,6 +45,11 @@ class Dense(Layer):
 
     After a forward/backward pass ``z`` (pre-activation), ``a`` (output) and ``delta``
     (the loss gradient w.r.t. ``z``, the backpropagated error) stay readable for probes.
+
+    W and b sit in one block [W; b] of shape (inputs + 1, units). A training pass
+    multiplies it with the input and a row of ones, [x 1] [W; b] = x W + b, so the bias
+    costs no pass of its own, and [x 1]^T delta gives dW and db in one product.
+    Inference computes x W + b directly: it allocates and keeps the user's layout.
     """
 
     kind = "dense"
@@ -57,7 +77,8 @@ class Dense(Layer):
         self.l2 = check_number("l2", l2, low=0.0)
         self.x = self.z = self.a = self.delta = None
         self._buffer_cache: dict[int, _Buffers] = {}
-        self._buffers = _NO_BUFFERS
+        self._buffers: _Buffers | None = None  # None: the last pass was inference
+        self._inputs: xp.ndarray | None = None
 
     def build(self, input_dim: int, rng: xp.random.Generator, dtype: xp.dtype) -> int:
         """Draw W (input_dim, units) from the initialiser, scaled; biases start at 0."""
@@ -66,54 +87,87 @@ class Dense(Layer):
         self.params = {"W": W * dtype.type(self.weight_scale)}
         if self.use_bias:
             self.params["b"] = xp.zeros(self.units, dtype=dtype)
-        self._zero_grads()
+        size = (input_dim + self.use_bias) * self.units
+        self.adopt(xp.empty(size, dtype), xp.zeros(size, dtype))
         return self.units
+
+    def adopt(self, params_block: xp.ndarray, grads_block: xp.ndarray) -> None:
+        """Take the flat blocks, and see them as [W; b] and [dW; db]."""
+        super().adopt(params_block, grads_block)
+        rows = self.input_dim + self.use_bias
+        self._block = params_block.reshape(rows, self.units)
+        self._grad_block = grads_block.reshape(rows, self.units)
+        self._buffer_cache.clear()
 
     def forward(self, x: xp.ndarray, training: bool = False) -> xp.ndarray:
         """z = x W + b, a = sigma(z); a training pass writes into arrays reused next pass."""
-        self._buffers = self._training_buffers(x.shape[0]) if training else _NO_BUFFERS
-        # xp.dot makes the same BLAS call as @ on 2-D arrays, dispatched ~1 us faster.
-        z = xp.dot(x, self.params["W"], out=self._buffers.z)
-        if self.use_bias:
-            z += self.params["b"]
-        self.x, self.z = x, z
-        self.a = self.activation(z, out=self._buffers.a)
+        if not training:
+            self._buffers = self._inputs = None
+            # xp.dot makes the same BLAS call as @ on 2-D arrays, dispatched ~1 us faster.
+            z = xp.dot(x, self.params["W"])
+            if self.use_bias:
+                z += self.params["b"]
+            self.x, self.z = x, z
+            self.a = self.activation(z)
+            return self.a
+        buffers = self._buffers = self._training_buffers(x.shape[0])
+        self._inputs = self._with_ones_row(x, buffers.inputs)
+        xp.dot(self._block.T, self._inputs, out=buffers.zt)
+        self.x, self.z = x, buffers.z
+        self.a = self.activation(buffers.z, out=buffers.a)
         return self.a
 
     def backward(self, dy: xp.ndarray, need_input_grad: bool = True) -> xp.ndarray | None:
         """delta = dy * sigma'(z); dW = x^T delta + penalty'; db = sum(delta); dx = delta W^T."""
-        delta = self.activation.backward(dy, self.z, self.a, out=self._buffers.delta)
-        self.delta = delta
-        W = self.params["W"]
-        dW = self.grads["W"]
-        xp.dot(self.x.T, delta, out=dW)
+        buffers = self._buffers
+        out = None if buffers is None else buffers.delta
+        delta = self.delta = self.activation.backward(dy, self.z, self.a, out=out)
+        W, dW = self.params["W"], self.grads["W"]
+        if buffers is None:
+            xp.dot(self.x.T, delta, out=dW)
+            if self.use_bias:
+                xp.add.reduce(delta, axis=0, out=self.grads["b"])
+        else:
+            xp.dot(self._inputs, delta, out=self._grad_block)
         if self.l2:
             dW += (2.0 * self.l2) * W
         if self.l1:
             dW += self.l1 * xp.sign(W)
-        if self.use_bias:
-            xp.add.reduce(delta, axis=0, out=self.grads["b"])
-        return xp.dot(delta, W.T, out=self._buffers.dx) if need_input_grad else None
+        if not need_input_grad:
+            return None
+        if buffers is None:
+            return xp.dot(delta, W.T)
+        xp.dot(W, delta.T, out=buffers.dxt)
+        return buffers.dx
+
+    def _with_ones_row(self, x: xp.ndarray, own: xp.ndarray) -> xp.ndarray:
+        """[x^T; 1]: the previous Dense's output buffer when x is its output, else a copy."""
+        if _ONES_BELOW.get(id(x)) is x:
+            return x.base if self.use_bias else x.base[:-1]
+        # positive() copies with a vector loop; copyto on this small strided pair is slower.
+        xp.positive(x.T, out=own[: self.input_dim])
+        return own
 
     def _training_buffers(self, rows: int) -> _Buffers:
-        """The z, a, delta and dx arrays for batches of ``rows`` samples, made once per size.
+        """The arrays for batches of ``rows`` samples, made once per size.
 
-        Training repeats a few batch sizes, so reusing them saves four allocations per layer
-        and step. Inference allocates, so arrays handed to users never change afterwards;
-        x, z, a and delta of a training pass stay valid until the next training pass.
+        Training repeats a few batch sizes, so reusing them saves five allocations per
+        layer and step. Inference allocates, so arrays handed to users never change
+        afterwards; x, z, a and delta of a training pass stay valid until the next one.
         """
         buffers = self._buffer_cache.get(rows)
         if buffers is None:
             if len(self._buffer_cache) >= 4:  # batch, last batch, a probe: a few sizes at most
                 self._buffer_cache.clear()
             dtype = self.params["W"].dtype
-            units = (rows, self.units)
+            inputs = xp.ones((self.input_dim + self.use_bias, rows), dtype)
+            zt, deltat = xp.empty((self.units, rows), dtype), xp.empty((self.units, rows), dtype)
+            outputs = xp.ones((self.units + 1, rows), dtype)
+            dxt = xp.empty((self.input_dim, rows), dtype)
             buffers = _Buffers(
-                xp.empty(units, dtype),
-                xp.empty(units, dtype),
-                xp.empty(units, dtype),
-                xp.empty((rows, self.input_dim), dtype),
+                inputs, zt, outputs, deltat, dxt, zt.T, outputs[: self.units].T, deltat.T, dxt.T
             )
+            _ONES_BELOW[id(buffers.a)] = buffers.a
             self._buffer_cache[rows] = buffers
         return buffers
 
