@@ -166,7 +166,7 @@ def test_builtins_finite_for_huge_inputs(name, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_training_backward_is_the_textbook_mask(dtype):
-    """The in-place training form (integer passes over the bits) equals dy * (z > 0)."""
+    """The in-place training form, in either memory layout, equals dy * (z > 0)."""
     rng = np.random.default_rng(3)
     z = rng.normal(size=(6, 5)).astype(dtype)
     z[0, :3] = 0.0  # exactly at the kink: no gradient, as in PyTorch

@@ -60,8 +60,6 @@ class Activation:
         if self.family == LINEAR:
             return dy
         if self.family == RELU:  # by family: a user callable may be named "relu"
-            if out is not None and self._writes_out:
-                return _relu_backward(dy, a, out)
             return xp.multiply(dy, z > 0, out=out)
         return xp.multiply(dy, self.derivative(z, a), out=out)
 
@@ -78,51 +76,33 @@ def _sigmoid(z, out=None):
     return out
 
 
-_CONSTANTS: dict[tuple, xp.ndarray] = {}
+_ZEROS: dict[tuple, xp.ndarray] = {}
 
 
-def _constant_like(z, value, dtype):
-    """A read-only array of ``value`` in z's shape and memory layout, made once per kind.
+def _zeros_like(z):
+    """Read-only zeros in z's shape and memory layout, made once per kind.
 
-    Against such an array NumPy runs its vector loops; against a scalar or an array in
+    Against such an array NumPy runs its vector loop; against a scalar or an array in
     another layout it runs a strided loop, about 3x slower on a training batch. Training
     repeats a few batch shapes, so the cache stays small; it is emptied when it grows.
     """
-    key = (z.shape, z.strides, dtype, value)
-    array = _CONSTANTS.get(key)
-    if array is None:
-        if len(_CONSTANTS) >= 64:
-            _CONSTANTS.clear()
+    key = (z.shape, z.strides, z.dtype)
+    zeros = _ZEROS.get(key)
+    if zeros is None:
+        if len(_ZEROS) >= 64:
+            _ZEROS.clear()
         order = "F" if z.flags.f_contiguous and not z.flags.c_contiguous else "C"
-        array = xp.full(z.shape, value, dtype, order=order)
-        array.flags.writeable = False
-        _CONSTANTS[key] = array
-    return array
+        zeros = xp.zeros(z.shape, z.dtype, order=order)
+        zeros.flags.writeable = False
+        _ZEROS[key] = zeros
+    return zeros
 
 
 def _relu(z, out=None):
     """max(z, 0); a training pass (with ``out``) compares against cached zeros."""
     if out is None:
         return xp.maximum(z, 0)
-    return xp.maximum(z, _constant_like(z, 0, z.dtype), out=out)
-
-
-_SAME_SIZE_UNSIGNED = {4: xp.dtype(xp.uint32), 8: xp.dtype(xp.uint64)}
-
-
-def _relu_backward(dy, a, out):
-    """dy where a > 0, else +0, into ``out``: two integer passes over the float bits.
-
-    For a = relu(z) >= 0, the bits of a read as unsigned integers are 0 exactly where
-    a == +0, so min(bits, 1) is the 0/1 mask, and multiplying dy's bits by it keeps dy
-    or writes +0. That avoids NumPy's slow mixed bool-float multiply. (-0.0 or a NaN in
-    ``a`` keeps dy, like any a > 0.)
-    """
-    unsigned = _SAME_SIZE_UNSIGNED[a.dtype.itemsize]
-    mask = out.view(unsigned)
-    xp.minimum(a.view(unsigned), _constant_like(a, 1, unsigned), out=mask)
-    xp.multiply(dy.view(unsigned), mask, out=mask)
-    return out
+    return xp.maximum(z, _zeros_like(z), out=out)
 
 
 def _erf(z):

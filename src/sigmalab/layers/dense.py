@@ -96,6 +96,7 @@ class Dense(Layer):
         super().adopt(params_block, grads_block)
         rows = self.input_dim + self.use_bias
         self._block = params_block.reshape(rows, self.units)
+        self._block_t = self._block.T
         self._grad_block = grads_block.reshape(rows, self.units)
         self._buffer_cache.clear()
 
@@ -112,7 +113,7 @@ class Dense(Layer):
             return self.a
         buffers = self._buffers = self._training_buffers(x.shape[0])
         self._inputs = self._with_ones_row(x, buffers.inputs)
-        xp.dot(self._block.T, self._inputs, out=buffers.zt)
+        xp.dot(self._block_t, self._inputs, out=buffers.zt)
         self.x, self.z = x, buffers.z
         self.a = self.activation(buffers.z, out=buffers.a)
         return self.a
@@ -144,8 +145,7 @@ class Dense(Layer):
         """[x^T; 1]: the previous Dense's output buffer when x is its output, else a copy."""
         if _ONES_BELOW.get(id(x)) is x:
             return x.base if self.use_bias else x.base[:-1]
-        # positive() copies with a vector loop; copyto on this small strided pair is slower.
-        xp.positive(x.T, out=own[: self.input_dim])
+        xp.copyto(own[: self.input_dim], x.T)
         return own
 
     def _training_buffers(self, rows: int) -> _Buffers:
