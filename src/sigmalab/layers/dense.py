@@ -17,14 +17,11 @@ from .base import Layer
 class _Buffers(NamedTuple):
     """A training pass's arrays for one batch size, stored feature-major: (width, rows).
 
-    Feature-major, a row of ones is one contiguous row that an output buffer can carry.
-    ``inputs`` is [x^T; 1], the input with a row of ones below it (no ones row without a
-    bias), for inputs that do not arrive that way. ``outputs`` is [a^T; 1]: the next
-    Dense reads it as its own [x^T; 1] without a copy. ``z``, ``a``, ``delta`` and ``dx``
-    are the (rows, width) views that forward and backward hand out, made once.
+    Feature-major, a row of ones is one contiguous row that an output buffer can carry:
+    ``outputs`` is [a^T; 1], which the next Dense reads as its [x^T; 1]. ``z``, ``a``,
+    ``delta`` and ``dx`` are the (rows, width) views that forward and backward hand out.
     """
 
-    inputs: xp.ndarray
     zt: xp.ndarray
     outputs: xp.ndarray
     deltat: xp.ndarray
@@ -46,10 +43,11 @@ class Dense(Layer):
     After a forward/backward pass ``z`` (pre-activation), ``a`` (output) and ``delta``
     (the loss gradient w.r.t. ``z``, the backpropagated error) stay readable for probes.
 
-    W and b sit in one block [W; b] of shape (inputs + 1, units). A training pass
-    multiplies it with the input and a row of ones, [x 1] [W; b] = x W + b, so the bias
-    costs no pass of its own, and [x 1]^T delta gives dW and db in one product.
-    Inference computes x W + b directly: it allocates and keeps the user's layout.
+    W and b sit in one block [W; b] of shape (inputs + 1, units). When the input is
+    another Dense's training output, it comes with a row of ones, and one product
+    [x 1] [W; b] = x W + b gives z while [x 1]^T delta gives dW and db: the bias costs
+    no pass of its own. Any other input (the data, a BatchNorm or Dropout output, an
+    inference pass) takes x W, then adds b.
     """
 
     kind = "dense"
@@ -78,7 +76,7 @@ class Dense(Layer):
         self.x = self.z = self.a = self.delta = None
         self._buffer_cache: dict[int, _Buffers] = {}
         self._buffers: _Buffers | None = None  # None: the last pass was inference
-        self._inputs: xp.ndarray | None = None
+        self._inputs: xp.ndarray | None = None  # [x^T; 1] when the input came with its ones
 
     def build(self, input_dim: int, rng: xp.random.Generator, dtype: xp.dtype) -> int:
         """Draw W (input_dim, units) from the initialiser, scaled; biases start at 0."""
@@ -97,6 +95,7 @@ class Dense(Layer):
         rows = self.input_dim + self.use_bias
         self._block = params_block.reshape(rows, self.units)
         self._block_t = self._block.T
+        self._bias_column = self.params["b"][:, None] if self.use_bias else None
         self._grad_block = grads_block.reshape(rows, self.units)
         self._buffer_cache.clear()
 
@@ -112,8 +111,13 @@ class Dense(Layer):
             self.a = self.activation(z)
             return self.a
         buffers = self._buffers = self._training_buffers(x.shape[0])
-        self._inputs = self._with_ones_row(x, buffers.inputs)
-        xp.dot(self._block_t, self._inputs, out=buffers.zt)
+        self._inputs = self._ones_row_input(x)
+        if self._inputs is not None:
+            xp.dot(self._block_t, self._inputs, out=buffers.zt)
+        else:
+            zt = xp.dot(self.params["W"].T, x.T, out=buffers.zt)
+            if self.use_bias:
+                zt += self._bias_column
         self.x, self.z = x, buffers.z
         self.a = self.activation(buffers.z, out=buffers.a)
         return self.a
@@ -124,12 +128,12 @@ class Dense(Layer):
         out = None if buffers is None else buffers.delta
         delta = self.delta = self.activation.backward(dy, self.z, self.a, out=out)
         W, dW = self.params["W"], self.grads["W"]
-        if buffers is None:
+        if self._inputs is not None:
+            xp.dot(self._inputs, delta, out=self._grad_block)
+        else:
             xp.dot(self.x.T, delta, out=dW)
             if self.use_bias:
                 xp.add.reduce(delta, axis=0, out=self.grads["b"])
-        else:
-            xp.dot(self._inputs, delta, out=self._grad_block)
         if self.l2:
             dW += (2.0 * self.l2) * W
         if self.l1:
@@ -141,17 +145,19 @@ class Dense(Layer):
         xp.dot(W, delta.T, out=buffers.dxt)
         return buffers.dx
 
-    def _with_ones_row(self, x: xp.ndarray, own: xp.ndarray) -> xp.ndarray:
-        """[x^T; 1]: the previous Dense's output buffer when x is its output, else a copy."""
-        if _ONES_BELOW.get(id(x)) is x:
-            return x.base if self.use_bias else x.base[:-1]
-        xp.copyto(own[: self.input_dim], x.T)
-        return own
+    def _ones_row_input(self, x: xp.ndarray) -> xp.ndarray | None:
+        """[x^T; 1] when x is a Dense's training output (its buffer has the ones), else None.
+
+        Copying any other input next to a row of ones would cost more than the bias add.
+        """
+        if _ONES_BELOW.get(id(x)) is not x:
+            return None
+        return x.base if self.use_bias else x.base[:-1]
 
     def _training_buffers(self, rows: int) -> _Buffers:
         """The arrays for batches of ``rows`` samples, made once per size.
 
-        Training repeats a few batch sizes, so reusing them saves five allocations per
+        Training repeats a few batch sizes, so reusing them saves four allocations per
         layer and step. Inference allocates, so arrays handed to users never change
         afterwards; x, z, a and delta of a training pass stay valid until the next one.
         """
@@ -160,12 +166,11 @@ class Dense(Layer):
             if len(self._buffer_cache) >= 4:  # batch, last batch, a probe: a few sizes at most
                 self._buffer_cache.clear()
             dtype = self.params["W"].dtype
-            inputs = xp.ones((self.input_dim + self.use_bias, rows), dtype)
             zt, deltat = xp.empty((self.units, rows), dtype), xp.empty((self.units, rows), dtype)
             outputs = xp.ones((self.units + 1, rows), dtype)
             dxt = xp.empty((self.input_dim, rows), dtype)
             buffers = _Buffers(
-                inputs, zt, outputs, deltat, dxt, zt.T, outputs[: self.units].T, deltat.T, dxt.T
+                zt, outputs, deltat, dxt, zt.T, outputs[: self.units].T, deltat.T, dxt.T
             )
             _ONES_BELOW[id(buffers.a)] = buffers.a
             self._buffer_cache[rows] = buffers
