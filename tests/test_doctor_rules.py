@@ -302,6 +302,16 @@ def test_slow_convergence_is_left_out_when_its_cause_is_found():
     assert "slow_convergence" not in kinds(diagnose_records(records, epochs))
 
 
+def test_the_doctor_never_asks_to_raise_and_to_lower_the_learning_rate_at_once():
+    """Too-high steps can strand a network where updates vanish; the high lr is the cause."""
+    context = {"optimizer": "adam", "lr": 2.0}
+    high = make_finding("learning_rate_too_high", "warning", {"update_ratio": 0.4}, None, context)
+    low = make_finding("learning_rate_too_low", "warning", {"update_ratio": 0.0}, None, context)
+    assert [finding.kind for finding in rules.without_symptoms([low, high])] == [
+        "learning_rate_too_high"
+    ]
+
+
 def _overfit(epochs: list[dict], best: int = 12) -> None:
     for log in epochs:
         e = log["epoch"]

@@ -414,6 +414,7 @@ _NO_LEARNING = {"dropout_too_high", "missing_nonlinearity", "output_loss_mismatc
 EXPLAINED_BY = {
     "vanishing_gradients": {"dead_relu"},  # dead units pass no error back
     "learning_rate_too_low": {
+        "learning_rate_too_high",  # huge steps can strand the weights where updates vanish
         "vanishing_gradients",
         "dead_relu",
         "saturation",
