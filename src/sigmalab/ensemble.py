@@ -349,10 +349,16 @@ class _DenseStack(_Stack):
         return xp.matmul(delta, self.W_T) if need_input_grad else None
 
     def _bias_grad(self, delta: xp.ndarray) -> None:
-        """db = the sum of delta over the batch, added in the order Dense.backward adds."""
-        if delta.shape[2] > 1:  # 3x faster than add.reduce over the middle axis, same order
+        """db = the sum of delta over the batch, rounded as a member alone rounds it.
+
+        Rounding matters: Adam turns a last-bit difference in a near-zero gradient into a
+        whole step, and the members must end where they would alone (tested). For one unit
+        (an output bias) einsum rounds differently, add.reduce does not; for more units
+        einsum is 3x faster than add.reduce over the middle axis.
+        """
+        if delta.shape[2] > 1:
             xp.einsum("kbu->ku", delta, out=self.db)
-        else:  # one unit: einsum's order differs there, add.reduce's is Dense's
+        else:
             xp.add.reduce(delta, axis=1, out=self.db)
 
     def penalties(self):
