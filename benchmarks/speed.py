@@ -2,8 +2,9 @@
 
 Every contender trains the same network shape with plain SGD in float32 on the same
 synthetic data for the same number of samples. Timings are interleaved (one repeat of
-every contender, then the next repeat) so that machine load hits all of them alike, and
-the tables report medians. PyTorch and scikit-learn are skipped when not installed.
+every contender, then the next repeat) so that machine load hits all of them alike; the
+tables report each contender's fastest round and the spread of the per-round ratios.
+PyTorch and scikit-learn are skipped when not installed.
 
     python benchmarks/speed.py            # a few minutes
     python benchmarks/speed.py --quick    # under a minute
@@ -393,43 +394,73 @@ def machine_description() -> list[str]:
     return lines
 
 
+def paired_ratio(numerators: list[float], denominators: list[float]) -> str:
+    """Median of the round-by-round ratios, with their range.
+
+    Both were timed in the same round, seconds apart, so a ratio taken within a round
+    cancels the machine's slow drifts; the range shows what is left.
+    """
+    ratios = [a / b for a, b in zip(numerators, denominators, strict=True)]
+    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def speed_table(rates: dict[tuple[str, str, str], list[float]], repeats: int) -> list[str]:
-    """Markdown table of median samples/s and sigmalab's ratios."""
+    """Markdown tables: each contender's fastest round with ratios, then per-round ratios.
+
+    Other work on a shared machine only ever slows a run down, so the fastest of several
+    rounds is the steadiest estimate of what a contender can do (timeit's rule); the
+    per-round ratios show how far single rounds scatter.
+    """
     peers = [name for name in CONTENDERS if name != "sigmalab"]
     header = ["shape (batch)", "threads", *CONTENDERS, *(f"vs {peer}" for peer in peers)]
     lines = [
-        f"samples/s, SGD, float32, median of {repeats} interleaved runs (higher is better)",
+        f"samples/s, SGD, float32, fastest of {repeats} interleaved rounds (higher is better)",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]
     for mode in MODES:
         for shape in SHAPES:
-            median = {name: statistics.median(rates[mode, shape.name, name]) for name in CONTENDERS}
+            best = {name: max(rates[mode, shape.name, name]) for name in CONTENDERS}
             cells = [f"{shape.name} ({shape.batch_size})", mode]
-            cells += [f"{median[name]:,.0f}" for name in CONTENDERS]
-            cells += [f"{median['sigmalab'] / median[peer]:.2f}x" for peer in peers]
+            cells += [f"{best[name]:,.0f}" for name in CONTENDERS]
+            cells += [f"{best['sigmalab'] / best[peer]:.2f}x" for peer in peers]
             lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "sigmalab with default threads relative to 1 thread:"]
+    header = ["shape (batch)", "threads", *(f"vs {peer}" for peer in peers)]
+    lines += [
+        "",
+        "sigmalab's ratios within each round: median (lowest-highest)",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for mode in MODES:
+        for shape in SHAPES:
+            mine = rates[mode, shape.name, "sigmalab"]
+            cells = [f"{shape.name} ({shape.batch_size})", mode]
+            cells += [paired_ratio(mine, rates[mode, shape.name, peer]) for peer in peers]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "sigmalab with default threads relative to 1 thread (fastest rounds):"]
     for shape in SHAPES:
-        default, single = (statistics.median(rates[m, shape.name, "sigmalab"]) for m in MODES[::-1])
+        default, single = (max(rates[mode, shape.name, "sigmalab"]) for mode in MODES[::-1])
         lines.append(f"  {shape.name}: {default / single:.2f}x")
     return lines
 
 
 def ensemble_table(rates: dict[str, list[float]]) -> list[str]:
-    """Markdown table of network-samples/s and the ensemble's speed-ups."""
-    median = {name: statistics.median(values) for name, values in rates.items()}
-    together = next(iter(median.values()))
+    """Markdown table of the fastest round's network-samples/s, speed-ups, per-round ones."""
+    together = next(iter(rates.values()))
     lines = [
         f"{ENSEMBLE_SIZE} networks 2-8-8-8-1, batch 10, {ENSEMBLE_SAMPLES} samples x "
         f"{ENSEMBLE_EPOCHS} epochs each, building included, 1 thread (network-samples/s):",
         "",
-        "| training | network-samples/s | Ensemble speed-up |",
-        "|---|---|---|",
+        "| training | network-samples/s | Ensemble speed-up | within each round |",
+        "|---|---|---|---|",
     ]
-    for name, rate in median.items():
-        lines.append(f"| {name} | {rate:,.0f} | {together / rate:.1f}x |")
+    for name, values in rates.items():
+        speed_up = max(together) / max(values)
+        cells = [name, f"{max(values):,.0f}", f"{speed_up:.1f}x", paired_ratio(together, values)]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
