@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import cache
 
 from .backend import xp
 from .errors import SigmalabError, closest
@@ -129,6 +130,7 @@ def _swish_derivative(z):
     return s + z * s * (1.0 - s)
 
 
+@cache  # an Activation holds no state: every layer with this name can share one
 def _builtin(name: str) -> Activation:
     table = {
         "linear": (lambda z, out=None: z, lambda z: xp.ones_like(z), LINEAR, False),
