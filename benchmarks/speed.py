@@ -91,12 +91,17 @@ def sigmalab_layers(shape: Shape) -> list[sl.Layer]:
 
 
 def sigmalab_trainer(
-    shape: Shape, X: np.ndarray, y: np.ndarray, lr: float = LEARNING_RATE, seed: int = SEED
+    shape: Shape,
+    X: np.ndarray,
+    y: np.ndarray,
+    lr: float = LEARNING_RATE,
+    seed: int = SEED,
+    epochs: int = 1,
 ) -> Trainer:
     """What users call: Sequential + compile + fit(verbose=0)."""
     model = sl.Sequential(sigmalab_layers(shape), seed=seed)
     model.compile(shape.loss, sl.SGD(lr=lr))
-    return lambda: model.fit(X, y, epochs=1, batch_size=shape.batch_size, verbose=0)
+    return lambda: model.fit(X, y, epochs=epochs, batch_size=shape.batch_size, verbose=0)
 
 
 def torch_trainer(
@@ -287,21 +292,26 @@ def ensemble_trainers(
         ensemble = sl.Ensemble(sigmalab_layers(shape), members).compile(shape.loss, "sgd")
         ensemble.fit(X, y, epochs=ENSEMBLE_EPOCHS, batch_size=shape.batch_size)
 
-    def one_by_one(make: Callable[..., Trainer]) -> Trainer:
-        def train() -> None:
-            for member in members[:one_by_one_timed]:
-                train_epoch = make(shape, X, y, lr=member["lr"], seed=member["seed"])
-                for _ in range(ENSEMBLE_EPOCHS):
-                    train_epoch()
+    def sigmalab_alone(member: dict) -> None:
+        """One network as a user trains it: a model, then one fit call for all epochs."""
+        train = sigmalab_trainer(shape, X, y, member["lr"], member["seed"], ENSEMBLE_EPOCHS)
+        train()
 
-        return train
+    def torch_alone(member: dict) -> None:
+        """PyTorch has no fit: its idiomatic loop runs one epoch after the other."""
+        train_epoch = torch_trainer(shape, X, y, lr=member["lr"], seed=member["seed"])
+        for _ in range(ENSEMBLE_EPOCHS):
+            train_epoch()
+
+    def one_by_one(train_alone: Callable[[dict], None]) -> Trainer:
+        return lambda: [train_alone(member) for member in members[:one_by_one_timed]]
 
     trainers = {
         "sigmalab Ensemble (64 at once)": (together, ENSEMBLE_SIZE),
-        "sigmalab Sequential, one by one": (one_by_one(sigmalab_trainer), one_by_one_timed),
+        "sigmalab Sequential, one by one": (one_by_one(sigmalab_alone), one_by_one_timed),
     }
     if HAVE_TORCH:
-        trainers["PyTorch, one by one"] = (one_by_one(torch_trainer), one_by_one_timed)
+        trainers["PyTorch, one by one"] = (one_by_one(torch_alone), one_by_one_timed)
     return trainers
 
 

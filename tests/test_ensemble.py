@@ -203,3 +203,11 @@ def test_a_diverging_member_gets_one_warning_and_leaves_the_others_alone():
     alone = sl.Sequential([sl.Dense(8, "relu"), sl.Dense(1)], seed=0)
     alone.compile("mse", sl.SGD(lr=0.01)).fit(X, y, epochs=5, batch_size=10, verbose=0)
     np.testing.assert_allclose(histories[0].history["loss"], alone.history.history["loss"])
+
+
+def test_the_epoch_orders_are_each_members_own_permutations():
+    from sigmalab.ensemble import _permutations
+
+    orders = _permutations([np.random.default_rng(k) for k in range(5)], 17)
+    expected = [np.random.default_rng(k).permutation(17) for k in range(5)]
+    np.testing.assert_array_equal(orders, np.stack(expected))

@@ -175,8 +175,8 @@ class Ensemble:
         with blas_threads_for(largest), xp.errstate(over="ignore", invalid="ignore"):
             for epoch in range(epochs):
                 if shuffle:
-                    orders = xp.stack([rng.permutation(n) for rng in shuffles])
-                    X_epoch, y_epoch = X[orders], targets[orders]
+                    orders = _permutations(shuffles, n)
+                    X_epoch, y_epoch = X.take(orders, axis=0), targets.take(orders, axis=0)
                 else:
                     X_epoch, y_epoch = self._for_members(X), self._for_members(targets)
                 loss_sum = xp.zeros(len(self))
@@ -192,8 +192,9 @@ class Ensemble:
                     logs["accuracy"] = correct / n
                 if validation is not None:
                     logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
+                columns = {key: values.tolist() for key, values in logs.items()}  # Python floats
                 for k, history in enumerate(self.histories):
-                    history.on_epoch_end(self, epoch, {key: float(v[k]) for key, v in logs.items()})
+                    history.on_epoch_end(self, epoch, {key: col[k] for key, col in columns.items()})
         self._warn_about_divergence()
         return self.histories
 
@@ -440,6 +441,19 @@ def _stack(layers: list[Layer], views: dict, models: list[Sequential]) -> _Stack
 
 
 # ---- helpers -------------------------------------------------------------------------------
+def _permutations(generators: list[xp.random.Generator], n: int) -> xp.ndarray:
+    """Row k: generators[k].permutation(n), drawn the same way, into one (K, n) array.
+
+    permutation(n) shuffles a fresh arange(n); shuffling the rows of one array in place
+    draws the same numbers and skips K allocations and a stack.
+    """
+    orders = xp.empty((len(generators), n), dtype=xp.intp)
+    orders[...] = xp.arange(n)
+    for rng, row in zip(generators, orders, strict=True):
+        rng.shuffle(row)
+    return orders
+
+
 def _layer_config(index: int, layer: Layer | Mapping) -> dict:
     config = layer.get_config() if isinstance(layer, Layer) else dict(layer)
     if config.get("type") not in LAYER_TYPES:
