@@ -157,6 +157,26 @@ def test_the_doctor_does_not_change_training(xor):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize(("batch_size", "optimizer"), [(1, "sgd"), (1, "adam"), (2, "adam")])
+def test_single_sample_batches_are_no_divergence_and_train_as_without_a_doctor(
+    batch_size, optimizer
+):
+    """With a batch of one, the batch loss jumps with every sample (0.05 for one, 4.7 for
+    the next): the doctor must neither call that divergence nor stop training."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((57, 3))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    weights = []
+    for callbacks in ([], [Doctor()]):
+        net = sl.Sequential([sl.Dense(8, "relu"), sl.Dense(8, "relu"), sl.Dense(1)], seed=1)
+        net.compile("bce", {"name": optimizer, "lr": 0.02})
+        history = net.fit(X, y, epochs=8, batch_size=batch_size, verbose=0, callbacks=callbacks)
+        weights.append(net.flat_params.copy())
+    assert len(history.history["loss"]) == 8
+    assert "divergence" not in problems(callbacks[0])
+    np.testing.assert_array_equal(*weights)
+
+
 def test_probe_restores_gradients_and_measures_one_step(xor):
     net = sl.Sequential([sl.Dense(8, "tanh"), sl.Dense(1)], seed=0).compile("bce", "sgd")
     X, y = xor[0], net.loss.prepare_targets(xor[1], len(xor[0]), 1, net.dtype)

@@ -237,15 +237,26 @@ def test_divergence_compares_probe_losses_with_the_first_probe_not_the_batch_los
     assert finding.evidence["initial_loss"] == 38.4
 
 
-def test_divergence_compares_batch_losses_with_the_first_batch_loss():
+def test_a_blown_up_batch_loss_counts_only_on_steps_in_a_row():
+    """One batch is a noisy measure (one sample the network gets wrong can cost 100x the
+    mean): batch losses blow up only on BLOWUP_STEPS steps in a row above the limit, which
+    the larger first loss sets (here the probe's, BatchNorm making it 30x the batch's)."""
     records, epochs = healthy_run()
     records[0]["loss"] = 38.4
     records.insert(0, {"step": 1, "epoch": 0, "loss": 1.29, "layers": []})
-    records.append({"step": 990, "epoch": 19, "loss": 1.29 * 25, "layers": []})
+    spike = {"epoch": 19, "loss": 38.4 * (rules.DIVERGENCE_FACTOR + 1), "layers": []}
+    records += [{**spike, "step": step} for step in (990, 991, 993, 994)]
+    assert rules.divergence(records, epochs, {}) == []  # at most two steps in a row
+    records.append({**spike, "step": 995})
     (finding,) = rules.divergence(records, epochs, {})
-    assert (finding.evidence["measured"], finding.evidence["step"]) == ("batch", 990)
-    records[-1]["loss"] = 1.29 * 10  # 10x: not blown up
+    assert (finding.evidence["measured"], finding.evidence["step"]) == ("batch", 995)
+    assert rules.BLOWUP_STEPS == 3
+    records[-1]["loss"] = 1.29 * 25  # above 20x the first batch loss, below the probe's
     assert rules.divergence(records, epochs, {}) == []
+    records[-1]["loss"] = float("nan")  # NaN needs no second step
+    (finding,) = rules.divergence(records, epochs, {})
+    assert finding.evidence["step"] == 995
+    records.pop()
     records[5]["layers"][0]["finite"], records[5]["finite"] = False, False  # NaN in a probe
     (finding,) = rules.divergence(records, epochs, {})
     assert finding.evidence["step"] == records[5]["step"]

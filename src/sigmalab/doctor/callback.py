@@ -13,7 +13,7 @@ from ..model import batch_bounds
 from ..validation import check_int, check_number
 from .findings import Finding
 from .probes import Probe, run_context
-from .rules import blowup_limit, diagnose_records, without_symptoms
+from .rules import BLOWUP_STEPS, blowup_limit, diagnose_records, without_symptoms
 from .static import check_static_with_context
 
 # The default interval comes from the work a probe and a step do, not from timings, so the
@@ -104,6 +104,7 @@ class Doctor(Callback):
         self._last_probe_step = 0
         self._next_check = 1
         self._blowup_limit = -math.inf  # every step goes the slow way until step 1 sets it
+        self._steps_over_limit = 0  # consecutive batch losses above _blowup_limit
         self._probe_blowup_limit = math.inf
         self._diverged = False
         self._steps_per_epoch = 1
@@ -132,18 +133,26 @@ class Doctor(Callback):
         self._start = time.perf_counter()
 
     def on_batch_end(self, model, step, logs):
-        """Flag a NaN/blown-up loss at once; probe when due. Most steps cost two comparisons."""
+        """Flag NaN at once and a blown-up loss that persists; probe when due.
+
+        Most steps cost two comparisons and a store. A batch loss above the limit is kept
+        as a loss-only record; BLOWUP_STEPS of them in a row mean divergence (one batch
+        alone is a noisy measure).
+        """
         loss = logs["loss"]
-        if step < self._next_check and loss <= self._blowup_limit:
-            return
+        if loss <= self._blowup_limit:
+            self._steps_over_limit = 0
+            if step < self._next_check:
+                return
         if step == 1:
             # A loss-only record keeps the initial loss, before any update.
             self.records.append({"step": 1, "epoch": 0, "loss": loss, "layers": []})
             self._diverged = not math.isfinite(loss)
             self._blowup_limit = blowup_limit(loss) if math.isfinite(loss) else math.inf
         elif not loss <= self._blowup_limit and not self._diverged:  # NaN, Inf or blown up
-            self._diverged = True
             self.records.append({"step": step, "epoch": self._epoch, "loss": loss, "layers": []})
+            self._steps_over_limit += 1
+            self._diverged = not math.isfinite(loss) or self._steps_over_limit >= BLOWUP_STEPS
         if step >= self._next_check:
             self._schedule(step)
 
@@ -214,7 +223,9 @@ class Doctor(Callback):
         if self._probe_blowup_limit == math.inf and math.isfinite(record["loss"]):
             # Probe losses (inference mode) are judged against the first probe's, not the
             # batch loss: BatchNorm's running statistics make the two differ at the start.
+            # Batch losses are judged against the larger of the two first losses.
             self._probe_blowup_limit = blowup_limit(record["loss"])
+            self._blowup_limit = max(self._blowup_limit, self._probe_blowup_limit)
         self._diverged = self._diverged or not (
             record["finite"] and record["loss"] <= self._probe_blowup_limit
         )

@@ -33,6 +33,11 @@ UPDATE_RATIO_LOW = 1e-6  # nnscope
 # near-zero regression losses do not count) has blown up; NaN/Inf always has.
 DIVERGENCE_FACTOR = 20.0
 DIVERGENCE_FLOOR = 1.0
+# One training batch's loss swings far more than a probe's (a batch of one sample that the
+# network gets wrong can cost 100x the mean), so a batch loss counts as blown up only on
+# BLOWUP_STEPS optimizer steps in a row, measured against the larger of the first batch
+# loss and the first probe loss.
+BLOWUP_STEPS = 3
 # Curve rules need this many epochs (or probes) before judging a trend.
 MIN_CURVE_POINTS = 10
 SLOW_IMPROVEMENT = 0.1  # less than 10 % loss reduction from the first probe
@@ -219,12 +224,15 @@ def saturation(records: list[dict], epochs: list[dict], context: dict) -> list[F
 
 
 def divergence(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
-    """NaN/Inf anywhere, or a loss 20x its initial value: an error at once, no persistence.
+    """NaN/Inf anywhere, or a blown-up loss (20x its initial value): an error at once.
 
-    A blow-up compares like with like: a training-batch loss (a loss-only record) with the
-    first batch loss, a probe loss (inference mode) with the first probe's. Across the two
-    it would mislead: at step 1 BatchNorm's running statistics have barely moved, so the
-    inference-mode loss can be 30x the batch loss of a healthy run.
+    A probe loss (inference mode, a fixed batch) is compared with the first probe's. A
+    training-batch loss (a loss-only record) is compared with the larger of the first
+    batch loss and the first probe loss, and must stay above the limit for BLOWUP_STEPS
+    steps in a row: one batch is a noisy measure, most of all with a few samples. The
+    first probe loss alone would mislead for the batches: at step 1 BatchNorm's running
+    statistics have barely moved, so it can be 30x the batch loss of a healthy run.
+    Records are in step order.
     """
     initial_losses = _initial_losses(records)
     limits = {
@@ -232,9 +240,16 @@ def divergence(records: list[dict], epochs: list[dict], context: dict) -> list[F
         for measured, initial in initial_losses.items()
         if initial is not None
     }
+    if "batch" in limits and "probe" in limits:
+        limits["batch"] = max(limits["batch"], limits["probe"])
+    streak, last_over = 0, None
     for record in records:
         loss, measured = record["loss"], _measured(record)
         blown_up = measured in limits and _finite(loss) and loss > limits[measured]
+        if blown_up and measured == "batch":
+            streak = streak + 1 if last_over == record["step"] - 1 else 1
+            last_over = record["step"]
+            blown_up = streak >= BLOWUP_STEPS
         if not _finite(loss) or not record.get("finite", True) or blown_up:
             evidence = {
                 "step": record["step"],
