@@ -8,6 +8,8 @@ which is how an ensemble trains many networks at once.
 
 from __future__ import annotations
 
+import math
+
 from .backend import xp
 from .errors import SigmalabError, unknown_name
 from .validation import check_number
@@ -34,7 +36,7 @@ class Optimizer:
         self._scratch = None
 
     def _scaled(self, values: xp.ndarray) -> xp.ndarray:
-        """lr * values in a reused array: a large model's update then allocates nothing."""
+        """lr * values in a reused array, so plain and momentum SGD allocate nothing per step."""
         if self._scratch is None or self._scratch.shape != values.shape:
             self._scratch = xp.empty_like(values)
         return xp.multiply(values, self.lr, out=self._scratch)
@@ -147,7 +149,8 @@ class Adam(Optimizer):
         v *= self.beta2
         v += (1.0 - self.beta2) * (grads * grads)
         step_size = self.lr / (1.0 - self.beta1**t)
-        denom = xp.sqrt(v) * (1.0 / xp.sqrt(1.0 - self.beta2**t)) + self.eps
+        # math.sqrt: a NumPy float64 scalar here would run the whole update in float64.
+        denom = xp.sqrt(v) * (1.0 / math.sqrt(1.0 - self.beta2**t)) + self.eps
         params -= step_size * (m / denom)
 
     def get_config(self) -> dict:
