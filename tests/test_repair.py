@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import sigmalab as sl
 from sigmalab.config import RunConfig, load_run
 from sigmalab.doctor.diagnose import Diagnosis, Metric, diagnose
 from sigmalab.doctor.findings import REMEDIES, make_finding
@@ -279,3 +280,25 @@ def test_train_stores_the_doctors_findings_in_the_summary_unless_told_not_to(tmp
     findings = json.loads((watched / "summary.json").read_text())["findings"]
     assert [finding["kind"] for finding in findings] == ["dead_relu"]
     assert "findings" not in json.loads((unwatched / "summary.json").read_text())
+
+
+@pytest.mark.parametrize("spelling", ["none", "Linear", "identity"])
+def test_linear_layers_spelled_any_way_get_an_activation_and_lose_it_at_the_output(spelling):
+    """The remedies judge 'linear' as the static check does: by the activation's family."""
+    config = {
+        "model": {"layers": [{"type": "dense", "units": 4, "activation": spelling} for _ in "ab"]},
+        "train": {"loss": "bce"},
+    }
+    fixed = apply_remedy(config, {"action": "insert_activation", "value": "relu"})
+    assert fixed["model"]["layers"][0]["activation"] == "relu"
+    with pytest.raises(sl.SigmalabError, match="no activation"):
+        apply_remedy(fixed, {"action": "remove_output_activation"})
+
+
+def test_check_static_takes_an_optimizer_by_name():
+    model = sl.Sequential([sl.Dense(4, "relu"), sl.Dense(1)]).build(2)
+    by_name = sl.doctor.check_static(model, optimizer="sgd", loss="mse")
+    by_object = sl.doctor.check_static(model, optimizer=sl.SGD(), loss="mse")
+    assert [f.to_dict() for f in by_name] == [f.to_dict() for f in by_object]
+    with pytest.raises(sl.SigmalabError, match="unknown optimizer"):
+        sl.doctor.check_static(model, optimizer="adamw")

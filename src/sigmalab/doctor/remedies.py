@@ -14,12 +14,9 @@ import copy
 import math
 from collections.abc import Callable
 
-from ..errors import SigmalabError, closest, unknown_name
-
-# Learning rates a freshly chosen optimizer starts from: the optimizers' own defaults, so a
-# switch from SGD does not inherit a step size tuned for another update rule.
-DEFAULT_LEARNING_RATES = {"sgd": 0.01, "adam": 1e-3, "rmsprop": 1e-2}
-LINEAR_ACTIVATIONS = (None, "linear", "identity")
+from ..activations import LINEAR, get_activation
+from ..errors import SigmalabError, unknown_name
+from ..optimizers import OPTIMIZERS
 
 
 class RemedyError(SigmalabError):
@@ -60,12 +57,23 @@ def _unchanged(action: str, why: str) -> RemedyError:
     return RemedyError(f"{action} does not apply: {why}")
 
 
+def _default_lr(name: str) -> float:
+    """The optimizer's own default: a switch must not inherit a step size tuned for another
+    update rule."""
+    return OPTIMIZERS[name]().lr
+
+
+def _is_linear(activation: str | None) -> bool:
+    """Whether a layer's activation spec is the identity, as the static check judges it."""
+    return activation is None or get_activation(activation).family == LINEAR
+
+
 def _optimizer(config: dict) -> dict:
     train = config.setdefault("train", {})
     optimizer = train.get("optimizer", "sgd")
     if isinstance(optimizer, str):
         optimizer = {"name": optimizer}
-    optimizer.setdefault("lr", DEFAULT_LEARNING_RATES.get(optimizer.get("name", "sgd"), 0.01))
+    optimizer.setdefault("lr", _default_lr(optimizer.setdefault("name", "sgd")))
     train["optimizer"] = optimizer
     return optimizer
 
@@ -124,14 +132,12 @@ def set_clip_norm(config: dict, value: float) -> None:
 
 def set_optimizer(config: dict, value: str) -> None:
     """Switch the update rule at its default learning rate, keeping any gradient clipping."""
-    if value not in DEFAULT_LEARNING_RATES:
-        raise RemedyError(
-            f"set_optimizer: unknown optimizer {value!r}.{closest(value, DEFAULT_LEARNING_RATES)}"
-        )
+    if value not in OPTIMIZERS:
+        raise unknown_name("optimizer", value, OPTIMIZERS, RemedyError)
     old = _optimizer(config)
     if old.get("name", "sgd") == value:
         raise _unchanged("set_optimizer", f"the run already uses {value!r}")
-    new = {"name": value, "lr": DEFAULT_LEARNING_RATES[value]}
+    new = {"name": value, "lr": _default_lr(value)}
     if old.get("clip_norm") is not None:
         new["clip_norm"] = old["clip_norm"]
     config["train"]["optimizer"] = new
@@ -184,7 +190,7 @@ def insert_activation(config: dict, value: str) -> None:
     """
     layers = _layers(config)
     dense = _dense_indices(layers)
-    linear = [layers[i] for i in dense[:-1] if layers[i].get("activation") in LINEAR_ACTIVATIONS]
+    linear = [layers[i] for i in dense[:-1] if _is_linear(layers[i].get("activation"))]
     if not linear:
         raise _unchanged("insert_activation", "every hidden Dense layer has an activation")
     for layer in linear:
@@ -194,7 +200,7 @@ def insert_activation(config: dict, value: str) -> None:
 def remove_output_activation(config: dict) -> None:
     """Make the last Dense layer emit raw logits, which bce and cross_entropy expect."""
     output = _dense(config)[-1]
-    if output.get("activation") in LINEAR_ACTIVATIONS:
+    if _is_linear(output.get("activation")):
         raise _unchanged("remove_output_activation", "the output layer has no activation")
     output.pop("activation")
 

@@ -13,6 +13,7 @@ import numpy as np
 from ..activations import LINEAR, RELU, SATURATING
 from ..layers import Dense, Dropout
 from ..losses import get_loss
+from ..optimizers import get_optimizer
 from .findings import Finding, make_finding
 from .probes import run_context
 
@@ -133,6 +134,7 @@ def check_static(model, X=None, optimizer=None, loss=None) -> list[Finding]:
     """Findings visible before training; ``optimizer``/``loss`` default to the compiled ones."""
     context = run_context(model, None if X is None else np.asarray(X))
     if optimizer is not None:
+        optimizer = get_optimizer(optimizer)
         context.update(optimizer=optimizer.name, lr=optimizer.lr, clip_norm=optimizer.clip_norm)
     if loss is not None:
         context["loss"] = get_loss(loss).name
