@@ -135,10 +135,16 @@ def test_zeros_init():
     np.testing.assert_array_equal(layer.params["W"], 0.0)
 
 
+def selu(z):
+    """A user function that only shares the built-in's name."""
+    return np.tanh(z)
+
+
 @pytest.mark.parametrize(
     ("activation", "expected"),
     [("relu", "he_normal"), ("leaky_relu", "he_normal"), ("tanh", "glorot_uniform")]
-    + [("sigmoid", "glorot_uniform"), ("linear", "glorot_uniform")],
+    + [("sigmoid", "glorot_uniform"), ("linear", "glorot_uniform"), ("selu", "lecun_normal")]
+    + [(selu, "glorot_uniform")],
 )
 def test_auto_init_choice(activation, expected):
     auto = _built(sl.Dense(FAN_OUT, activation=activation), FAN_IN, seed=4)

@@ -337,3 +337,30 @@ def test_a_diverging_run_stops_with_one_clear_warning_not_numpy_noise():
     assert "lr=1000000.0" in str(caught[0].message)
     assert len(history.history["loss"]) < 20
     assert not np.isfinite(history.history["loss"][-1])
+
+
+def test_callbacks_end_even_when_training_is_interrupted():
+    """Ctrl-C (or an error) in the middle of fit still reaches on_train_end: the progress
+    bar and the doctor clean up."""
+
+    class Interrupt(sl.Callback):
+        ended = False
+
+        def on_batch_end(self, model, step, logs):
+            if step == 3:
+                raise KeyboardInterrupt
+
+        def on_train_end(self, model, logs):
+            self.ended = True
+
+    hook = Interrupt()
+    model = sl.Sequential([sl.Dense(4, "tanh"), sl.Dense(1)]).compile("mse", "sgd")
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, X[:, :1], epochs=2, batch_size=4, verbose=0, callbacks=[hook])
+    assert hook.ended
+
+
+def test_early_stopping_rejects_a_negative_min_delta():
+    with pytest.raises(sl.SigmalabError, match="min_delta"):
+        sl.EarlyStopping(min_delta=-0.1)

@@ -133,7 +133,7 @@ def _swish_derivative(z):
 @cache  # an Activation holds no state: every layer with this name can share one
 def _builtin(name: str) -> Activation:
     table = {
-        "linear": (lambda z, out=None: z, lambda z: xp.ones_like(z), LINEAR, False),
+        "linear": (lambda z: z, lambda z: xp.ones_like(z), LINEAR, False),
         "sigmoid": (_sigmoid, lambda a: a * (1.0 - a), SATURATING, True),
         "tanh": (xp.tanh, lambda a: 1.0 - a * a, SATURATING, True),
         "relu": (
@@ -184,7 +184,7 @@ def _builtin(name: str) -> Activation:
 
 
 # Built-ins whose function takes ``out=``: Dense then reuses its output array in training.
-WRITES_OUT = frozenset({"linear", "sigmoid", "tanh", "relu", "sin"})
+WRITES_OUT = frozenset({"sigmoid", "tanh", "relu", "sin"})
 
 
 BUILTIN_NAMES = (

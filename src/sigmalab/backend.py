@@ -34,11 +34,6 @@ def resolve_dtype(dtype: str | type | np.dtype | None) -> np.dtype:
     return resolved
 
 
-def make_rng(seed: int | None) -> np.random.Generator:
-    """A NumPy Generator for ``seed``; the same seed always gives the same stream."""
-    return np.random.default_rng(seed)
-
-
 def child_rngs(seed: int | None, count: int) -> list[np.random.Generator]:
     """Independent generators derived from one seed (init, shuffling, dropout...)."""
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(count)]

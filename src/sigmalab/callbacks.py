@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from .validation import check_int
+from .validation import check_int, check_number
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -62,7 +62,7 @@ class EarlyStopping(Callback):
     ) -> None:
         self.monitor = monitor
         self.patience = check_int("patience", patience, low=0)
-        self.min_delta = min_delta
+        self.min_delta = check_number("min_delta", min_delta, low=0.0)
         self.restore_best_weights = restore_best_weights
         self.best = math.inf
         self.best_epoch = -1

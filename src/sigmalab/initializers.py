@@ -61,7 +61,7 @@ def check_init(name: str) -> str:
 
 def auto_init(activation: Activation) -> str:
     """He normal for the ReLU family, LeCun normal for SELU, Glorot uniform otherwise."""
-    if activation.name == "selu":
+    if activation.spec == "selu":  # the built-in: a user callable may be named "selu"
         return "lecun_normal"
     if activation.family in (RELU, RELU_LIKE):
         return "he_normal"

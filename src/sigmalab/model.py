@@ -250,17 +250,38 @@ class Sequential:
         for hook in hooks:
             hook.on_train_begin(self, begin_logs)
         self._penalized = self._has_penalty
+        # on_train_end runs however training ends (Ctrl-C, an error), so callbacks such as
+        # the progress bar always clean up.
+        try:
+            diverged_at = self._train_epochs(X, targets, bounds, epochs, shuffle, validation, hooks)
+        finally:
+            for hook in hooks:
+                hook.on_train_end(self, {})
+        if diverged_at is not None and not any(hook.explains_divergence for hook in hooks):
+            epoch, step, loss = diverged_at
+            warnings.warn(
+                f"training diverged: the loss became {loss} at epoch {epoch + 1}, step {step}, "
+                f"so training stopped. Lower the learning rate (lr={self.optimizer.lr}), set "
+                "clip_norm, or add sl.Doctor() to the callbacks to see why.",
+                DivergenceWarning,
+                stacklevel=2,
+            )
+        return history
+
+    def _train_epochs(self, X, targets, bounds, epochs, shuffle, validation, hooks):
+        """The epoch loop of ``fit``; returns (epoch, step, loss) of a non-finite loss, or None."""
         train_batch, classification = self._train_batch, self.loss.is_classification
         # A shuffled batch is gathered into arrays reused every step: no copy of the training
         # set, and its rows are still in cache when the first layer reads them. (mode="clip":
         # a permutation needs no bounds check; "raise" would gather through a hidden copy.)
+        n = X.shape[0]
         rows = max(stop - start for start, stop in bounds)
         X_gather = xp.empty((rows, X.shape[1]), X.dtype)
         y_gather = xp.empty((rows, *targets.shape[1:]), targets.dtype)
+        # Overflow on the way to a NaN loss is reported once, by fit, not as NumPy warnings.
         diverged_at = None
-        # Overflow on the way to a NaN loss is reported once, below, not as NumPy warnings.
         with (
-            blas_threads_for(self._largest_product(batch_size)),
+            blas_threads_for(self._largest_product(rows)),
             xp.errstate(over="ignore", invalid="ignore"),
         ):
             step = 0
@@ -295,18 +316,7 @@ class Sequential:
                     hook.on_epoch_end(self, epoch, logs)
                 if self.stop_training:
                     break
-        for hook in hooks:
-            hook.on_train_end(self, {})
-        if diverged_at is not None and not any(hook.explains_divergence for hook in hooks):
-            epoch, step, loss = diverged_at
-            warnings.warn(
-                f"training diverged: the loss became {loss} at epoch {epoch + 1}, step {step}, "
-                f"so training stopped. Lower the learning rate (lr={self.optimizer.lr}), set "
-                "clip_norm, or add sl.Doctor() to the callbacks to see why.",
-                DivergenceWarning,
-                stacklevel=2,
-            )
-        return history
+        return diverged_at
 
     def _largest_product(self, rows: int) -> int:
         """Multiply-adds of the biggest matrix product in a training step on ``rows`` samples."""
