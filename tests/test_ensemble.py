@@ -211,3 +211,16 @@ def test_the_epoch_orders_are_each_members_own_permutations():
     orders = _permutations([np.random.default_rng(k) for k in range(5)], 17)
     expected = [np.random.default_rng(k).permutation(17) for k in range(5)]
     np.testing.assert_array_equal(orders, np.stack(expected))
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ([{"type": "dense", "units": 1, "bogus": 1}], "layers\\[0\\] \\(dense\\).*bogus"),
+        (["dense"], "layers\\[0\\] must be a mapping"),
+        ([{"type": "dense2", "units": 1}], "unknown layer type 'dense2'.*dense"),
+    ],
+)
+def test_a_broken_layer_config_is_named_as_sequential_names_it(layers, message):
+    with pytest.raises(sl.SigmalabError, match=message):
+        sl.Ensemble(layers, [{"seed": 0}])

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from .backend import blas_threads_for, resolve_dtype, xp
 from .callbacks import History
 from .errors import DivergenceWarning, ShapeError, SigmalabError
-from .layers import LAYER_TYPES, BatchNorm, Dense, Dropout, Layer
+from .layers import BatchNorm, Dense, Dropout, Layer
 from .layers.batchnorm import input_gradient, normalize, scale_and_shift_gradients
 from .losses import Loss, get_loss
 from .model import Sequential, batch_bounds
@@ -52,7 +52,7 @@ class Ensemble:
         members: Sequence[Mapping],
         dtype: str = "float32",
     ) -> None:
-        self.layer_configs = [_layer_config(index, layer) for index, layer in enumerate(layers)]
+        self.layer_configs = [_layer_config(layer) for layer in layers]
         if not self.layer_configs:
             raise SigmalabError("the ensemble has no layers; pass a list such as [sl.Dense(1)]")
         self.members = [_member_settings(index, member) for index, member in enumerate(members)]
@@ -86,20 +86,19 @@ class Ensemble:
 
     # ---- building ----------------------------------------------------------------------
     def _member_model(self, k: int) -> Sequential:
-        """Member k as an ordinary, not yet built Sequential."""
+        """Member k as an ordinary, not yet built Sequential (its settings applied)."""
         settings = self.members[k]
+        dense = {key: settings[key] for key in ("l1", "l2", "weight_scale") if key in settings}
         layers = []
         for config in self.layer_configs:
-            config = dict(config)
-            kind = config.pop("type")
+            kind = config.get("type") if isinstance(config, dict) else None
             if kind == Dense.kind:
-                config.update(
-                    {key: settings[key] for key in ("l1", "l2", "weight_scale") if key in settings}
-                )
+                config = {**config, **dense}
             elif kind == Dropout.kind and "dropout" in settings:
-                config["rate"] = settings["dropout"]
-            layers.append(LAYER_TYPES[kind](**config))
-        return Sequential(layers, seed=settings.get("seed", 0), dtype=self.dtype.name)
+                config = {**config, "rate": settings["dropout"]}
+            layers.append(config)
+        seed = settings.get("seed", 0)
+        return Sequential.from_config({"layers": layers, "seed": seed, "dtype": self.dtype.name})
 
     def build(self, input_dim: int) -> Ensemble:
         """Build every member for ``input_dim`` inputs and stack their parameters."""
@@ -454,14 +453,11 @@ def _permutations(generators: list[xp.random.Generator], n: int) -> xp.ndarray:
     return orders
 
 
-def _layer_config(index: int, layer: Layer | Mapping) -> dict:
-    config = layer.get_config() if isinstance(layer, Layer) else dict(layer)
-    if config.get("type") not in LAYER_TYPES:
-        raise SigmalabError(
-            f"layers[{index}].type: unknown layer type {config.get('type')!r}; "
-            f"allowed: {', '.join(LAYER_TYPES)}"
-        )
-    return config
+def _layer_config(layer: Layer | Mapping) -> dict | object:
+    """A layer's config; anything else is passed on for Sequential.from_config to judge."""
+    if isinstance(layer, Layer):
+        return layer.get_config()
+    return dict(layer) if isinstance(layer, Mapping) else layer
 
 
 def _member_settings(index: int, member: Mapping) -> dict:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from .backend import blas_threads_for, child_rngs, resolve_dtype, xp
 from .callbacks import Callback, History
-from .errors import DivergenceWarning, ShapeError, SigmalabError
+from .errors import DivergenceWarning, ShapeError, SigmalabError, unknown_name
 from .layers import LAYER_TYPES, Layer
 from .losses import Loss, get_loss
 from .optimizers import Optimizer, get_optimizer
@@ -402,10 +402,8 @@ class Sequential:
             layer_config = dict(layer_config)
             kind = layer_config.pop("type", None)
             if kind not in LAYER_TYPES:
-                raise SigmalabError(
-                    f"layers[{index}].type: unknown layer type {kind!r}; "
-                    f"allowed: {', '.join(LAYER_TYPES)}"
-                )
+                error = unknown_name("layer type", kind, LAYER_TYPES)
+                raise SigmalabError(f"layers[{index}].type: {error}")
             try:
                 layers.append(LAYER_TYPES[kind](**layer_config))
             except TypeError as error:
