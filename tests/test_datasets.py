@@ -221,6 +221,8 @@ def test_features_on_a_non_2d_dataset_are_rejected():
         ({"samples": True}, "got True"),
         ({"noise": -0.1}, "noise .* got -0.1"),
         ({"noise": 1.5}, "noise .* got 1.5"),
+        ({"noise": None}, "noise must be a number, got None"),
+        ({"test_fraction": "0.2"}, "test_fraction must be a number, got '0.2'"),
         ({"test_fraction": 0.0}, "test_fraction .* got 0.0"),
         ({"test_fraction": 1}, "test_fraction .* got 1"),
         ({"seed": -1}, "seed must be an integer >= 0, got -1"),

@@ -208,10 +208,15 @@ def _summarize(
     splits = (("train", dataset.X_train, dataset.y_train), ("test", dataset.X_test, dataset.y_test))
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged model: fit already said so
         for split, X, y in splits:
-            summary[f"{split}_loss"] = model.evaluate(X, y)["loss"]
+            metrics = model.evaluate(X, y)  # one forward pass: loss, and accuracy if it has one
+            summary[f"{split}_loss"] = metrics["loss"]
             if dataset.task == CLASSIFICATION:
-                labels = predicted_labels(model.predict(X), config.train.loss, dataset.n_classes)
-                summary[f"{split}_accuracy"] = float(np.mean(labels == y))
+                accuracy = metrics.get("accuracy")
+                if accuracy is None:  # mse on class labels: the rounded predictions count
+                    predictions = model.predict(X)
+                    labels = predicted_labels(predictions, config.train.loss, dataset.n_classes)
+                    accuracy = np.mean(labels == y)
+                summary[f"{split}_accuracy"] = float(accuracy)
     return summary
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sigmalab.data.dataset import DataError
+from .dataset import DataError
 
 MAX_CLASSES = 50  # integer targets with more distinct values than this are a regression
 

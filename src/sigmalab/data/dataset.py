@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sigmalab.errors import SigmalabError
+from ..errors import SigmalabError
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from sigmalab.data.dataset import DataError
+from .dataset import DataError
 
 FEATURES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "x1": lambda x1, x2: x1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sigmalab.data.dataset import DataError
+from .dataset import DataError
 
 
 def load_real(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -9,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sigmalab.data import playground, shapes
-from sigmalab.data.csv_file import load_csv
-from sigmalab.data.dataset import CLASSIFICATION, REGRESSION, DataError, Dataset, split
-from sigmalab.data.features import DEFAULT_FEATURES, expand
-from sigmalab.data.real import load_real
-from sigmalab.errors import closest
+from ..errors import closest
+from . import playground, shapes
+from .csv_file import load_csv
+from .dataset import CLASSIFICATION, REGRESSION, DataError, Dataset, split
+from .features import DEFAULT_FEATURES, expand
+from .real import load_real
 
 Generate = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
@@ -71,6 +72,9 @@ def _check_arguments(samples: int, noise: float, test_fraction: float, seed: int
     for name, value, low in (("samples", samples, 4), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
             raise DataError(f"{name} must be an integer >= {low}, got {value!r}")
+    for name, value in (("noise", noise), ("test_fraction", test_fraction)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise DataError(f"{name} must be a number, got {value!r}")
     if not 0.0 <= noise <= 1.0:
         raise DataError(f"noise must be in [0, 1] (Playground range 0..0.5), got {noise!r}")
     if not 0.0 < test_fraction < 1.0:

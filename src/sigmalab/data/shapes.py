@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sigmalab.data.playground import noise_shift
+from .playground import noise_shift
 
 MOONS_SCALE = 4.0
 MOONS_CENTRE = np.array([0.5, 0.25])  # the centre of sklearn's moons' bounding box
