@@ -13,7 +13,7 @@ from ..model import batch_bounds
 from ..validation import check_int, check_number
 from .findings import Finding
 from .probes import Probe, run_context
-from .rules import BLOWUP_STEPS, blowup_limit, diagnose_records, without_symptoms
+from .rules import blowup_limit, diagnose_records, divergence, without_symptoms
 from .static import check_static_with_context
 
 # The default interval comes from the work a probe and a step do, not from timings, so the
@@ -103,10 +103,10 @@ class Doctor(Callback):
         self._epoch = 0
         self._last_probe_step = 0
         self._next_check = 1
-        self._blowup_limit = -math.inf  # every step goes the slow way until step 1 sets it
-        self._steps_over_limit = 0  # consecutive batch losses above _blowup_limit
-        self._probe_blowup_limit = math.inf
-        self._diverged = False
+        # Batch losses above this are recorded for rules.divergence to judge; every step
+        # goes the slow way until step 1 sets it.
+        self._blowup_limit = -math.inf
+        self._judged = 0  # records that rules.divergence has seen
         self._steps_per_epoch = 1
         self._start = 0.0
 
@@ -133,26 +133,20 @@ class Doctor(Callback):
         self._start = time.perf_counter()
 
     def on_batch_end(self, model, step, logs):
-        """Flag NaN at once and a blown-up loss that persists; probe when due.
+        """Record the first loss and any loss above the blow-up limit; probe when due.
 
-        Most steps cost two comparisons and a store. A batch loss above the limit is kept
-        as a loss-only record; BLOWUP_STEPS of them in a row mean divergence (one batch
-        alone is a noisy measure).
+        Most steps cost two comparisons. Whether recorded losses mean divergence (NaN at
+        once, a finite one on several steps in a row) is for rules.divergence to say.
         """
         loss = logs["loss"]
-        if loss <= self._blowup_limit:
-            self._steps_over_limit = 0
-            if step < self._next_check:
-                return
+        if step < self._next_check and loss <= self._blowup_limit:
+            return
         if step == 1:
             # A loss-only record keeps the initial loss, before any update.
             self.records.append({"step": 1, "epoch": 0, "loss": loss, "layers": []})
-            self._diverged = not math.isfinite(loss)
             self._blowup_limit = blowup_limit(loss) if math.isfinite(loss) else math.inf
-        elif not loss <= self._blowup_limit and not self._diverged:  # NaN, Inf or blown up
+        elif not loss <= self._blowup_limit:  # NaN, Inf or above the limit
             self.records.append({"step": step, "epoch": self._epoch, "loss": loss, "layers": []})
-            self._steps_over_limit += 1
-            self._diverged = not math.isfinite(loss) or self._steps_over_limit >= BLOWUP_STEPS
         if step >= self._next_check:
             self._schedule(step)
 
@@ -160,9 +154,14 @@ class Doctor(Callback):
         """Keep the epoch's metrics; stop a diverged run early."""
         self.epochs.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
         self._epoch = epoch + 1
-        self._diverged = self._diverged or not math.isfinite(logs.get("loss", 0.0))
-        if self.stop_on_divergence and self._diverged:
-            model.stop_training = True
+        if not self.stop_on_divergence:
+            return
+        # Only new records or a non-finite epoch loss can change the verdict: the rule
+        # reads every record and epoch, so it runs only then.
+        if len(self.records) > self._judged or not math.isfinite(logs.get("loss", 0.0)):
+            self._judged = len(self.records)
+            if divergence(self.records, self.epochs, self.context):
+                model.stop_training = True
 
     def on_train_end(self, model, logs):
         """Diagnose the whole run: static findings plus every rule's, most severe first."""
@@ -220,15 +219,10 @@ class Doctor(Callback):
         self.probe_seconds += time.perf_counter() - start
         self.probes += 1
         self._last_probe_step = step
-        if self._probe_blowup_limit == math.inf and math.isfinite(record["loss"]):
-            # Probe losses (inference mode) are judged against the first probe's, not the
-            # batch loss: BatchNorm's running statistics make the two differ at the start.
-            # Batch losses are judged against the larger of the two first losses.
-            self._probe_blowup_limit = blowup_limit(record["loss"])
-            self._blowup_limit = max(self._blowup_limit, self._probe_blowup_limit)
-        self._diverged = self._diverged or not (
-            record["finite"] and record["loss"] <= self._probe_blowup_limit
-        )
+        if self.probes == 1 and math.isfinite(record["loss"]):
+            # rules.divergence judges batch losses against the larger of the first batch
+            # loss and the first probe loss: only losses above that need recording.
+            self._blowup_limit = max(self._blowup_limit, blowup_limit(record["loss"]))
 
     # ---- output ------------------------------------------------------------------------
     def to_dict(self) -> dict:

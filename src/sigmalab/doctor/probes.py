@@ -7,9 +7,10 @@ This module is the only place the doctor reads engine objects. A probe record is
 the last step, or None), ``dead_fraction`` (ReLU units never active on the probe batch)
 and ``saturated_fraction`` (sigmoid/tanh units on a flat end), both None where they do
 not apply. Alongside them the stream holds loss-only records ``{"step", "epoch", "loss",
-"layers": []}``: a training-batch loss (training mode), kept at step 1 and when it blows
-up. Probe losses are measured in inference mode, so the rules compare each kind of loss
-only with its own kind. The rules read only these records, so any framework that emits
+"layers": []}``: a training-batch loss (training mode), kept at step 1 and whenever it
+is above the blow-up limit (the rules call a run diverged when it stays there for a few
+steps). Probe losses are measured in inference mode, so the rules never compare a probe
+loss with a batch loss. The rules read only these records, so any framework that emits
 them can be diagnosed.
 """
 
