@@ -1,9 +1,9 @@
 """The ``sigmalab`` command line: train or diagnose a run file, list datasets, predict a CSV.
 
-Each verb is one function registered with ``@command()``; engine modules are imported
-inside the functions so ``sigmalab --help`` stays instant. Any SigmalabError becomes one
-red ``error: ...`` line on stderr and exit code 2, never a traceback; so does an
-operating-system error such as an unwritable output folder.
+Each verb is one function registered with ``@command()``; the run-file and plotting
+modules (pydantic, matplotlib) are imported inside the functions that need them. Any
+SigmalabError becomes one red ``error: ...`` line on stderr and exit code 2, never a
+traceback; so does an operating-system error such as an unwritable output folder.
 """
 
 from __future__ import annotations

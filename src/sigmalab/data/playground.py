@@ -62,7 +62,10 @@ def xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.
 
 
 def gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Two Gaussian blobs at (2, 2) (class 1) and (-2, -2); noise widens them (variance 0.5..4)."""
+    """Two Gaussian blobs at (2, 2) (class 1) and (-2, -2); noise widens them.
+
+    The variance is 0.5 + 7 noise: 0.5 to 4 over the Playground's noise range 0..0.5.
+    """
     variance = 0.5 + (4 - 0.5) * noise / 0.5
     n_pos = n // 2
     centres = np.repeat([[2.0, 2.0], [-2.0, -2.0]], [n_pos, n - n_pos], axis=0)
@@ -71,7 +74,7 @@ def gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, n
 
 
 def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Two interleaved arms of 1.75 turns out to radius 5; noise jitters the points by U(-1, 1)."""
+    """Two interleaved arms of 1.75 turns out to radius 5, jittered by U(-noise, noise)."""
     n_pos = n // 2
     arms = []
     for count, delta_t in ((n_pos, 0.0), (n - n_pos, np.pi)):
