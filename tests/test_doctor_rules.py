@@ -425,10 +425,10 @@ def test_json_safe_is_public_and_handles_nested_numpy_values():
 def test_remedies_already_in_effect_are_left_out():
     context = {
         "clip_norm": 1.0,
-        "has_batchnorm": True,
         "optimizer": "adam",
         "layers": [
             {"kind": "dense", "activation": "relu"},
+            {"kind": "batchnorm"},
             {"kind": "dense", "activation": "linear"},
         ],
     }
@@ -441,3 +441,19 @@ def test_remedies_already_in_effect_are_left_out():
     assert applicable_remedies("vanishing_gradients", context) == [
         {"action": "set_init", "value": "he_normal"}
     ]
+
+
+def test_remedies_that_would_still_change_the_run_are_offered():
+    """A looser clip can be tightened, and a hidden layer without BatchNorm can get one:
+    the same judgement as the remedies themselves."""
+    context = {
+        "clip_norm": 10.0,
+        "layers": [
+            {"kind": "dense", "activation": "relu"},
+            {"kind": "batchnorm"},
+            {"kind": "dense", "activation": "relu"},
+            {"kind": "dense", "activation": "linear"},
+        ],
+    }
+    actions = [remedy["action"] for remedy in applicable_remedies("exploding_gradients", context)]
+    assert actions == ["scale_learning_rate", "set_clip_norm", "add_batchnorm"]

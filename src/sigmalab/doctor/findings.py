@@ -110,27 +110,29 @@ def applicable_remedies(kind: str, context: dict | None = None) -> list[dict]:
     """The kind's remedies minus those already in effect in ``context`` (see probes.run_context).
 
     Retrying a setting the run already has cannot fix it, so the repair loop should not
-    spend a retrain on it.
+    spend a retrain on it. "In effect" is judged as the remedies in remedies.py judge it.
     """
     context = context or {}
-    hidden = [
-        entry.get("activation")
-        for entry in context.get("layers", [])
-        if entry.get("kind") == "dense"
-    ][:-1]
-    in_effect = {
-        "set_clip_norm": context.get("clip_norm") is not None,
-        "add_batchnorm": bool(context.get("has_batchnorm")),
-        "standardize_inputs": bool(context.get("inputs_standardized")),
-    }
+    layers = context.get("layers", [])
+    hidden = [i for i, entry in enumerate(layers) if entry.get("kind") == "dense"][:-1]
+    normalised = all(
+        i + 1 < len(layers) and layers[i + 1].get("kind") == "batchnorm" for i in hidden
+    )
+    clip_norm = context.get("clip_norm")
     remedies = []
     for remedy in REMEDIES[kind]:
         action, value = remedy["action"], remedy.get("value")
-        if in_effect.get(action):
-            continue
-        if action == "set_optimizer" and context.get("optimizer") == value:
-            continue
-        if action == "set_activation" and hidden and all(name == value for name in hidden):
+        if (
+            (action == "set_clip_norm" and clip_norm is not None and clip_norm <= value)
+            or (action == "add_batchnorm" and hidden and normalised)
+            or (action == "standardize_inputs" and context.get("inputs_standardized"))
+            or (action == "set_optimizer" and context.get("optimizer") == value)
+            or (
+                action == "set_activation"
+                and hidden
+                and all(layers[i].get("activation") == value for i in hidden)
+            )
+        ):
             continue
         remedies.append(dict(remedy))
     return remedies
