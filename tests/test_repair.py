@@ -221,6 +221,25 @@ def test_a_scaling_remedy_that_falls_short_is_pushed_further():
     assert result.config.train.optimizer.lr == pytest.approx(1e-3)
 
 
+def test_a_config_tried_for_one_finding_is_not_retrained_for_the_next():
+    """Divergence and exploding gradients share their first remedies: after divergence's
+    are rejected, exploding gradients reads their diagnoses instead of training again."""
+    trained = []
+
+    def never_better(config: RunConfig) -> Diagnosis:
+        trained.append(json.dumps(config.to_dict(), sort_keys=True, default=str))
+        original = trained[-1] == trained[0]
+        return fake_diagnosis(config, ["divergence", "exploding_gradients"], 0.5 + 0.1 * original)
+
+    result = repair(small_run_config(lr=0.1), budget=6, diagnose_run=never_better)
+    assert len(trained) == len(set(trained))  # no config trained twice
+    assert result.retrains == len(trained) - 1  # the first diagnosis is not a retrain
+    tried = [(attempt.finding.kind, attempt.remedy["action"]) for attempt in result.attempts]
+    assert ("exploding_gradients", "scale_learning_rate") in tried
+    assert ("divergence", "scale_learning_rate") in tried  # tried, not retrained
+    assert result.retrains < len(result.attempts)
+
+
 def test_a_fix_that_makes_the_metric_worse_is_rejected_and_the_budget_holds():
     def always_worse(config: RunConfig) -> Diagnosis:
         original = config.train.optimizer.lr == 0.1

@@ -9,6 +9,7 @@ of retrains is spent.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable
@@ -154,22 +155,42 @@ def repair(
     ``budget`` caps the number of retrains (the first diagnosis is not counted).
     ``diagnose_run`` trains and diagnoses one config; tests and benchmarks may pass their own.
     """
-    original = diagnose_run(as_run_config(config_or_path))
+    trained = _Trained(diagnose_run)
+    original = trained(as_run_config(config_or_path))
+    trained.retrains = 0  # the first diagnosis is not counted
     current = original
     attempts: list[Attempt] = []
     given_up: set[str] = set()
-    retrains = 0
-    while retrains < budget:
+    while trained.retrains < budget:
         target = _next_target(current, given_up)
         if target is None:
             break
-        fixed, used = _fix(target, current, budget - retrains, attempts, diagnose_run, verbose)
-        retrains += used
+        fixed = _fix(target, current, budget, attempts, trained, verbose)
         if fixed is None:
             given_up.add(target.kind)
         else:
             current = fixed
-    return RepairResult(original, current, attempts, retrains, budget)
+    return RepairResult(original, current, attempts, trained.retrains, budget)
+
+
+class _Trained:
+    """``diagnose_run`` that trains each distinct config once and counts the retrains.
+
+    Runs are seeded, so a config tried before (two findings can share a remedy, such as
+    divergence and exploding gradients a lower learning rate) gives the same diagnosis.
+    """
+
+    def __init__(self, diagnose_run: Callable[[RunConfig], Diagnosis]) -> None:
+        self.diagnose_run = diagnose_run
+        self.retrains = 0
+        self._seen: dict[str, Diagnosis] = {}
+
+    def __call__(self, config: RunConfig) -> Diagnosis:
+        key = json.dumps(config.to_dict(), sort_keys=True, default=str)
+        if key not in self._seen:
+            self._seen[key] = self.diagnose_run(config)
+            self.retrains += 1
+        return self._seen[key]
 
 
 def _fix(
@@ -177,10 +198,10 @@ def _fix(
     current: Diagnosis,
     budget: int,
     attempts: list[Attempt],
-    diagnose_run: Callable[[RunConfig], Diagnosis],
+    trained: _Trained,
     verbose: bool,
-) -> tuple[Diagnosis | None, int]:
-    """Try ``target``'s remedies in order; return the accepted diagnosis and retrains used.
+) -> Diagnosis | None:
+    """Try ``target``'s remedies in order, within ``budget`` retrains; the accepted diagnosis.
 
     A rejected scaling remedy (one with a ``factor``) that did not make the metric worse may
     have gone the right way but not far enough - a learning rate 1000x too low needs more
@@ -189,25 +210,23 @@ def _fix(
     """
     queue = [(current.config, remedy, remedy) for remedy in target.remedies]
     further: list[tuple[RunConfig, dict, dict]] = []
-    used = 0
-    while used < budget and (queue or further):
+    while trained.retrains < budget and (queue or further):
         base, remedy, total = queue.pop(0) if queue else further.pop(0)
         try:
             candidate = _apply(base, remedy)
         except SigmalabError as error:  # RemedyError, or a remedy that makes the run invalid
             attempts.append(_attempt(target, total, current.metric, None, error=str(error)))
             continue
-        after = diagnose_run(candidate)
-        used += 1
+        after = trained(candidate)
         attempt = _attempt(target, total, current.metric, after)
         attempts.append(attempt)
         if verbose:
             _report(attempt, current.metric.name)
         if attempt.accepted:
-            return after, used
+            return after
         if "factor" in remedy and not_worse(current.metric, after.metric):
             further.append((candidate, remedy, _compounded(total, remedy)))
-    return None, used
+    return None
 
 
 def _compounded(total: dict, remedy: dict) -> dict:
