@@ -68,7 +68,7 @@ class Activation:
         return f"Activation({self.spec or self.name!r})"
 
 
-def _sigmoid(z, out=None):
+def sigmoid(z, out=None):
     """0.5 + 0.5 tanh(z / 2), stable for any z; the same operations in place into ``out``."""
     out = xp.multiply(z, 0.5, out=out)
     xp.tanh(out, out=out)
@@ -126,7 +126,7 @@ def _elu(z, alpha=1.0):
 
 
 def _swish_derivative(z):
-    s = _sigmoid(z)
+    s = sigmoid(z)
     return s + z * s * (1.0 - s)
 
 
@@ -134,7 +134,7 @@ def _swish_derivative(z):
 def _builtin(name: str) -> Activation:
     table = {
         "linear": (lambda z: z, lambda z: xp.ones_like(z), LINEAR, False),
-        "sigmoid": (_sigmoid, lambda a: a * (1.0 - a), SATURATING, True),
+        "sigmoid": (sigmoid, lambda a: a * (1.0 - a), SATURATING, True),
         "tanh": (xp.tanh, lambda a: 1.0 - a * a, SATURATING, True),
         "relu": (
             _relu,
@@ -158,11 +158,11 @@ def _builtin(name: str) -> Activation:
         "gelu": (_gelu, _gelu_derivative, RELU_LIKE, False),
         "softplus": (
             lambda z: xp.logaddexp(0, z).astype(z.dtype, copy=False),
-            _sigmoid,
+            sigmoid,
             RELU_LIKE,
             False,
         ),
-        "swish": (lambda z: z * _sigmoid(z), _swish_derivative, RELU_LIKE, False),
+        "swish": (lambda z: z * sigmoid(z), _swish_derivative, RELU_LIKE, False),
         "hard_sigmoid": (
             lambda z: xp.clip(z * (1.0 / 6.0) + 0.5, 0.0, 1.0),
             lambda z: ((z > -3.0) & (z < 3.0)).astype(z.dtype) * (1.0 / 6.0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .activations import sigmoid
 from .backend import xp
 from .errors import ShapeError, SigmalabError, unknown_name
 from .validation import check_finite
@@ -72,10 +73,6 @@ def _check_labels(labels: xp.ndarray, n_classes: int) -> xp.ndarray:
     return labels.astype(xp.int64)
 
 
-def _sigmoid(z: xp.ndarray) -> xp.ndarray:
-    return 0.5 + 0.5 * xp.tanh(0.5 * z)
-
-
 class MeanSquaredError(Loss):
     """mean((out - y)^2) over all elements."""
 
@@ -129,17 +126,17 @@ class BinaryCrossEntropy(Loss):
         """Stable for any logit size; gradient (sigmoid(o) - y) / n."""
         loss = xp.maximum(out, 0) - out * y + xp.log1p(xp.exp(-xp.abs(out)))
         n = out.shape[0]
-        return float(loss.sum()) / n, (_sigmoid(out) - y) * (1.0 / n)
+        return float(loss.sum()) / n, (sigmoid(out) - y) * (1.0 / n)
 
     def values_and_grad(self, out, y):
         """Per network: the same terms, averaged over its batch."""
         loss = xp.maximum(out, 0) - out * y + xp.log1p(xp.exp(-xp.abs(out)))
         n = out.shape[1]
-        return loss.sum(axis=(1, 2)) / n, (_sigmoid(out) - y) * (1.0 / n)
+        return loss.sum(axis=(1, 2)) / n, (sigmoid(out) - y) * (1.0 / n)
 
     def transform(self, out):
         """Probability of class 1."""
-        return _sigmoid(out)
+        return sigmoid(out)
 
     def accuracy(self, out, y):
         """Share of logits on the right side of 0."""
