@@ -138,6 +138,11 @@ def applicable_remedies(kind: str, context: dict | None = None) -> list[dict]:
     return remedies
 
 
+def layer_ref(entry: dict) -> dict:
+    """The part of a layer description a finding names: its index and name."""
+    return {"index": entry["index"], "name": entry["name"]}
+
+
 def make_finding(
     kind: str,
     severity: str,

@@ -16,7 +16,7 @@ import statistics
 from collections.abc import Callable
 from itertools import pairwise
 
-from .findings import Finding, make_finding, severity_rank
+from .findings import Finding, layer_ref, make_finding, severity_rank
 
 PERSIST = 3
 # AUTOTRAINER: vanishing when |first| / |last| < 1e-3 and |first| < 1e-4. Here the
@@ -85,10 +85,6 @@ def _trailing(flags: list[bool]) -> int:
     return count
 
 
-def _layer_ref(entry: dict) -> dict:
-    return {"index": entry["index"], "name": entry["name"]}
-
-
 def _finite(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
@@ -139,7 +135,7 @@ def _per_layer_rule(
     if worst_entry is None:
         return []
     evidence = {key: worst_entry[key], "threshold": threshold, "probes": worst_streak}
-    return [make_finding(kind, "warning", evidence, _layer_ref(worst_entry), context)]
+    return [make_finding(kind, "warning", evidence, layer_ref(worst_entry), context)]
 
 
 def _error_ratios(records: list[dict]) -> list[tuple[dict, dict, float]]:
@@ -179,7 +175,7 @@ def _error_ratio_rule(
         "probes": streak,
         **extra_evidence,
     }
-    return [make_finding(kind, "warning", evidence, _layer_ref(first), context)]
+    return [make_finding(kind, "warning", evidence, layer_ref(first), context)]
 
 
 def _loss_curve(records: list[dict], epochs: list[dict]) -> list[float]:

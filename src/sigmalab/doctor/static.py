@@ -14,7 +14,7 @@ from ..activations import LINEAR, RELU, SATURATING
 from ..layers import Dense, Dropout
 from ..losses import get_loss
 from ..optimizers import get_optimizer
-from .findings import Finding, make_finding
+from .findings import Finding, layer_ref, make_finding
 from .probes import run_context
 
 DROPOUT_WARNING = 0.5  # issue 3: >= 0.5 warns (UMLAUT: > 0.5); 1.0 learns nothing
@@ -46,7 +46,9 @@ def missing_nonlinearity(model, layers: list[dict], context: dict) -> list[Findi
             continue
         evidence = {"activation": "linear", "next_layer": layers[following]["name"]}
         findings.append(
-            make_finding("missing_nonlinearity", "warning", evidence, _ref(layers, index), context)
+            make_finding(
+                "missing_nonlinearity", "warning", evidence, layer_ref(layers[index]), context
+            )
         )
     return findings
 
@@ -65,7 +67,9 @@ def output_loss_mismatch(model, layers: list[dict], context: dict) -> list[Findi
     severity = "error" if activation.family in (RELU, SATURATING) else "warning"
     evidence = {"loss": context["loss"], "output_activation": activation.name}
     index = dense[-1]
-    return [make_finding("output_loss_mismatch", severity, evidence, _ref(layers, index), context)]
+    return [
+        make_finding("output_loss_mismatch", severity, evidence, layer_ref(layers[index]), context)
+    ]
 
 
 def dropout_too_high(model, layers: list[dict], context: dict) -> list[Finding]:
@@ -76,7 +80,9 @@ def dropout_too_high(model, layers: list[dict], context: dict) -> list[Finding]:
             severity = "error" if layer.rate >= 1.0 else "warning"
             evidence = {"rate": layer.rate, "threshold": DROPOUT_WARNING}
             findings.append(
-                make_finding("dropout_too_high", severity, evidence, _ref(layers, index), context)
+                make_finding(
+                    "dropout_too_high", severity, evidence, layer_ref(layers[index]), context
+                )
             )
     return findings
 
@@ -124,10 +130,6 @@ def learning_rate_too_high(context: dict) -> list[Finding]:
         return []
     evidence = {"lr": lr, "optimizer": optimizer, "threshold": ADAPTIVE_LR_MAX}
     return [make_finding("learning_rate_too_high", "warning", evidence, None, context)]
-
-
-def _ref(layers: list[dict], index: int) -> dict:
-    return {"index": index, "name": layers[index]["name"]}
 
 
 def check_static(model, X=None, optimizer=None, loss=None) -> list[Finding]:
