@@ -1,7 +1,9 @@
 """How well the doctor works, measured on the scenario catalogue (scenarios/).
 
-Prints, for every finding kind, recall and precision of the warnings and errors the doctor
-raises against each run file's expected kinds (scenarios/expected.toml); the false alarms on
+Prints the CPU and BLAS kernel it ran on, then, for every finding kind, recall and precision
+of what the doctor reports against each run file's expected kinds (scenarios/expected.toml;
+a kind listed under ``also_true`` for a run is allowed there, neither required nor an
+error), judged kind by kind; the false alarms on
 the healthy runs; the repair success rate (after ``repair``, the kind a scenario was built
 to show is gone and the validation metric is not worse); and the probe overhead: the
 doctor's own count of probe time against training time, next to the wall time of the same
@@ -11,15 +13,19 @@ machine moves single runs by more than the 5 % it would have to resolve).
     python benchmarks/doctor_eval.py            # the whole catalogue, about a minute
     python benchmarks/doctor_eval.py --quick    # one run file per kind, under a minute
     python benchmarks/doctor_eval.py --evidence --no-repair   # the numbers behind each finding
+    python benchmarks/doctor_eval.py --seeds 5 --no-repair    # does each verdict survive a reseed?
 
-Targets: recall and precision >= 0.95, no warning on a healthy run, repair success >= 0.9,
-probe time <= 5 % of training time.
+Targets: recall and precision >= 0.95 for each kind, no warning on a healthy run, repair
+success >= 0.9, probe time <= 5 % of training time; with ``--seeds N``, every scenario's
+verdict holds for model seeds 0..N-1 (a verdict that a reseed flips would also flip with the
+rounding of another CPU or BLAS kernel).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import platform
 import statistics
 import sys
 import time
@@ -30,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
 
 from sigmalab.callbacks import Callback
 from sigmalab.config import RunConfig, load_run
@@ -76,11 +83,17 @@ OVERHEAD_RUNS = {
 
 @dataclass(frozen=True)
 class Scenario:
-    """One run file of the catalogue, the kind it was built to show, and its expected kinds."""
+    """One run file of the catalogue, the kind it was built to show, its expected kinds and
+    the kinds also true of that run (allowed, not required)."""
 
     path: Path
     kind: str
     expected: frozenset[str]
+    allowed: frozenset[str] = frozenset()
+
+    def holds(self, found: frozenset[str]) -> bool:
+        """Every expected kind found, and nothing found beyond the expected and allowed."""
+        return self.expected <= found <= self.expected | self.allowed
 
     @property
     def name(self) -> str:
@@ -91,10 +104,16 @@ class Scenario:
 def load_catalogue(root: Path = CATALOGUE) -> list[Scenario]:
     """Every run file listed in ``root/expected.toml``, sorted by name."""
     with (root / "expected.toml").open("rb") as stream:
-        expected = tomllib.load(stream)["expected"]
+        table = tomllib.load(stream)
+    also_true = table.get("also_true", {})
     return [
-        Scenario(root / name, name.split("/")[0], frozenset(kinds))
-        for name, kinds in sorted(expected.items())
+        Scenario(
+            root / name,
+            name.split("/")[0],
+            frozenset(kinds),
+            frozenset(also_true.get(name, {}).get("kinds", ())),
+        )
+        for name, kinds in sorted(table["expected"].items())
     ]
 
 
@@ -119,7 +138,9 @@ def detection_table(results: dict[Scenario, frozenset[str]]) -> dict[str, dict[s
     table = {}
     for kind in KINDS:
         tp = sum(kind in found and kind in s.expected for s, found in results.items())
-        fp = sum(kind in found and kind not in s.expected for s, found in results.items())
+        fp = sum(
+            kind in found and kind not in s.expected | s.allowed for s, found in results.items()
+        )
         fn = sum(kind not in found and kind in s.expected for s, found in results.items())
         table[kind] = {
             "tp": tp,
@@ -212,7 +233,31 @@ def _ratio(value: float) -> str:
     return "  -  " if math.isnan(value) else f"{value:5.2f}"
 
 
-def _print_detection(table: dict[str, dict[str, float]]) -> tuple[float, float]:
+def machine_line() -> str:
+    """The CPU, the BLAS library with the kernel it picked and its threads, and NumPy."""
+    cpuinfo = Path("/proc/cpuinfo")
+    names = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    cpu = next((line.split(":", 1)[1].strip() for line in names if "model name" in line), "")
+    cpu = cpu or platform.processor() or platform.machine()
+    blas = [
+        f"{pool['internal_api']} {pool['version']} kernel {pool.get('architecture')}, "
+        f"{pool['num_threads']} thread(s)"
+        for pool in threadpoolctl.threadpool_info()
+        if pool["user_api"] == "blas"
+    ]
+    return f"{cpu}; {'; '.join(blas) or 'no BLAS found'}; NumPy {np.__version__}"
+
+
+def kinds_missing_targets(table: dict[str, dict[str, float]], target: float) -> list[str]:
+    """Kinds whose recall or precision is below ``target``; each kind is judged on its own."""
+    return [
+        kind
+        for kind, row in table.items()
+        if not (row["recall"] >= target) or (row["tp"] + row["fp"] and row["precision"] < target)
+    ]
+
+
+def _print_detection(table: dict[str, dict[str, float]]) -> None:
     print(f"\n{'kind':<24}{'TP':>4}{'FP':>4}{'FN':>4}{'recall':>9}{'precision':>11}")
     for kind, row in table.items():
         print(
@@ -224,15 +269,34 @@ def _print_detection(table: dict[str, dict[str, float]]) -> tuple[float, float]:
     fn = sum(row["fn"] for row in table.values())
     recall, precision = tp / max(tp + fn, 1), tp / max(tp + fp, 1)
     print(f"{'all kinds (micro)':<24}{tp:>4}{fp:>4}{fn:>4}{recall:9.2f}{precision:11.2f}")
-    return recall, precision
 
 
 def _misses(results: dict[Scenario, frozenset[str]]) -> Iterable[str]:
     for scenario, found in results.items():
-        if found != scenario.expected:
+        if not scenario.holds(found):
             missing = ", ".join(sorted(scenario.expected - found)) or "-"
-            extra = ", ".join(sorted(found - scenario.expected)) or "-"
+            extra = ", ".join(sorted(found - scenario.expected - scenario.allowed)) or "-"
             yield f"  {scenario.name}: missed {missing}; unexpected {extra}"
+
+
+def reseeded(scenario: Scenario, seed: int) -> RunConfig:
+    """The scenario's run with another model seed (initial weights, shuffling, dropout)."""
+    config = load_run(scenario.path)
+    return config.model_copy(update={"model": config.model.model_copy(update={"seed": seed})})
+
+
+def seed_robustness(scenarios: list[Scenario], seeds: int, options: dict) -> list[str]:
+    """Scenarios whose verdict fails on some model seed in 1..seeds-1, with what was found."""
+    fragile = []
+    for scenario in scenarios:
+        failures = []
+        for seed in range(1, seeds):
+            found = found_kinds(diagnose(reseeded(scenario, seed), doctor_options=options))
+            if not scenario.holds(found):
+                failures.append(f"seed {seed}: {', '.join(sorted(found)) or 'nothing'}")
+        if failures:
+            fragile.append(f"  {scenario.name}: {'; '.join(failures)}")
+    return fragile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--probe-every", type=int, default=None, help="fixed probe interval (default: work-based)"
     )
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="also check each verdict under model seeds 1..N-1"
+    )
+    parser.add_argument("--no-overhead", action="store_true", help="skip the timing runs")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
@@ -254,12 +322,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         scenarios = quick_subset(scenarios)
 
+    print(machine_line())
     started = time.perf_counter()
     options = {"probe_every": args.probe_every}
     diagnoses = {s: diagnose(load_run(s.path), doctor_options=options) for s in scenarios}
     results = {scenario: found_kinds(diagnosis) for scenario, diagnosis in diagnoses.items()}
     print(f"diagnosed {len(results)} run files in {time.perf_counter() - started:.1f} s")
-    recall, precision = _print_detection(detection_table(results))
+    table = detection_table(results)
+    _print_detection(table)
+    weak_kinds = kinds_missing_targets(table, 0.95)
+    if weak_kinds:
+        print(f"kinds below 0.95 recall or precision: {', '.join(weak_kinds)}")
     if args.evidence:
         print("\nthe numbers behind each scenario's own finding:")
         for scenario, diagnosis in diagnoses.items():
@@ -272,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     healthy = [s for s in scenarios if s.kind == HEALTHY]
     alarms = [s.name for s in healthy if diagnoses[s].problems]
     print(f"\nfalse alarms on healthy runs: {len(alarms)} of {len(healthy)} {alarms or ''}")
+
+    fragile: list[str] = []
+    if args.seeds > 1:
+        fragile = seed_robustness(scenarios, args.seeds, options)
+        print(f"\nverdicts that a reseed (model seeds 1..{args.seeds - 1}) breaks: {len(fragile)}")
+        print(*fragile, sep="\n")
 
     repair_rate = float("nan")
     if not args.no_repair:
@@ -288,9 +367,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"repair success: {sum(outcomes)} of {len(outcomes)} = {repair_rate:.2f}")
 
     repeats = args.repeats or (3 if args.quick else 9)
-    print(f"\nprobe overhead ({repeats} interleaved repeats, fit time without -> with a Doctor):")
     worst_share = 0.0
-    for name, result in measure_overhead(repeats).items():
+    overheads = {} if args.no_overhead else measure_overhead(repeats)
+    if overheads:
+        print(f"\nprobe overhead ({repeats} interleaved repeats, fit seconds without -> with):")
+    for name, result in overheads.items():
         worst_share = max(worst_share, statistics.median(result.probe_share))
         print(
             f"  {name:<30} median {statistics.median(result.off):5.2f} -> "
@@ -300,11 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     targets = {
-        "recall >= 0.95": recall >= 0.95,
-        "precision >= 0.95": precision >= 0.95,
+        "recall and precision >= 0.95 for each kind": not weak_kinds,
         "no false alarms": not alarms,
         "repair >= 0.9": args.no_repair or repair_rate >= 0.9,
-        "probe time <= 5 %": worst_share <= 0.05,
+        "probe time <= 5 %": args.no_overhead or worst_share <= 0.05,
+        f"verdicts hold on {args.seeds} seed(s)": not fragile,
     }
     print(
         "\ntargets: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in targets.items())

@@ -17,9 +17,10 @@ from sigmalab.doctor.diagnose import diagnose
 from sigmalab.doctor.findings import KINDS
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios"
-EXPECTED: dict[str, list[str]] = tomllib.loads((CATALOGUE / "expected.toml").read_text())[
-    "expected"
-]
+TABLES = tomllib.loads((CATALOGUE / "expected.toml").read_text())
+EXPECTED: dict[str, list[str]] = TABLES["expected"]
+# Kinds that are also true of a run (each with the reason): allowed there, never required.
+ALSO_TRUE: dict[str, dict] = TABLES.get("also_true", {})
 FAST_SUBSET = [
     *(next(name for name in sorted(EXPECTED) if name.startswith(f"{kind}/")) for kind in KINDS),
     "healthy/01-circle-relu-adam.toml",
@@ -59,6 +60,14 @@ def test_expectations_name_known_kinds_and_each_file_its_own():
             assert folder in kinds, name
 
 
+def test_allowed_extra_kinds_are_known_justified_and_never_on_healthy_runs():
+    for name, entry in ALSO_TRUE.items():
+        assert name in EXPECTED and not name.startswith("healthy/"), name
+        assert set(entry) == {"kinds", "why"}, name
+        assert entry["kinds"] and set(entry["kinds"]) <= set(KINDS) - set(EXPECTED[name]), name
+        assert len(entry["why"].split()) >= 5, f"{name}: say why the kind is also true"
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_run_file_validates(name):
     load_run(CATALOGUE / name)
@@ -66,10 +75,13 @@ def test_every_run_file_validates(name):
 
 @pytest.mark.parametrize("name", FAST_SUBSET)
 def test_scenario_shows_exactly_its_expected_findings(name):
-    # The default probe schedule follows from the run's shapes, not the clock, so this is
-    # what a user gets on any machine; the benchmark checks the whole catalogue.
+    # The probe schedule follows from the run's shapes, not the clock, and each scenario is
+    # built so that its verdict survives a reseed (benchmarks/doctor_eval.py --seeds), so this
+    # holds on any CPU and BLAS kernel, where rounding differs.
     diagnosis = diagnose(CATALOGUE / name)
-    found = sorted({finding.kind for finding in diagnosis.findings})
-    assert found == sorted(EXPECTED[name])
+    found = {finding.kind for finding in diagnosis.findings}
+    allowed = set(ALSO_TRUE.get(name, {}).get("kinds", ()))
+    assert set(EXPECTED[name]) <= found, f"missed {set(EXPECTED[name]) - found}"
+    assert found <= set(EXPECTED[name]) | allowed, f"unexpected {found - set(EXPECTED[name])}"
     if name.startswith("healthy/"):
         assert diagnosis.problems == []
