@@ -1,8 +1,10 @@
-"""The array backend: every array operation in sigmalab goes through ``xp``.
+"""The array module of the numerical core, the dtype policy and the seeded generators.
 
-NumPy today; a GPU array library with the same API (CuPy) can replace it later
-without touching the layers. The dtype policy and seeded random generators
-live here too, so determinism has a single home.
+The layers, activations, losses, optimizers, initialisers, the model and the ensemble do
+their array math through ``xp`` (NumPy), so that is the code a GPU array library with
+NumPy's API would have to serve. Data loading, files, reports and the doctor's statistics
+use NumPy directly: they run on the host whatever trains the network. The dtype policy and
+the seeded random generators live here too, so determinism has a single home.
 """
 
 from __future__ import annotations

@@ -20,12 +20,8 @@ from .static import check_static_with_context
 # same run probes at the same steps on any machine and under any load (repair's proof
 # compares two runs' findings). A step costs about STEP_FIXED_SAMPLES + batch_size samples
 # of forward and backward work, a probe (statistics included) PROBE_FIXED_SAMPLES + its
-# rows: the fixed parts are the per-pass dispatch costs, which dominate for the small
-# networks trained here. Calibrated once, on the development machine, over Dense networks
-# 8-128 units wide and 1-7 deep with batches of 8-128 and probes of 64-256 rows (the
-# measured probe/step cost ratio was 0.4-5; this estimate is within about 1.5x of it).
-# Fit times with and without a Doctor (benchmarks/doctor_eval.py) showed 1.5-2.5x the
-# probes' own measured time, so a probe counts PROBE_COST_FACTOR times its estimate.
+# rows, the fixed parts being per-pass dispatch costs; a probe counts PROBE_COST_FACTOR
+# times that estimate. How these constants were measured: benchmarks/README.md.
 STEP_FIXED_SAMPLES = 100
 PROBE_FIXED_SAMPLES = 250
 PROBE_COST_FACTOR = 2.0

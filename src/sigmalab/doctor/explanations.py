@@ -1,7 +1,7 @@
-"""Plain-words explanations, one template per finding kind, in the seed text's vocabulary.
+"""Plain-words explanations, one template per finding kind, in a textbook's vocabulary.
 
 Each template names the measured numbers from the finding's evidence, then says why it
-matters and what helps, as the text "Training NN - Failure Cases" puts it.
+matters and what helps, as introductory texts on training failures put it.
 """
 
 from __future__ import annotations

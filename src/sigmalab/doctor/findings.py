@@ -31,8 +31,8 @@ KINDS = (
 )
 SEVERITIES = ("info", "warning", "error")
 
-# Ordered remedies per kind, following the seed text (issue 3 "Repair"): the repair loop
-# tries the first, then the next while the finding persists.
+# Ordered remedies per kind, the textbook ones first: the repair loop tries the first,
+# then the next while the finding persists.
 _RELU = {"action": "set_activation", "value": "relu", "layers": "hidden"}
 _LOWER_LR = {"action": "scale_learning_rate", "factor": 0.1}
 _CLIP = {"action": "set_clip_norm", "value": 1.0}

@@ -1,7 +1,7 @@
 """Checks before training: problems visible in the architecture, the loss and the data.
 
-Only what is certain is reported (UMLAUT's pre-training checks, kept to the cases the
-seed text explains), so a sound setup gets no finding at all.
+Only what is certain is reported (UMLAUT's pre-training checks, kept to the failure cases
+an introductory text on training explains), so a sound setup gets no finding at all.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ..optimizers import get_optimizer
 from .findings import Finding, layer_ref, make_finding
 from .probes import run_context
 
-DROPOUT_WARNING = 0.5  # issue 3: >= 0.5 warns (UMLAUT: > 0.5); 1.0 learns nothing
+DROPOUT_WARNING = 0.5  # >= 0.5 warns (UMLAUT warns above 0.5); 1.0 learns nothing
 # A feature is off-scale when its spread or offset would make the first weighted sums large
 # (std > 10, or |mean| above 3 and above 3 standard deviations) or when it barely varies
 # (0 < std < 0.01), which leaves its weights almost untrained.
