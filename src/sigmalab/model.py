@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from .backend import blas_threads_for, child_rngs, resolve_dtype, xp
 from .callbacks import Callback, History
 from .errors import DivergenceWarning, ShapeError, SigmalabError, unknown_name
-from .layers import LAYER_TYPES, Layer
+from .layers import LAYER_TYPES, Dense, Layer
 from .losses import Loss, get_loss
 from .optimizers import Optimizer, get_optimizer
 from .validation import as_matrix, check_int
@@ -165,8 +165,21 @@ class Sequential:
 
     def _forward(self, X: xp.ndarray, training: bool) -> xp.ndarray:
         self._batch_rows = X.shape[0]
+        if not training:
+            for layer in self.layers:
+                X = layer.forward(X, False)
+            return X
+        # Where a Dense follows a Dense, the first one's training output buffer carries a
+        # row of ones below its activations: handing it on lets the second fold its bias
+        # into the matrix products (see Dense).
+        with_ones = None
         for layer in self.layers:
-            X = layer.forward(X, training)
+            if isinstance(layer, Dense):
+                X = layer.forward(X, True, with_ones)
+                with_ones = layer.output_with_ones()
+            else:
+                X = layer.forward(X, True)
+                with_ones = None
         return X
 
     def backward(self, dY: xp.ndarray) -> xp.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -32,11 +31,6 @@ class _Buffers(NamedTuple):
     dx: xp.ndarray
 
 
-# Training outputs of Dense layers (the ``a`` views of _Buffers) whose buffer has a row of
-# ones below the activations, by id. Weak: a dropped layer's buffers leave on their own.
-_ONES_BELOW: weakref.WeakValueDictionary[int, xp.ndarray] = weakref.WeakValueDictionary()
-
-
 class Dense(Layer):
     """``units`` nodes, each computing sigma(w.x + b); ``l1``/``l2`` penalise W only.
 
@@ -44,10 +38,10 @@ class Dense(Layer):
     (the loss gradient w.r.t. ``z``, the backpropagated error) stay readable for probes.
 
     W and b sit in one block [W; b] of shape (inputs + 1, units). When the input is
-    another Dense's training output, it comes with a row of ones, and one product
-    [x 1] [W; b] = x W + b gives z while [x 1]^T delta gives dW and db: the bias costs
-    no pass of its own. Any other input (the data, a BatchNorm or Dropout output, an
-    inference pass) takes x W, then adds b.
+    another Dense's training output, the model hands over that layer's
+    ``output_with_ones()`` too, and one product [x 1] [W; b] = x W + b gives z while
+    [x 1]^T delta gives dW and db: the bias costs no pass of its own. Any other input (the
+    data, a BatchNorm or Dropout output, an inference pass) takes x W, then adds b.
     """
 
     kind = "dense"
@@ -99,8 +93,14 @@ class Dense(Layer):
         self._grad_block = grads_block.reshape(rows, self.units)
         self._buffer_cache.clear()
 
-    def forward(self, x: xp.ndarray, training: bool = False) -> xp.ndarray:
-        """z = x W + b, a = sigma(z); a training pass writes into arrays reused next pass."""
+    def forward(
+        self, x: xp.ndarray, training: bool = False, x_with_ones: xp.ndarray | None = None
+    ) -> xp.ndarray:
+        """z = x W + b, a = sigma(z); a training pass writes into arrays reused next pass.
+
+        ``x_with_ones`` is [x^T; 1], feature-major: the previous Dense's
+        ``output_with_ones()`` when x is that layer's training output (the model passes it).
+        """
         if not training:
             self._buffers = self._inputs = None
             # xp.dot makes the same BLAS call as @ on 2-D arrays, dispatched ~1 us faster.
@@ -111,8 +111,9 @@ class Dense(Layer):
             self.a = self.activation(z)
             return self.a
         buffers = self._buffers = self._training_buffers(x.shape[0])
-        self._inputs = self._ones_row_input(x)
-        if self._inputs is not None:
+        self._inputs = None
+        if x_with_ones is not None:
+            self._inputs = x_with_ones if self.use_bias else x_with_ones[:-1]
             xp.dot(self._block_t, self._inputs, out=buffers.zt)
         else:
             zt = xp.dot(self.params["W"].T, x.T, out=buffers.zt)
@@ -145,14 +146,15 @@ class Dense(Layer):
         xp.dot(W, delta.T, out=buffers.dxt)
         return buffers.dx
 
-    def _ones_row_input(self, x: xp.ndarray) -> xp.ndarray | None:
-        """[x^T; 1] when x is a Dense's training output (its buffer has the ones), else None.
+    def output_with_ones(self) -> xp.ndarray | None:
+        """[a^T; 1] of the last training pass, for a next Dense to read; None after inference.
 
-        Copying any other input next to a row of ones would cost more than the bias add.
+        Copying any other input next to a row of ones would cost more than the bias add, so
+        only this buffer, which carries the ones already, takes the one-product path.
         """
-        if _ONES_BELOW.get(id(x)) is not x:
+        if self._buffers is None or self.a is not self._buffers.a:  # not written in place
             return None
-        return x.base if self.use_bias else x.base[:-1]
+        return self._buffers.outputs
 
     def _training_buffers(self, rows: int) -> _Buffers:
         """The arrays for batches of ``rows`` samples, made once per size.
@@ -172,7 +174,6 @@ class Dense(Layer):
             buffers = _Buffers(
                 zt, outputs, deltat, dxt, zt.T, outputs[: self.units].T, deltat.T, dxt.T
             )
-            _ONES_BELOW[id(buffers.a)] = buffers.a
             self._buffer_cache[rows] = buffers
         return buffers
 
