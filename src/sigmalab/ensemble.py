@@ -24,6 +24,7 @@ from .layers.batchnorm import input_gradient, normalize, scale_and_shift_gradien
 from .losses import Loss, get_loss
 from .model import Sequential, batch_bounds
 from .optimizers import Optimizer, get_optimizer
+from .penalties import add_penalty_gradient, weight_penalty
 from .validation import as_matrix, check_int
 
 MEMBER_SETTINGS = ("seed", "lr", "l1", "l2", "dropout", "weight_scale")
@@ -67,7 +68,7 @@ class Ensemble:
         self.flat_params: xp.ndarray | None = None
         self.flat_grads: xp.ndarray | None = None
         self._stacks: list[_Stack] = []
-        self._penalty_grad: tuple[xp.ndarray | None, xp.ndarray | None] | None = None
+        self._penalized = False
         self._member_lrs: list[float] = []
 
     @classmethod
@@ -127,7 +128,7 @@ class Ensemble:
                 offset = stop
             member_layers = [model.layers[position] for model in self._models]
             self._stacks.append(_stack(member_layers, views, self._models))
-        self._penalty_grad = _penalty_coefficients(self._models, self.flat_params.shape)
+        self._penalized = any(stack.penalized for stack in self._stacks)
         return self
 
     def compile(
@@ -221,9 +222,8 @@ class Ensemble:
         for stack in reversed(self._stacks[1:]):
             dout = stack.backward(dout)
         self._stacks[0].backward(dout, need_input_grad=False)
-        if self._penalty_grad is not None:
+        if self._penalized:
             losses = losses + self.penalties()
-            self._add_penalty_grads()
         self.optimizer.step(self.flat_params, self.flat_grads)
         return losses, out
 
@@ -231,14 +231,6 @@ class Ensemble:
         for stack in self._stacks:
             X = stack.forward(X, training)
         return X
-
-    def _add_penalty_grads(self) -> None:
-        """Each member's l2 then l1 gradient on its W entries, in Dense.backward's order."""
-        l2, l1 = self._penalty_grad
-        if l2 is not None:
-            self.flat_grads += l2 * self.flat_params
-        if l1 is not None:
-            self.flat_grads += l1 * xp.sign(self.flat_params)
 
     def penalties(self) -> xp.ndarray:
         """Each member's L1/L2 terms, as added to its loss."""
@@ -310,6 +302,7 @@ class _Stack:
     """A layer for K members at once; arrays carry the member axis first."""
 
     state: Mapping[str, xp.ndarray] = MappingProxyType({})  # saved, untrained arrays (K, ...)
+    penalized = False  # whether penalties() can be non-zero
 
     def forward(self, x: xp.ndarray, training: bool) -> xp.ndarray:
         raise NotImplementedError
@@ -330,8 +323,10 @@ class _DenseStack(_Stack):
         self.W_T = self.W.swapaxes(1, 2)
         self.b, self.db = views.get("b", (None, None))
         self.b_rows = None if self.b is None else self.b[:, None, :]  # broadcasts over a batch
-        self.l1 = xp.array([layer.l1 for layer in layers])
-        self.l2 = xp.array([layer.l2 for layer in layers])
+        # One coefficient per member, shaped and typed to scale its W like Dense does.
+        self.l1 = xp.array([layer.l1 for layer in layers], self.W.dtype).reshape(-1, 1, 1)
+        self.l2 = xp.array([layer.l2 for layer in layers], self.W.dtype).reshape(-1, 1, 1)
+        self.penalized = bool(self.l1.any() or self.l2.any())
 
     def forward(self, x, training):
         z = xp.matmul(x, self.W)
@@ -346,6 +341,8 @@ class _DenseStack(_Stack):
         xp.matmul(self.x.swapaxes(1, 2), delta, out=self.dW)
         if self.b is not None:
             self._bias_grad(delta)
+        if self.penalized:
+            add_penalty_gradient(self.dW, self.W, self.l1, self.l2)
         return xp.matmul(delta, self.W_T) if need_input_grad else None
 
     def _bias_grad(self, delta: xp.ndarray) -> None:
@@ -362,13 +359,7 @@ class _DenseStack(_Stack):
             xp.add.reduce(delta, axis=1, out=self.db)
 
     def penalties(self):
-        W = self.W
-        total = 0.0
-        if self.l1.any():
-            total = total + self.l1 * xp.abs(W).sum(axis=(1, 2))
-        if self.l2.any():
-            total = total + self.l2 * xp.einsum("kij,kij->k", W, W)
-        return total
+        return weight_penalty(self.W, self.l1, self.l2) if self.penalized else 0.0
 
 
 class _DropoutStack(_Stack):
@@ -472,23 +463,6 @@ def _member_settings(index: int, member: Mapping) -> dict:
             f"allowed: {', '.join(MEMBER_SETTINGS)}"
         )
     return dict(member)
-
-
-def _penalty_coefficients(models: list[Sequential], shape: tuple[int, int]):
-    """(2 l2, l1) per flat parameter of each member, on W entries only; None when all zero."""
-    l2 = xp.zeros(shape, models[0].dtype)
-    l1 = xp.zeros(shape, models[0].dtype)
-    for k, model in enumerate(models):
-        offset = 0
-        for layer in model.layers:
-            for name, value in layer.params.items():
-                if name == "W":
-                    l2[k, offset : offset + value.size] = 2.0 * layer.l2
-                    l1[k, offset : offset + value.size] = layer.l1
-                offset += value.size
-    if not l2.any() and not l1.any():
-        return None
-    return (l2 if l2.any() else None), (l1 if l1.any() else None)
 
 
 def _copy_optimizer_row(source: Optimizer, target: Optimizer, k: int) -> None:

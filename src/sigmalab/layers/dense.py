@@ -9,6 +9,7 @@ from ..activations import Activation, get_activation
 from ..backend import xp
 from ..errors import SigmalabError
 from ..initializers import check_init, initial_weights
+from ..penalties import add_penalty_gradient, weight_penalty
 from ..validation import check_int, check_number
 from .base import Layer
 
@@ -135,10 +136,7 @@ class Dense(Layer):
             xp.dot(self.x.T, delta, out=dW)
             if self.use_bias:
                 xp.add.reduce(delta, axis=0, out=self.grads["b"])
-        if self.l2:
-            dW += (2.0 * self.l2) * W
-        if self.l1:
-            dW += self.l1 * xp.sign(W)
+        add_penalty_gradient(dW, W, self.l1, self.l2)
         if not need_input_grad:
             return None
         if buffers is None:
@@ -179,13 +177,7 @@ class Dense(Layer):
 
     def penalty(self) -> float:
         """l1 * sum|W| + l2 * sum W^2."""
-        W = self.params["W"]
-        total = 0.0
-        if self.l1:
-            total += self.l1 * float(xp.abs(W).sum())
-        if self.l2:
-            total += self.l2 * float(xp.vdot(W, W))
-        return total
+        return float(weight_penalty(self.params["W"], self.l1, self.l2))
 
     def get_config(self) -> dict:
         """Constructor arguments; a bare callable activation cannot be saved."""
