@@ -202,7 +202,9 @@ def test_a_diverging_member_gets_one_warning_and_leaves_the_others_alone():
     assert np.isfinite(histories[0].history["loss"]).all()
     alone = sl.Sequential([sl.Dense(8, "relu"), sl.Dense(1)], seed=0)
     alone.compile("mse", sl.SGD(lr=0.01)).fit(X, y, epochs=5, batch_size=10, verbose=0)
-    np.testing.assert_allclose(histories[0].history["loss"], alone.history.history["loss"])
+    np.testing.assert_allclose(
+        histories[0].history["loss"], alone.history.history["loss"], rtol=1e-6
+    )  # to rounding: the stack sums in another order
 
 
 def test_the_epoch_orders_are_each_members_own_permutations():

@@ -155,3 +155,27 @@ def test_accuracy(name, out, labels, expected):
     logits = np.array(out)
     targets = loss.prepare_targets(labels, len(labels), logits.shape[1], np.dtype(F64))
     assert loss.accuracy(logits, targets) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("name", ["mse", "bce", "cross_entropy"])
+def test_a_stack_of_networks_gets_each_networks_own_loss_gradient_and_accuracy(name):
+    """The loss is written once over (..., batch, outputs): the ensemble's stacked call
+    gives every network what the single-network call gives it, gradients bit for bit."""
+    loss = get_loss(name)
+    rng = np.random.default_rng(3)
+    outputs = 1 if name != "cross_entropy" else 4
+    out = rng.normal(size=(3, 7, outputs)).astype(np.float32)
+    if name == "mse":
+        y = rng.normal(size=(3, 7, 1)).astype(np.float32)
+    elif name == "bce":
+        y = rng.integers(0, 2, (3, 7, 1)).astype(np.float32)
+    else:
+        y = rng.integers(0, 4, (3, 7))
+    values, grad = loss.values_and_grad(out, y)
+    accuracies = loss.accuracies(out, y)
+    for k in range(3):
+        value, grad_k = loss.value_and_grad(out[k], y[k])
+        np.testing.assert_array_equal(grad[k], grad_k)
+        np.testing.assert_allclose(values[k], value, rtol=1e-6)
+        if accuracies is not None:
+            assert accuracies[k] == loss.accuracy(out[k], y[k])

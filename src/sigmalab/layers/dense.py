@@ -136,7 +136,8 @@ class Dense(Layer):
             xp.dot(self.x.T, delta, out=dW)
             if self.use_bias:
                 xp.add.reduce(delta, axis=0, out=self.grads["b"])
-        add_penalty_gradient(dW, W, self.l1, self.l2)
+        if self.l1 or self.l2:
+            add_penalty_gradient(dW, W, self.l1, self.l2)
         if not need_input_grad:
             return None
         if buffers is None:
