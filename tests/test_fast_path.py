@@ -162,4 +162,4 @@ def test_small_products_train_on_one_blas_thread():
     X = np.zeros((20, 2))
     model.fit(X, np.zeros(20), batch_size=10, verbose=0, callbacks=[probe])
     assert probe.threads == 1
-    assert model._largest_product(10) < THREADED_PRODUCT_MIN
+    assert model.largest_product(10) < THREADED_PRODUCT_MIN

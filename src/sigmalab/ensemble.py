@@ -165,12 +165,12 @@ class Ensemble:
         targets = self.loss.prepare_targets(y, n, self._models[0].output_dim, self.dtype)
         validation = None
         if validation_data is not None:
-            validation = self._models[0]._prepare_validation(validation_data)
+            validation = self._models[0].validation_arrays(validation_data)
         bounds = batch_bounds(n, batch_size)
-        shuffles = [model._rngs["shuffle"] for model in self._models]
+        shuffles = [model.random_streams["shuffle"] for model in self._models]
         classification = self.loss.is_classification
         self.histories = [History() for _ in self.members]
-        largest = len(self) * self._models[0]._largest_product(batch_size)
+        largest = len(self) * self._models[0].largest_product(batch_size)
         # A diverging member's overflow is reported once, below, not as NumPy warnings.
         with blas_threads_for(largest), xp.errstate(over="ignore", invalid="ignore"):
             for epoch in range(epochs):
@@ -279,8 +279,8 @@ class Ensemble:
         for layer, stack in zip(model.layers, self._stacks, strict=True):
             for name, state in stack.state.items():
                 layer.state[name][...] = state[k]
-        for name, rng in self._models[k]._rngs.items():
-            model._rngs[name].bit_generator.state = rng.bit_generator.state
+        for name, rng in self._models[k].random_streams.items():
+            model.random_streams[name].bit_generator.state = rng.bit_generator.state
         if self.loss is not None:
             model.compile(self.loss, {**self.optimizer.get_config(), "lr": self._member_lrs[k]})
             _copy_optimizer_row(self.optimizer, model.optimizer, k)
@@ -424,7 +424,7 @@ def _stack(layers: list[Layer], views: dict, models: list[Sequential]) -> _Stack
     if isinstance(layers[0], Dense):
         return _DenseStack(layers, views)
     if isinstance(layers[0], Dropout):
-        return _DropoutStack(layers, [model._rngs["noise"] for model in models])
+        return _DropoutStack(layers, [model.random_streams["noise"] for model in models])
     if isinstance(layers[0], BatchNorm):
         return _BatchNormStack(layers, views)
     raise SigmalabError(f"Ensemble supports Dense, Dropout and BatchNorm, received {layers[0]!r}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 
 from .backend import blas_threads_for, child_rngs, resolve_dtype, xp
 from .callbacks import Callback, History
@@ -73,6 +74,15 @@ class Sequential:
     def built(self) -> bool:
         """True once the input width is known and the weights exist."""
         return self.input_dim is not None
+
+    @property
+    def random_streams(self) -> Mapping[str, xp.random.Generator]:
+        """The model's seeded generators by purpose (init, shuffle, noise), once built.
+
+        An ensemble draws each member's shuffles and dropout masks from these, so a member
+        sees the random numbers it would see trained alone.
+        """
+        return MappingProxyType(self._rngs)
 
     @property
     def output_dim(self) -> int:
@@ -208,10 +218,21 @@ class Sequential:
         self._penalized = self._has_penalty
         return self._train_batch(X, targets)[0]
 
-    def _train_batch(self, X: xp.ndarray, targets: xp.ndarray) -> tuple[float, xp.ndarray]:
-        out = self._forward(X, True)
+    def loss_and_gradients(
+        self, X: xp.ndarray, targets: xp.ndarray, training: bool = False
+    ) -> tuple[float, xp.ndarray]:
+        """Loss (without penalty) and raw outputs; the gradients land in ``flat_grads``.
+
+        For code that watches training, such as the doctor's probes: no update is made.
+        ``X`` and ``targets`` must be prepared as fit prepares them (``prepare_targets``).
+        """
+        out = self._forward(X, training)
         loss, dout = self.loss.value_and_grad(out, targets)
         self._backward(dout, need_input_grad=False)
+        return loss, out
+
+    def _train_batch(self, X: xp.ndarray, targets: xp.ndarray) -> tuple[float, xp.ndarray]:
+        loss, out = self.loss_and_gradients(X, targets, True)
         if self._penalized:
             loss += self.penalty()
         self.optimizer.step(self.flat_params, self.flat_grads)
@@ -241,7 +262,7 @@ class Sequential:
         X = self._check_inputs(X)
         n = X.shape[0]
         targets = self.loss.prepare_targets(y, n, self.output_dim, self.dtype)
-        validation = self._prepare_validation(validation_data)
+        validation = self.validation_arrays(validation_data)
         history = History()
         hooks = [history, *callbacks]
         if verbose:
@@ -294,7 +315,7 @@ class Sequential:
         # Overflow on the way to a NaN loss is reported once, by fit, not as NumPy warnings.
         diverged_at = None
         with (
-            blas_threads_for(self._largest_product(rows)),
+            blas_threads_for(self.largest_product(rows)),
             xp.errstate(over="ignore", invalid="ignore"),
         ):
             step = 0
@@ -331,12 +352,15 @@ class Sequential:
                     break
         return diverged_at
 
-    def _largest_product(self, rows: int) -> int:
+    def largest_product(self, rows: int) -> int:
         """Multiply-adds of the biggest matrix product in a training step on ``rows`` samples."""
         sizes = (rows * layer.params["W"].size for layer in self.layers if "W" in layer.params)
         return max(sizes, default=0)
 
-    def _prepare_validation(self, validation_data):
+    def validation_arrays(
+        self, validation_data: tuple[xp.ndarray, xp.ndarray] | None
+    ) -> tuple[xp.ndarray, xp.ndarray] | None:
+        """(X_val, targets) checked and prepared as fit uses them, or None."""
         if validation_data is None:
             return None
         if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:

@@ -107,14 +107,12 @@ class Probe:
         # machine). Inside fit they are chosen already (``limit_threads=False``): a second
         # limiter would cost ~10 % of a probe.
         threads = (
-            blas_threads_for(model._largest_product(len(self.X)))
+            blas_threads_for(model.largest_product(len(self.X)))
             if self.limit_threads
             else nullcontext()
         )
         with threads:
-            out = model._forward(self.X, False)
-            loss, dout = model.loss.value_and_grad(out, self.y)
-            model._backward(dout, need_input_grad=False)
+            loss, _ = model.loss_and_gradients(self.X, self.y)
         previous = self._previous if self._previous_step == step - 1 else {}
         layers = [
             self._layer_stats(index, layer, previous.get(index)) for index, layer in self.dense
