@@ -226,3 +226,70 @@ def test_the_epoch_orders_are_each_members_own_permutations():
 def test_a_broken_layer_config_is_named_as_sequential_names_it(layers, message):
     with pytest.raises(sl.SigmalabError, match=message):
         sl.Ensemble(layers, [{"seed": 0}])
+
+
+def test_early_stopping_per_member_ends_each_member_where_it_would_alone():
+    """One training loop serves both: member k's callbacks see member k and its own logs."""
+    X, _, y = _data(n=80)
+    Xv, _, yv = _data(n=40, seed=9)
+    members = [{"seed": 0, "lr": 0.5}, {"seed": 1, "lr": 0.002}]
+    layers = [{"type": "dense", "units": 16, "activation": "relu"}, {"type": "dense", "units": 1}]
+    optimizer = {"name": "adam", "lr": 0.01}
+    ensemble = sl.Ensemble(layers, members).compile("bce", optimizer)
+    stoppers = {}
+
+    def callbacks(k):
+        stoppers[k] = sl.EarlyStopping(patience=3)
+        return [stoppers[k]]
+
+    histories = ensemble.fit(
+        X, y, epochs=60, batch_size=8, validation_data=(Xv, yv), callbacks=callbacks
+    )
+    lengths = []
+    for k, settings in enumerate(members):
+        alone = _alone(layers, settings, "bce", optimizer)
+        stopper = sl.EarlyStopping(patience=3)
+        history = alone.fit(
+            X, y, epochs=60, batch_size=8, validation_data=(Xv, yv), verbose=0, callbacks=[stopper]
+        )
+        assert len(histories[k].epoch) == len(history.epoch)
+        assert stoppers[k].best_epoch == stopper.best_epoch
+        _assert_same_weights(ensemble.member(k), alone)  # the best weights, restored
+        lengths.append(len(history.epoch))
+    assert lengths[0] < 60 and lengths[0] != lengths[1]  # the members stop at their own epochs
+
+
+def test_a_doctor_per_member_finds_what_it_finds_for_the_network_alone():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 2)), rng.random(60)
+    layers = [{"type": "dense", "units": 8, "activation": "relu"}, {"type": "dense", "units": 1}]
+    members = [{"seed": 0, "lr": 0.01}, {"seed": 1, "lr": 1e7}]
+    doctors = {}
+
+    def callbacks(k):
+        doctors[k] = sl.Doctor()
+        return [doctors[k]]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the doctor reports divergence: no warning on top
+        sl.Ensemble(layers, members).compile("mse", "sgd").fit(
+            X, y, epochs=20, batch_size=10, callbacks=callbacks
+        )
+    for k, settings in enumerate(members):
+        alone_doctor = sl.Doctor()
+        alone = _alone(layers, settings, "mse", {"name": "sgd", "lr": 0.01})
+        with np.errstate(all="ignore"):
+            alone.fit(X, y, epochs=20, batch_size=10, verbose=0, callbacks=[alone_doctor])
+        found = sorted(f.kind for f in doctors[k].findings)
+        assert found == sorted(f.kind for f in alone_doctor.findings)
+    assert "divergence" in [f.kind for f in doctors[1].findings]
+    assert "divergence" not in [f.kind for f in doctors[0].findings]
+
+
+def test_ensemble_callbacks_must_be_a_function_of_the_member():
+    ensemble = sl.Ensemble(ARCHITECTURE, MEMBERS[:2]).compile("mse", "sgd")
+    X, y, _ = _data()
+    with pytest.raises(SigmalabError, match="lambda k"):
+        ensemble.fit(X, y, callbacks=[sl.EarlyStopping()])
+    with pytest.raises(SigmalabError, match=r"callbacks\(0\) must give sigmalab callbacks"):
+        ensemble.fit(X, y, callbacks=lambda k: [5])

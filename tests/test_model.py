@@ -270,13 +270,13 @@ def test_every_sample_once_per_epoch_when_shuffled(n, batch_size, monkeypatch):
     model = sl.Sequential([sl.Dense(3, activation="relu"), sl.BatchNorm(), sl.Dense(1)])
     model.compile(loss="bce", optimizer="sgd")
     seen = []
-    original = model._train_batch
+    original = model.train_batch
 
     def spy(X_batch, targets):
         seen.append(X_batch[:, 0].astype(int).tolist())
         return original(X_batch, targets)
 
-    monkeypatch.setattr(model, "_train_batch", spy)
+    monkeypatch.setattr(model, "train_batch", spy)
     model.fit(X, y, epochs=3, batch_size=batch_size, verbose=0)
     per_epoch = len(batch_bounds(n, batch_size))
     assert len(seen) == 3 * per_epoch

@@ -19,7 +19,7 @@ class Callback:
     explains_divergence = False
 
     def on_train_begin(self, model: Sequential, logs: dict) -> None:
-        """Before the first epoch; ``logs``: samples, batch_size, epochs, X, y (loss-ready)."""
+        """Before the first epoch; ``logs``: samples, batch_size, epochs, steps_per_epoch, X, y."""
 
     def on_batch_end(self, model: Sequential, step: int, logs: dict) -> None:
         """After each optimizer step; ``logs['loss']`` is the batch loss."""

@@ -13,11 +13,11 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 
-from .backend import blas_threads_for, resolve_dtype, xp
-from .callbacks import History
+from .backend import resolve_dtype, xp
+from .callbacks import Callback, History
 from .errors import DivergenceWarning, ShapeError, SigmalabError
 from .layers import BatchNorm, Dense, Dropout, Layer
 from .layers.batchnorm import input_gradient, normalize, scale_and_shift_gradients
@@ -25,6 +25,7 @@ from .losses import Loss, get_loss
 from .model import Sequential, batch_bounds
 from .optimizers import Optimizer, get_optimizer
 from .penalties import add_penalty_gradient, weight_penalty
+from .training import begin_logs, train_epochs
 from .validation import as_matrix, check_int
 
 MEMBER_SETTINGS = ("seed", "lr", "l1", "l2", "dropout", "weight_scale")
@@ -69,6 +70,7 @@ class Ensemble:
         self.flat_grads: xp.ndarray | None = None
         self._stacks: list[_Stack] = []
         self._penalized = False
+        self.stop_training = False
         self._member_lrs: list[float] = []
 
     @classmethod
@@ -129,6 +131,14 @@ class Ensemble:
             member_layers = [model.layers[position] for model in self._models]
             self._stacks.append(_stack(member_layers, views, self._models))
         self._penalized = any(stack.penalized for stack in self._stacks)
+        # Each member keeps its weights in its row of the stack, so the member models are
+        # live views of what trains: callbacks given member k (a Doctor, EarlyStopping)
+        # probe, stop and restore exactly that network.
+        for k, model in enumerate(self._models):
+            model.share_parameters(self.flat_params[k], self.flat_grads[k])
+            for layer, stack in zip(model.layers, self._stacks, strict=True):
+                for name, state in stack.state.items():
+                    layer.state[name] = state[k]
         return self
 
     def compile(
@@ -153,57 +163,73 @@ class Ensemble:
         batch_size: int = 32,
         validation_data: tuple[xp.ndarray, xp.ndarray] | None = None,
         shuffle: bool = True,
+        callbacks: Callable[[int], Sequence[Callback]] | None = None,
     ) -> list[History]:
-        """Train every member for ``epochs`` passes as ``Sequential.fit`` would; a History each."""
+        """Train every member for ``epochs`` passes as ``Sequential.fit`` would; a History each.
+
+        ``callbacks(k)`` gives member k's own callbacks (``lambda k: [sl.Doctor()]``): they
+        see member k as a Sequential and its own logs. A member a callback stops (early
+        stopping, a doctor's divergence finding) keeps its weights while the others train on.
+        """
         if self.loss is None:
             raise SigmalabError("call ensemble.compile(loss=..., optimizer=...) first")
+        if callbacks is not None and not callable(callbacks):
+            raise SigmalabError(
+                "callbacks must be a function giving member k's callbacks, such as "
+                f"lambda k: [sl.Doctor()]; received: {callbacks!r}"
+            )
         epochs = check_int("epochs", epochs, low=0)
         batch_size = check_int("batch_size", batch_size)
         X = as_matrix("X", X, self.dtype)
         self.build(X.shape[1])
         n = X.shape[0]
         targets = self.loss.prepare_targets(y, n, self._models[0].output_dim, self.dtype)
-        validation = None
-        if validation_data is not None:
-            validation = self._models[0].validation_arrays(validation_data)
+        validation = self._models[0].validation_arrays(validation_data)
         bounds = batch_bounds(n, batch_size)
-        shuffles = [model.random_streams["shuffle"] for model in self._models]
-        classification = self.loss.is_classification
         self.histories = [History() for _ in self.members]
+        members = _Members(self, [_member_callbacks(callbacks, k) for k in range(len(self))])
+        self.stop_training = False
+        members.on_train_begin(self, begin_logs(X, targets, batch_size, epochs, bounds))
         largest = len(self) * self._models[0].largest_product(batch_size)
-        # A diverging member's overflow is reported once, below, not as NumPy warnings.
-        with blas_threads_for(largest), xp.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(epochs):
-                if shuffle:
-                    orders = _permutations(shuffles, n)
-                    X_epoch, y_epoch = X.take(orders, axis=0), targets.take(orders, axis=0)
-                else:
-                    X_epoch, y_epoch = self._for_members(X), self._for_members(targets)
-                loss_sum = xp.zeros(len(self))
-                correct = xp.zeros(len(self))
-                for start, stop in bounds:
-                    y_batch = y_epoch[:, start:stop]
-                    losses, out = self._train_batch(X_epoch[:, start:stop], y_batch)
-                    loss_sum += losses * (stop - start)
-                    if classification:
-                        correct += self.loss.accuracies(out, y_batch) * (stop - start)
-                logs = {"loss": loss_sum / n}
-                if classification:
-                    logs["accuracy"] = correct / n
-                if validation is not None:
-                    logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
-                columns = {key: values.tolist() for key, values in logs.items()}  # Python floats
-                for k, history in enumerate(self.histories):
-                    history.on_epoch_end(self, epoch, {key: col[k] for key, col in columns.items()})
-        self._warn_about_divergence()
+        try:
+            train_epochs(self, X, targets, bounds, epochs, shuffle, validation, [members], largest)
+        finally:
+            members.on_train_end(self, {})
+            self.optimizer.lr[...] = xp.array(self._member_lrs, self.dtype).reshape(-1, 1)
+        self._warn_about_divergence(members.explained)
         return self.histories
 
-    def _warn_about_divergence(self) -> None:
-        """One DivergenceWarning naming the members whose loss became NaN or infinite."""
+    def epoch_batches(
+        self, X: xp.ndarray, targets: xp.ndarray, bounds: list[tuple[int, int]], shuffle: bool
+    ) -> Iterator[tuple[xp.ndarray, xp.ndarray]]:
+        """One epoch's batches for all members, (members, rows, ...): each its own order."""
+        if shuffle:
+            shuffles = [model.random_streams["shuffle"] for model in self._models]
+            orders = _permutations(shuffles, X.shape[0])
+            X_epoch, y_epoch = X.take(orders, axis=0), targets.take(orders, axis=0)
+        else:
+            X_epoch, y_epoch = self._for_members(X), self._for_members(targets)
+        for start, stop in bounds:
+            yield X_epoch[:, start:stop], y_epoch[:, start:stop]
+
+    @staticmethod
+    def all_diverged(losses: xp.ndarray) -> bool:
+        """Whether every member's batch loss is NaN or infinite (nothing left to train)."""
+        return not xp.isfinite(losses).any()
+
+    def freeze_member(self, k: int) -> None:
+        """Leave member k's weights as they are for the rest of this fit (its lr is 0)."""
+        self.optimizer.lr[k] = 0.0
+
+    def _warn_about_divergence(self, explained: set[int]) -> None:
+        """One DivergenceWarning naming the members whose loss became NaN or infinite, unless
+        a callback of theirs (a doctor) reports it."""
         diverged = [
             k
             for k, history in enumerate(self.histories)
-            if history.history and not math.isfinite(history.history["loss"][-1])
+            if k not in explained
+            and history.history
+            and not math.isfinite(history.history["loss"][-1])
         ]
         if diverged:
             shown = ", ".join(f"{k} {dict(self.members[k])}" for k in diverged[:5])
@@ -216,7 +242,8 @@ class Ensemble:
                 stacklevel=3,
             )
 
-    def _train_batch(self, X: xp.ndarray, targets: xp.ndarray) -> tuple[xp.ndarray, xp.ndarray]:
+    def train_batch(self, X: xp.ndarray, targets: xp.ndarray) -> tuple[xp.ndarray, xp.ndarray]:
+        """One update of every member on its batch (members, rows, ...); losses and outputs."""
         out = self._forward(X, True)
         losses, dout = self.loss.values_and_grad(out, targets)
         for stack in reversed(self._stacks[1:]):
@@ -243,7 +270,8 @@ class Ensemble:
         """The same samples for every member: a read-only view with a member axis, no copy."""
         return xp.broadcast_to(array, (len(self), *array.shape))
 
-    def _evaluate(self, X: xp.ndarray, targets: xp.ndarray) -> dict[str, xp.ndarray]:
+    def evaluate_arrays(self, X: xp.ndarray, targets: xp.ndarray) -> dict[str, xp.ndarray]:
+        """Every member's loss and accuracy on the same prepared arrays, in inference mode."""
         out = self._forward(self._for_members(X), False)
         targets = self._for_members(targets)
         losses, _ = self.loss.values_and_grad(out, targets)
@@ -264,6 +292,15 @@ class Ensemble:
             )
         out = self._forward(self._for_members(X), False)
         return self.loss.transform(out) if self.loss is not None else out
+
+    def member_views(self) -> list[Sequential]:
+        """The members as Sequentials whose weights are their rows of the stack (not copies).
+
+        What a view's layers hold is what the ensemble trains; use ``member(k)`` for an
+        independent model to keep, save or train on.
+        """
+        self._require_built()
+        return list(self._models)
 
     def member(self, k: int) -> Sequential:
         """Member k as an ordinary Sequential: its weights, history, random streams, optimizer."""
@@ -295,6 +332,80 @@ class Ensemble:
 
     def __repr__(self) -> str:
         return f"Ensemble({len(self)} members, layers={self.layer_configs})"
+
+
+# ---- per-member callbacks --------------------------------------------------------------------
+class _Members(Callback):
+    """Hands each member its own callbacks, its model and its column of the stacked logs.
+
+    Batch logs are split only for callbacks that listen to batches (a History does not),
+    so a large ensemble with no such callback pays nothing per step.
+    """
+
+    def __init__(self, ensemble: Ensemble, callbacks: list[list[Callback]]) -> None:
+        self.ensemble = ensemble
+        self.models = ensemble.member_views()
+        self.callbacks = [
+            [history, *own] for history, own in zip(ensemble.histories, callbacks, strict=True)
+        ]
+        self.batch_listeners = [
+            [hook for hook in hooks if type(hook).on_batch_end is not Callback.on_batch_end]
+            for hooks in self.callbacks
+        ]
+        self.active = list(range(len(callbacks)))
+        self.listening = any(self.batch_listeners)
+        self.explained = {
+            k for k, hooks in enumerate(self.callbacks) if any(h.explains_divergence for h in hooks)
+        }
+
+    def on_train_begin(self, ensemble, logs):
+        """Every member's callbacks start, each with its member model."""
+        for model, hooks in zip(self.models, self.callbacks, strict=True):
+            model.stop_training = False
+            for hook in hooks:
+                hook.on_train_begin(model, logs)
+
+    def on_batch_end(self, ensemble, step, logs):
+        """Each listening member's callbacks get its own batch loss."""
+        if not self.listening:
+            return
+        losses = logs["loss"].tolist()
+        for k in self.active:
+            for hook in self.batch_listeners[k]:
+                hook.on_batch_end(self.models[k], step, {"loss": losses[k]})
+
+    def on_epoch_end(self, ensemble, epoch, logs):
+        """Each active member's callbacks get its logs; a member they stop is frozen."""
+        columns = {key: values.tolist() for key, values in logs.items()}  # Python floats
+        for k in list(self.active):
+            model = self.models[k]
+            for hook in self.callbacks[k]:
+                hook.on_epoch_end(model, epoch, {key: col[k] for key, col in columns.items()})
+            if model.stop_training:
+                self.active.remove(k)
+                ensemble.freeze_member(k)
+                self.listening = any(self.batch_listeners[k] for k in self.active)
+        ensemble.stop_training = not self.active
+
+    def on_train_end(self, ensemble, logs):
+        """Every member's callbacks finish (EarlyStopping puts back its best weights)."""
+        for model, hooks in zip(self.models, self.callbacks, strict=True):
+            for hook in hooks:
+                hook.on_train_end(model, {})
+
+
+def _member_callbacks(factory: Callable[[int], Sequence[Callback]] | None, k: int) -> list:
+    """Member k's callbacks from the user's factory, checked like Sequential.fit checks them."""
+    if factory is None:
+        return []
+    hooks = list(factory(k))
+    for hook in hooks:
+        if not isinstance(hook, Callback):
+            raise SigmalabError(
+                f"callbacks({k}) must give sigmalab callbacks (sl.Doctor(), "
+                f"sl.EarlyStopping(...)), received: {hook!r}"
+            )
+    return hooks
 
 
 # ---- per-layer stacks: one object runs a layer for all members -----------------------------

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 
-from .backend import blas_threads_for, child_rngs, resolve_dtype, xp
+from .backend import child_rngs, resolve_dtype, xp
 from .callbacks import Callback, History
 from .errors import DivergenceWarning, ShapeError, SigmalabError, unknown_name
 from .layers import LAYER_TYPES, Dense, Layer
 from .losses import Loss, get_loss
 from .optimizers import Optimizer, get_optimizer
+from .training import begin_logs, train_epochs
 from .validation import as_matrix, check_int
 
 RANDOM_STREAMS = ("init", "shuffle", "noise")
@@ -112,9 +113,22 @@ class Sequential:
         return self
 
     def _pack_parameters(self) -> None:
+        size = sum(value.size for layer in self.layers for value in layer.params.values())
+        self.share_parameters(xp.empty(size, self.dtype), xp.zeros(size, self.dtype))
+
+    def share_parameters(self, flat_params: xp.ndarray, flat_grads: xp.ndarray) -> None:
+        """Keep every parameter and gradient in these flat arrays; current values are copied in.
+
+        An ensemble hands member k its row of the stacked arrays, so member k is a live view
+        of what the ensemble trains and its callbacks (a Doctor, EarlyStopping) act on it.
+        """
         sizes = [sum(value.size for value in layer.params.values()) for layer in self.layers]
-        self.flat_params = xp.empty(sum(sizes), self.dtype)
-        self.flat_grads = xp.zeros(sum(sizes), self.dtype)
+        if flat_params.shape != (sum(sizes),) or flat_grads.shape != flat_params.shape:
+            raise ShapeError(
+                f"share_parameters needs two arrays of shape ({sum(sizes)},), received "
+                f"{flat_params.shape} and {flat_grads.shape}"
+            )
+        self.flat_params, self.flat_grads = flat_params, flat_grads
         offset = 0
         for layer, size in zip(self.layers, sizes, strict=True):
             stop = offset + size
@@ -216,7 +230,7 @@ class Sequential:
         X = self._check_inputs(X)
         targets = self.loss.prepare_targets(y, X.shape[0], self.output_dim, self.dtype)
         self._penalized = self._has_penalty
-        return self._train_batch(X, targets)[0]
+        return self.train_batch(X, targets)[0]
 
     def loss_and_gradients(
         self, X: xp.ndarray, targets: xp.ndarray, training: bool = False
@@ -231,7 +245,8 @@ class Sequential:
         self._backward(dout, need_input_grad=False)
         return loss, out
 
-    def _train_batch(self, X: xp.ndarray, targets: xp.ndarray) -> tuple[float, xp.ndarray]:
+    def train_batch(self, X: xp.ndarray, targets: xp.ndarray) -> tuple[float, xp.ndarray]:
+        """One update on prepared arrays (as fit prepares them); the loss and raw outputs."""
         loss, out = self.loss_and_gradients(X, targets, True)
         if self._penalized:
             loss += self.penalty()
@@ -272,85 +287,59 @@ class Sequential:
         self.history = history
         self.stop_training = False
         bounds = batch_bounds(n, batch_size)
-        # X and y (targets as the loss expects them) let probes such as the doctor's use a
-        # fixed batch of training data.
-        begin_logs = {
-            "samples": n,
-            "batch_size": batch_size,
-            "epochs": epochs,
-            "X": X,
-            "y": targets,
-        }
+        logs = begin_logs(X, targets, batch_size, epochs, bounds)
         for hook in hooks:
-            hook.on_train_begin(self, begin_logs)
+            hook.on_train_begin(self, logs)
         self._penalized = self._has_penalty
+        largest = self.largest_product(max(stop - start for start, stop in bounds))
         # on_train_end runs however training ends (Ctrl-C, an error), so callbacks such as
         # the progress bar always clean up.
         try:
-            diverged_at = self._train_epochs(X, targets, bounds, epochs, shuffle, validation, hooks)
+            diverged = train_epochs(
+                self, X, targets, bounds, epochs, shuffle, validation, hooks, largest
+            )
         finally:
             for hook in hooks:
                 hook.on_train_end(self, {})
-        if diverged_at is not None and not any(hook.explains_divergence for hook in hooks):
-            epoch, step, loss = diverged_at
+        if diverged is not None and not any(hook.explains_divergence for hook in hooks):
             warnings.warn(
-                f"training diverged: the loss became {loss} at epoch {epoch + 1}, step {step}, "
-                f"so training stopped. Lower the learning rate (lr={self.optimizer.lr}), set "
-                "clip_norm, or add sl.Doctor() to the callbacks to see why.",
+                f"training diverged: the loss became {diverged.loss} at epoch "
+                f"{diverged.epoch + 1}, step {diverged.step}, so training stopped. Lower the "
+                f"learning rate (lr={self.optimizer.lr}), set clip_norm, or add sl.Doctor() to "
+                "the callbacks to see why.",
                 DivergenceWarning,
                 stacklevel=2,
             )
         return history
 
-    def _train_epochs(self, X, targets, bounds, epochs, shuffle, validation, hooks):
-        """The epoch loop of ``fit``; returns (epoch, step, loss) of a non-finite loss, or None."""
-        train_batch, classification = self._train_batch, self.loss.is_classification
-        # A shuffled batch is gathered into arrays reused every step: no copy of the training
-        # set, and its rows are still in cache when the first layer reads them. (mode="clip":
-        # a permutation needs no bounds check; "raise" would gather through a hidden copy.)
-        n = X.shape[0]
+    def epoch_batches(
+        self, X: xp.ndarray, targets: xp.ndarray, bounds: list[tuple[int, int]], shuffle: bool
+    ) -> Iterator[tuple[xp.ndarray, xp.ndarray]]:
+        """One epoch's batches: slices, or (shuffled) rows gathered into arrays reused per step.
+
+        Gathering copies no more than a batch, and its rows are still in cache when the first
+        layer reads them. (mode="clip": a permutation needs no bounds check; "raise" would
+        gather through a hidden copy.)
+        """
+        if not shuffle:
+            for start, stop in bounds:
+                yield X[start:stop], targets[start:stop]
+            return
+        order = self._rngs["shuffle"].permutation(X.shape[0])
         rows = max(stop - start for start, stop in bounds)
         X_gather = xp.empty((rows, X.shape[1]), X.dtype)
         y_gather = xp.empty((rows, *targets.shape[1:]), targets.dtype)
-        # Overflow on the way to a NaN loss is reported once, by fit, not as NumPy warnings.
-        diverged_at = None
-        with (
-            blas_threads_for(self.largest_product(rows)),
-            xp.errstate(over="ignore", invalid="ignore"),
-        ):
-            step = 0
-            for epoch in range(epochs):
-                order = self._rngs["shuffle"].permutation(n) if shuffle else None
-                loss_sum = correct = 0.0
-                for start, stop in bounds:
-                    if shuffle:
-                        index = order[start:stop]
-                        X_batch = X.take(index, 0, X_gather[: stop - start], "clip")
-                        y_batch = targets.take(index, 0, y_gather[: stop - start], "clip")
-                    else:
-                        X_batch, y_batch = X[start:stop], targets[start:stop]
-                    loss, out = train_batch(X_batch, y_batch)
-                    step += 1
-                    loss_sum += loss * (stop - start)
-                    if classification:
-                        correct += self.loss.accuracy(out, y_batch) * (stop - start)
-                    batch_logs = {"loss": loss}
-                    for hook in hooks:
-                        hook.on_batch_end(self, step, batch_logs)
-                    if not math.isfinite(loss):
-                        diverged_at = (epoch, step, loss)
-                        self.stop_training = True
-                        break
-                logs = {"loss": loss_sum / n}
-                if classification:
-                    logs["accuracy"] = correct / n
-                if validation is not None:
-                    logs.update({f"val_{k}": v for k, v in self._evaluate(*validation).items()})
-                for hook in hooks:
-                    hook.on_epoch_end(self, epoch, logs)
-                if self.stop_training:
-                    break
-        return diverged_at
+        for start, stop in bounds:
+            index = order[start:stop]
+            yield (
+                X.take(index, 0, X_gather[: stop - start], "clip"),
+                targets.take(index, 0, y_gather[: stop - start], "clip"),
+            )
+
+    @staticmethod
+    def all_diverged(loss: float) -> bool:
+        """Whether a batch loss is NaN or infinite (training stops there)."""
+        return not math.isfinite(loss)
 
     def largest_product(self, rows: int) -> int:
         """Multiply-adds of the biggest matrix product in a training step on ``rows`` samples."""
@@ -381,11 +370,12 @@ class Sequential:
         """Loss (penalty included) and, for classification, accuracy in inference mode."""
         self._require_compiled()
         X = self._check_inputs(X)
-        return self._evaluate(
+        return self.evaluate_arrays(
             X, self.loss.prepare_targets(y, X.shape[0], self.output_dim, self.dtype)
         )
 
-    def _evaluate(self, X: xp.ndarray, targets: xp.ndarray) -> dict[str, float]:
+    def evaluate_arrays(self, X: xp.ndarray, targets: xp.ndarray) -> dict[str, float]:
+        """Loss and accuracy on prepared arrays (as fit prepares them), in inference mode."""
         out = self._forward(X, False)
         metrics = {"loss": self.loss.value(out, targets) + self.penalty()}
         if self.loss.is_classification:

@@ -9,7 +9,6 @@ import numpy as np
 
 from ..callbacks import Callback
 from ..errors import SigmalabError
-from ..model import batch_bounds
 from ..validation import check_int, check_number
 from .findings import Finding
 from .probes import Probe, run_context
@@ -119,7 +118,7 @@ class Doctor(Callback):
         )
         rows = np.linspace(0, len(X) - 1, min(len(X), self.probe_size)).astype(np.intp)
         self._probe = Probe(model, X[rows], y[rows], self.probe_size, limit_threads=False)
-        self._steps_per_epoch = len(batch_bounds(logs["samples"], logs["batch_size"]))
+        self._steps_per_epoch = logs["steps_per_epoch"]
         if self._explicit_every is None:
             self._probe_cost = probe_cost_in_steps(len(rows), logs["batch_size"])
             enough = max(1, self._steps_per_epoch * logs["epochs"] // MIN_PROBES)
