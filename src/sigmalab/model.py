@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from .backend import blas_threads_for, child_rngs, resolve_dtype, xp
-from .callbacks import Callback, History
+from .callbacks import Callback, History, check_callbacks
 from .errors import DivergenceWarning, ShapeError, SigmalabError, unknown_name
 from .layers import LAYER_TYPES, Dense, Layer
 from .losses import Loss, get_loss
@@ -264,7 +264,7 @@ class Sequential:
         targets = self.loss.prepare_targets(y, n, self.output_dim, self.dtype)
         validation = self.validation_arrays(validation_data)
         history = History()
-        hooks = [history, *callbacks]
+        hooks = [history, *check_callbacks(callbacks)]
         if verbose:
             from .progress import ProgressBar
 
