@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sigmalab.data import DataError, Dataset, available, load, playground, shapes, standardize
+from sigmalab.data.real import INSTALL_COMMAND
 from sigmalab.data.registry import SYNTHETIC
 
 N = 400
@@ -266,11 +267,10 @@ def test_real_datasets_load_with_their_shapes(name, shape, n_classes):
 
 
 def test_real_dataset_without_sklearn_says_how_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "sklearn", None)
-    with pytest.raises(
-        DataError, match=r"dataset 'iris' needs scikit-learn: pip install 'sigmalab\[datasets\]'"
-    ):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
+    with pytest.raises(DataError, match=r"dataset 'iris' needs scikit-learn") as caught:
         load("iris")
+    assert str(caught.value).endswith(INSTALL_COMMAND)  # the README's first command runs it
 
 
 def test_standardize_fits_on_train_only():

@@ -291,5 +291,5 @@ def test_ensemble_callbacks_must_be_a_function_of_the_member():
     X, y, _ = _data()
     with pytest.raises(SigmalabError, match="lambda k"):
         ensemble.fit(X, y, callbacks=[sl.EarlyStopping()])
-    with pytest.raises(SigmalabError, match=r"callbacks\(0\) must give sigmalab callbacks"):
+    with pytest.raises(SigmalabError, match=r"callbacks\(0\): callbacks\[0\] must be a sigmalab"):
         ensemble.fit(X, y, callbacks=lambda k: [5])

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import cache
 
 from .backend import xp
-from .errors import SigmalabError, closest
+from .errors import ShapeError, SigmalabError, closest
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -225,19 +225,35 @@ def _numeric_derivative(fn: Callable) -> Callable:
     return derivative
 
 
+def _elementwise(what: str, function: Callable) -> Callable:
+    """``function`` checked to return an array of its input's shape, in its input's dtype.
+
+    A user function that returns another shape (a sum, one column) would otherwise be
+    broadcast by NumPy into silently wrong outputs and gradients.
+    """
+
+    def checked(z):
+        try:
+            result = xp.asarray(function(z), dtype=z.dtype)
+        except (TypeError, ValueError) as error:
+            raise SigmalabError(f"{what} must return numbers, but: {error}") from None
+        if result.shape != z.shape:
+            raise ShapeError(
+                f"{what} must work elementwise and return an array of its input's shape "
+                f"{z.shape}, received shape {result.shape}"
+            )
+        return result
+
+    return checked
+
+
 def _from_callable(fn: Callable, derivative: Callable | None) -> Activation:
     name = getattr(fn, "__name__", type(fn).__name__)
-
-    def value(z):
-        return xp.asarray(fn(z), dtype=z.dtype)
-
+    value = _elementwise(f"activation {name!r}", fn)
     if derivative is None:
         grad = _numeric_derivative(fn)
     else:
-
-        def grad(z):
-            return xp.asarray(derivative(z), dtype=z.dtype)
-
+        grad = _elementwise(f"the derivative of activation {name!r}", derivative)
     return Activation(name, value, grad, OTHER, spec=None)
 
 

@@ -30,7 +30,12 @@ def resolve_dtype(dtype: str | type | np.dtype | None) -> np.dtype:
         if dtype not in DTYPES:
             raise SigmalabError(f"dtype must be one of {sorted(DTYPES)}, received: dtype={dtype!r}")
         return np.dtype(DTYPES[dtype])
-    resolved = np.dtype(dtype)
+    try:
+        resolved = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise SigmalabError(
+            f"dtype must be 'float32' or 'float64', received: dtype={dtype!r}"
+        ) from None
     if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise SigmalabError(f"dtype must be float32 or float64, received: dtype={resolved}")
     return resolved

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .errors import SigmalabError
 from .validation import check_int, check_number
 
 if TYPE_CHECKING:
@@ -29,6 +31,21 @@ class Callback:
 
     def on_train_end(self, model: Sequential, logs: dict) -> None:
         """After the last epoch."""
+
+
+def check_callbacks(callbacks: object) -> list[Callback]:
+    """``callbacks`` as a list after checking that each item is a sigmalab Callback."""
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence):
+        raise SigmalabError(
+            f"callbacks must be a list such as [sl.EarlyStopping()], received: {callbacks!r}"
+        )
+    for index, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            raise SigmalabError(
+                f"callbacks[{index}] must be a sigmalab Callback (such as sl.EarlyStopping() "
+                f"or sl.Doctor()), received: {callback!r}"
+            )
+    return list(callbacks)
 
 
 class History(Callback):

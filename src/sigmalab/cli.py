@@ -3,22 +3,61 @@
 Each verb is one function registered with ``@command()``; the run-file and plotting
 modules (pydantic, matplotlib) are imported inside the functions that need them. Any
 SigmalabError becomes one red ``error: ...`` line on stderr and exit code 2, never a
-traceback; so does an operating-system error such as an unwritable output folder.
+traceback; so does an operating-system error such as an unwritable output folder, and so
+does a usage mistake (an unknown option, a missing argument) instead of Typer's box.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
+from . import __version__
 from .errors import SigmalabError
+from .validation import check_int
+
+if TYPE_CHECKING:
+    from .config import RunConfig
 
 USER_ERROR_EXIT = 2
 INTERRUPTED_EXIT = 130  # the shell's code for Ctrl-C
+
+
+def print_error(message: str) -> None:
+    """Print ``error: message`` on stderr as one red line (line breaks folded into spaces)."""
+    typer.secho(f"error: {' '.join(message.split())}", fg="red", err=True)
+
+
+class OneLineUsageErrors(TyperGroup):
+    """Typer's command group, except that a usage mistake is one ``error:`` line.
+
+    Typer draws such mistakes as a usage line, a hint and a box; here they read like every
+    other sigmalab error. A bare ``sigmalab`` still shows the help.
+    """
+
+    def main(self, args: Sequence[str] | None = None, *positional: Any, **settings: Any) -> Any:
+        """Run the command line, turning Typer's usage errors into one red line."""
+        args = sys.argv[1:] if args is None else list(args)
+        if not args or settings.get("standalone_mode") is False:
+            return super().main(args, *positional, **settings)
+        try:
+            code = super().main(args, *positional, **{**settings, "standalone_mode": False})
+        except typer.Abort:
+            typer.secho("aborted", fg="yellow", err=True)
+            sys.exit(1)
+        except typer.TyperException as error:  # Typer's usage errors all derive from it
+            context = getattr(error, "ctx", None)
+            hint = f"; see '{context.command_path} --help'" if context is not None else ""
+            print_error(error.format_message() + hint)
+            sys.exit(USER_ERROR_EXIT)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
     name="sigmalab",
@@ -26,7 +65,26 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineUsageErrors,
 )
+
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        typer.echo(f"sigmalab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Build, train and inspect feed-forward neural networks in NumPy."""
 
 
 def command(**settings: Any) -> Callable[[Callable], Callable]:
@@ -38,8 +96,7 @@ def command(**settings: Any) -> Callable[[Callable], Callable]:
             try:
                 return function(*args, **kwargs)
             except (SigmalabError, OSError) as error:  # OSError: unwritable folder, full disk
-                message = " ".join(str(error).split())
-                typer.secho(f"error: {message}", fg="red", err=True)
+                print_error(str(error))
                 raise typer.Exit(USER_ERROR_EXIT) from None
             except KeyboardInterrupt:
                 typer.secho("interrupted", fg="yellow", err=True)
@@ -48,6 +105,24 @@ def command(**settings: Any) -> Callable[[Callable], Callable]:
         return app.command(**settings)(guarded)
 
     return register
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override one run-file key, e.g. --set train.optimizer.lr=0.1 (repeatable).",
+    ),
+]
+
+
+def _load(run_file: Path, settings: list[str] | None) -> RunConfig:
+    """The run file with its ``--set`` overrides applied, validated as one file."""
+    from .config import load_run
+    from .overrides import parse_overrides
+
+    return load_run(run_file, parse_overrides(settings or []))
 
 
 @command()
@@ -62,12 +137,12 @@ def train(
         bool,
         typer.Option("--doctor/--no-doctor", help="Watch training; findings go to summary.json."),
     ] = True,
+    settings: SetOption = None,
 ) -> None:
     """Train the network a run file describes and write model, history, summary and report."""
-    from .config import load_run
     from .runner import train_run, write_outputs
 
-    config = load_run(run_file)
+    config = _load(run_file, settings)
     out_dir = out if out is not None else Path("runs") / run_file.stem
     out_dir.mkdir(parents=True, exist_ok=True)  # fail before training, not after it
     from .doctor import Doctor, render
@@ -79,22 +154,25 @@ def train(
         result.summary["findings"] = [finding.to_dict() for finding in watcher.findings]
     write_outputs(result, config, out_dir)
     if not quiet:
-        _print_summary(result.summary, out_dir)
+        print_summary(result.summary, out_dir)
         if watcher is not None:
             render(watcher.findings)
 
 
-def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
+def print_summary(summary: dict[str, Any], out_dir: Path, console: Any = None) -> None:
+    """The run's metrics as a table on ``console`` (a rich Console; the terminal if None)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table("metric", "value", title=f"run written to {out_dir}")
+    # Text, not markup: a folder or dataset name such as "[red]x" is shown as it is.
+    table = Table("metric", "value", title=Text(f"run written to {out_dir}"))
     for key, value in summary.items():
         if isinstance(value, float):
             table.add_row(key, f"{value:.4g}")
         elif isinstance(value, str | int):
-            table.add_row(key, str(value))
-    Console().print(table)
+            table.add_row(key, Text(str(value)))
+    (console or Console()).print(table)
 
 
 @command(name="doctor")
@@ -114,18 +192,19 @@ def doctor_command(
             help="Repaired run file (default: NAME.repaired.toml beside the run file).",
         ),
     ] = None,
-    budget: Annotated[
-        int, typer.Option("--budget", min=1, help="Most retrains a repair may use.")
-    ] = 4,
+    budget: Annotated[int, typer.Option("--budget", help="Most retrains a repair may use.")] = 4,
+    settings: SetOption = None,
 ) -> None:
     """Train a run file with the doctor watching, explain what went wrong, and repair it."""
     import json
 
+    check_int("--budget", budget, low=1)
     from .doctor.diagnose import diagnose
     from .doctor.repair import repair as repair_run
 
-    result = repair_run(run_file, budget=budget, verbose=not as_json) if repair else None
-    diagnosis = result.original if result is not None else diagnose(run_file)
+    config = _load(run_file, settings)
+    result = repair_run(config, budget=budget, verbose=not as_json) if repair else None
+    diagnosis = result.original if result is not None else diagnose(config)
     saved = None
     if result is not None and result.accepted:
         saved = out if out is not None else run_file.with_name(f"{run_file.stem}.repaired.toml")

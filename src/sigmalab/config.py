@@ -41,6 +41,7 @@ from .errors import SigmalabError, closest
 from .initializers import INIT_NAMES
 from .losses import LOSSES
 from .model import Sequential
+from .overrides import apply_overrides
 
 
 class ConfigError(SigmalabError):
@@ -411,8 +412,12 @@ def _unwrap(annotation: Any) -> Any:
 
 
 # ---- files and models ----------------------------------------------------------------------
-def load_run(path: str | os.PathLike) -> RunConfig:
-    """Read and validate a TOML run file; any problem raises ConfigError naming the file."""
+def load_run(path: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> RunConfig:
+    """Read and validate a TOML run file; any problem raises ConfigError naming the file.
+
+    ``overrides`` (``{"train.optimizer.lr": 0.1}``, see ``sigmalab.overrides``) replace
+    single keys of the file before it is validated, so they are checked like the file.
+    """
     source = Path(path)
     try:
         with source.open("rb") as stream:
@@ -426,9 +431,13 @@ def load_run(path: str | os.PathLike) -> RunConfig:
     except UnicodeDecodeError as error:
         raise ConfigError(str(source), [f"not UTF-8 text: {error}"]) from None
     try:
+        if overrides:
+            data = apply_overrides(data, overrides)
         return RunConfig.from_dict(data, source.resolve().parent)
     except ConfigError as error:
         raise ConfigError(str(source), error.problems) from None
+    except SigmalabError as error:  # an override that does not fit the file's structure
+        raise ConfigError(str(source), [str(error)]) from None
 
 
 def save_run(config: RunConfig, path: str | os.PathLike) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 
 from .backend import resolve_dtype, xp
-from .callbacks import Callback, History
+from .callbacks import Callback, History, check_callbacks
 from .errors import DivergenceWarning, ShapeError, SigmalabError
 from .layers import BatchNorm, Dense, Dropout, Layer
 from .layers.batchnorm import input_gradient, normalize, scale_and_shift_gradients
@@ -398,14 +398,10 @@ def _member_callbacks(factory: Callable[[int], Sequence[Callback]] | None, k: in
     """Member k's callbacks from the user's factory, checked like Sequential.fit checks them."""
     if factory is None:
         return []
-    hooks = list(factory(k))
-    for hook in hooks:
-        if not isinstance(hook, Callback):
-            raise SigmalabError(
-                f"callbacks({k}) must give sigmalab callbacks (sl.Doctor(), "
-                f"sl.EarlyStopping(...)), received: {hook!r}"
-            )
-    return hooks
+    try:
+        return check_callbacks(factory(k))
+    except SigmalabError as error:
+        raise SigmalabError(f"callbacks({k}): {error}") from None
 
 
 # ---- per-layer stacks: one object runs a layer for all members -----------------------------

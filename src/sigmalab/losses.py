@@ -225,7 +225,11 @@ def get_loss(spec: str | Loss) -> Loss:
     """Resolve a loss name (mse, bce, cross_entropy) or pass a Loss through."""
     if isinstance(spec, Loss):
         return spec
-    key = ALIASES.get(spec, spec) if isinstance(spec, str) else spec
+    if not isinstance(spec, str):
+        raise SigmalabError(
+            f"loss must be a name ({', '.join(LOSSES)}) or a sigmalab Loss, received: {spec!r}"
+        )
+    key = ALIASES.get(spec, spec)
     if key not in LOSSES:
         raise unknown_name("loss", spec, LOSSES)
     return LOSSES[key]()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 
 from .backend import child_rngs, resolve_dtype, xp
-from .callbacks import Callback, History
+from .callbacks import Callback, History, check_callbacks
 from .errors import DivergenceWarning, ShapeError, SigmalabError, unknown_name
 from .layers import LAYER_TYPES, Dense, Layer
 from .losses import Loss, get_loss
@@ -279,7 +279,7 @@ class Sequential:
         targets = self.loss.prepare_targets(y, n, self.output_dim, self.dtype)
         validation = self.validation_arrays(validation_data)
         history = History()
-        hooks = [history, *callbacks]
+        hooks = [history, *check_callbacks(callbacks)]
         if verbose:
             from .progress import ProgressBar
 
@@ -448,16 +448,20 @@ class Sequential:
 
         save_model(self, path)
 
-    def summary(self) -> str:
-        """A table of layers, output widths and parameter counts."""
-        lines = [f"{'#':>2}  {'layer':<44}{'output':>8}{'params':>10}"]
-        for index, layer in enumerate(self.layers):
-            count = sum(p.size for p in layer.params.values())
-            width = layer.output_dim if layer.built else "?"
-            lines.append(f"{index:>2}  {layer!r:<44}{width!s:>8}{count:>10}")
-        total = self.count_params() if self.built else "?"
-        lines.append(f"trainable parameters: {total}")
-        return "\n".join(lines)
+    def summary(self, print_fn: Callable[[str], object] = print) -> None:
+        """Print the layers, output shapes and parameter counts as a table, as Keras does."""
+        from .model_summary import summary_text
+
+        print_fn(summary_text(self))
+
+    def layer_names(self) -> list[str]:
+        """``dense_1``, ``batchnorm_1``, ``dense_2``...: each layer's kind, counted per kind."""
+        counts: dict[str, int] = {}
+        names = []
+        for layer in self.layers:
+            counts[layer.kind] = counts.get(layer.kind, 0) + 1
+            names.append(f"{layer.kind}_{counts[layer.kind]}")
+        return names
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)

@@ -9,6 +9,7 @@ which is how an ensemble trains many networks at once.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from .backend import xp
 from .errors import SigmalabError, unknown_name
@@ -191,13 +192,18 @@ class RMSprop(Optimizer):
 OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, RMSprop)}
 
 
-def get_optimizer(spec: str | dict | Optimizer) -> Optimizer:
+def get_optimizer(spec: str | Mapping | Optimizer) -> Optimizer:
     """Resolve a name, a config dict ({"name": "sgd", "lr": 0.1}) or an Optimizer."""
     if isinstance(spec, Optimizer):
         return spec
+    if not isinstance(spec, str | Mapping):
+        raise SigmalabError(
+            f"optimizer must be a name ({', '.join(OPTIMIZERS)}), a dict such as "
+            f"{{'name': 'sgd', 'lr': 0.1}} or a sigmalab Optimizer, received: {spec!r}"
+        )
     config = {"name": spec} if isinstance(spec, str) else dict(spec)
     name = config.pop("name", None)
-    if name not in OPTIMIZERS:
+    if not isinstance(name, str) or name not in OPTIMIZERS:
         raise unknown_name("optimizer", name, OPTIMIZERS)
     try:
         return OPTIMIZERS[name](**config)

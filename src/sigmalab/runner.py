@@ -236,7 +236,7 @@ def write_outputs(result: RunResult, config: RunConfig, out_dir: str | os.PathLi
     atomic_write_bytes(folder / HISTORY_FILE, _history_csv(result.history).encode())
     text = json.dumps(json_safe(result.summary), indent=2, allow_nan=False)
     atomic_write_bytes(folder / SUMMARY_FILE, (text + "\n").encode())
-    save_report(folder / REPORT_FILE, result, title=f"{config.data.dataset} ({config.train.loss})")
+    save_report(folder / REPORT_FILE, result, name=folder.resolve().name)
 
 
 def _history_csv(history: History) -> str:

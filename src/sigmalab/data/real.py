@@ -6,6 +6,9 @@ import numpy as np
 
 from .dataset import DataError
 
+# The command that installs scikit-learn with sigmalab: the README's first command runs it.
+INSTALL_COMMAND = "pip install -e '.[datasets]'"
+
 
 def load_real(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Return X, int labels and feature names of ``sklearn.datasets.load_<name>``."""
@@ -13,7 +16,8 @@ def load_real(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         from sklearn import datasets
     except ImportError:
         raise DataError(
-            f"dataset {name!r} needs scikit-learn: pip install 'sigmalab[datasets]'"
+            f"dataset {name!r} needs scikit-learn, which is not installed; in the sigmalab "
+            f"folder run: {INSTALL_COMMAND}"
         ) from None
     bunch = getattr(datasets, f"load_{name}")()
     names = [str(feature) for feature in bunch.feature_names]

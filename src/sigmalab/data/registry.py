@@ -113,6 +113,11 @@ def load(
     Playground input features; ``target`` names the CSV label column. One
     ``default_rng(seed)`` drives generation and shuffling, so a seed reproduces every array.
     """
+    if not isinstance(name, str | os.PathLike):
+        raise DataError(
+            f"dataset must be a built-in name such as 'spiral' or a path to a .csv file, "
+            f"received: {name!r}"
+        )
     _check_arguments(samples, noise, test_fraction, seed)
     rng = np.random.default_rng(seed)
     name = os.fspath(name)

@@ -39,11 +39,9 @@ STANDARDIZED_TOLERANCE = 0.5
 
 def describe_layers(model) -> list[dict]:
     """``{"index", "name", "kind", ...}`` per layer: Dense gets dense_k (activation) and family."""
-    counts: dict[str, int] = {}
     described = []
-    for index, layer in enumerate(model.layers):
-        counts[layer.kind] = counts.get(layer.kind, 0) + 1
-        entry = {"index": index, "kind": layer.kind, "name": f"{layer.kind}_{counts[layer.kind]}"}
+    for index, (layer, name) in enumerate(zip(model.layers, model.layer_names(), strict=True)):
+        entry = {"index": index, "kind": layer.kind, "name": name}
         if isinstance(layer, Dense):
             entry["name"] += f" ({layer.activation.name})"
             entry.update(activation=layer.activation.name, family=layer.activation.family)
