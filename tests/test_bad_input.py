@@ -261,3 +261,68 @@ def test_nothing_lost_after_bad_input():
 def test_seed_must_be_a_non_negative_integer(seed):
     with pytest.raises(sl.SigmalabError, match="seed must be"):
         sl.Sequential([sl.Dense(1)], seed=seed)
+
+
+def test_values_beyond_float32_are_named_before_training():
+    X, y = _data()
+    X[2, 1] = 1e39  # finite in float64, Inf in float32
+    with pytest.raises(sl.NotFiniteError) as info:
+        _fit(_model(), X, y)
+    assert "X has 1 value(s) too large for float32" in str(info.value)
+    assert "index (2, 1): 1e+39" in str(info.value)
+    targets = np.zeros(10)
+    targets[4] = -1e39
+    with pytest.raises(sl.NotFiniteError, match=r"y has 1 value\(s\) too large.*index \(4, 0\)"):
+        _fit(_model(loss="mse"), _data()[0], targets)
+    assert np.isfinite(sl.Sequential([sl.Dense(1)], dtype="float64").predict(X)).all()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda m, X, y: _fit(m, None, y), "X must be an array of numbers, received None"),
+        (lambda m, X, y: _fit(m, X, None), "y must be an array of numbers, received None"),
+        (lambda m, X, y: m.predict(np.nan), r"X must be 2-D .* received shape \(\)"),
+        (lambda m, X, y: _fit(m, X + 1j, y), "X must hold real numbers, received dtype complex"),
+        (
+            lambda m, X, y: _fit(m, np.full((10, 2), "2020-01-01", "datetime64[D]"), y),
+            "received dtype datetime64.D.. Convert dates to numbers",
+        ),
+        (lambda m, X, y: m.predict(np.ones((2, 2), "timedelta64[s]")), "Convert durations"),
+        (lambda m, X, y: _fit(m, X, y + 0j), "y must hold real numbers"),
+    ],
+)
+def test_inputs_that_are_not_real_numbers_are_named(call, message):
+    X, y = _data()
+    with pytest.raises(sl.SigmalabError, match=message):
+        call(_model(), X, y)
+
+
+def _built_batchnorm_model():
+    model = _model(layers=[sl.Dense(3), sl.BatchNorm(), sl.Dense(1)])
+    model.build(2)
+    return model
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda w: 5, "set_weights expects a list of 8 arrays .* received int"),
+        (lambda w: ["a"] * 8, r"weight 0 \(dense W\) must be numeric"),
+        (lambda w: [[[1.0, 2.0], [3.0]], *w[1:]], r"weight 0 \(dense W\) must be numeric"),
+        (lambda w: [w[0] * np.nan, *w[1:]], r"weight 0 \(dense W\) contains 6 NaN"),
+        (lambda w: [*w[:3], np.full(3, np.inf), *w[4:]], r"weight 3 \(batchnorm beta\).* 3 Inf"),
+        (lambda w: [w[0] + 1e39, *w[1:]], r"weight 0 \(dense W\) has 6 value\(s\) too large"),
+        (
+            lambda w: [*w[:5], np.array([1.0, -0.5, 1.0]), *w[6:]],
+            r"weight 5 \(batchnorm running_var\) must be >= 0 .*-0.5 at index 1",
+        ),
+    ],
+)
+def test_set_weights_rejects_bad_arrays_and_keeps_the_old_ones(change, message):
+    model = _built_batchnorm_model()
+    before = model.get_weights()
+    with pytest.raises(sl.SigmalabError, match=message):
+        model.set_weights(change([w.astype(np.float64) for w in before]))
+    for old, now in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, now)

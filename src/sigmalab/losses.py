@@ -10,7 +10,7 @@ from __future__ import annotations
 from .activations import sigmoid
 from .backend import xp
 from .errors import ShapeError, SigmalabError, unknown_name
-from .validation import check_finite
+from .validation import as_real_array, check_finite, to_dtype
 
 
 class Loss:
@@ -57,10 +57,7 @@ class Loss:
 
 
 def _as_targets(y: object, n_samples: int) -> xp.ndarray:
-    try:
-        array = xp.asarray(y, dtype=xp.float64)
-    except (TypeError, ValueError) as error:
-        raise SigmalabError(f"y must be numeric: {error}") from None
+    array = as_real_array("y", y).astype(xp.float64, copy=False)
     if array.ndim == 0 or array.shape[0] != n_samples:
         got = "a scalar" if array.ndim == 0 else f"{array.shape[0]} rows"
         raise ShapeError(f"X has {n_samples} rows but y has {got}; they must match")
@@ -96,7 +93,7 @@ class MeanSquaredError(Loss):
                 f"mse targets must have shape ({n_samples}, {output_dim}) to match the "
                 f"model's {output_dim} output(s), received {array.shape}"
             )
-        return array.astype(dtype)
+        return to_dtype("y", array, dtype)
 
     def values_and_grad(self, out, y):
         """Mean squared error over each network's batch and outputs, and 2 (out - y) / size."""

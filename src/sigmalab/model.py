@@ -14,7 +14,7 @@ from .layers import LAYER_TYPES, Dense, Layer
 from .losses import Loss, get_loss
 from .optimizers import Optimizer, get_optimizer
 from .training import begin_logs, train_epochs
-from .validation import as_matrix, check_int
+from .validation import as_matrix, as_real_array, check_finite, check_int, to_dtype
 
 RANDOM_STREAMS = ("init", "shuffle", "noise")
 
@@ -33,6 +33,22 @@ def batch_bounds(n_samples: int, batch_size: int) -> list[tuple[int, int]]:
     if batch_size > 1 and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
         bounds[-2:] = [(bounds[-2][0], n_samples)]
     return bounds
+
+
+def _checked_weight(
+    label: str, value: object, layer: Layer, name: str, slot: xp.ndarray
+) -> xp.ndarray:
+    """``value`` ready to copy into ``slot``, or a SigmalabError naming what is wrong with it."""
+    value = as_real_array(label, value)
+    if value.shape != slot.shape:
+        raise ShapeError(f"{label} must have shape {slot.shape}, received {value.shape}")
+    check_finite(label, value)
+    if name in layer.nonnegative_weights and (value < 0).any():
+        index = int(xp.argmax(value < 0))
+        raise SigmalabError(
+            f"{label} must be >= 0 (a variance); received {value.flat[index]:g} at index {index}"
+        )
+    return to_dtype(label, value, slot.dtype)
 
 
 class Sequential:
@@ -158,18 +174,25 @@ class Sequential:
         return [array.copy() for _, _, array in self._weight_slots()]
 
     def set_weights(self, weights: Sequence[xp.ndarray]) -> None:
-        """Overwrite all arrays, in the order ``get_weights`` returns them."""
+        """Overwrite all arrays, in the order ``get_weights`` returns them.
+
+        Every array is checked (shape, real finite numbers within the dtype's range, a
+        variance >= 0) before any is written, so a rejected list leaves the model as it was.
+        """
         self._require_built()
         slots = self._weight_slots()
+        if not isinstance(weights, list | tuple):
+            raise SigmalabError(
+                f"set_weights expects a list of {len(slots)} arrays (as get_weights returns), "
+                f"received {type(weights).__name__}"
+            )
         if len(weights) != len(slots):
             raise ShapeError(f"set_weights expects {len(slots)} arrays, received {len(weights)}")
-        for index, ((layer, name, array), value) in enumerate(zip(slots, weights, strict=True)):
-            value = xp.asarray(value)
-            if value.shape != array.shape:
-                raise ShapeError(
-                    f"weight {index} ({layer.kind} {name}) must have shape {array.shape}, "
-                    f"received {value.shape}"
-                )
+        checked = [
+            _checked_weight(f"weight {index} ({layer.kind} {name})", value, layer, name, array)
+            for index, ((layer, name, array), value) in enumerate(zip(slots, weights, strict=True))
+        ]
+        for (_, _, array), value in zip(slots, checked, strict=True):
             array[...] = value
 
     def count_params(self) -> int:

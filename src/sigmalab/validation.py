@@ -46,36 +46,70 @@ def check_int(name: str, value: object, *, low: int = 1) -> int:
     return int(value)
 
 
-def as_float_array(name: str, data: object, dtype: np.dtype) -> np.ndarray:
-    """Convert ``data`` to a finite float array of ``dtype``; NaN/Inf reported with positions.
+def as_real_array(name: str, data: object) -> np.ndarray:
+    """``data`` as an array of real numbers (bool, int or float; no copy when it is one).
 
-    Numeric arrays convert straight to ``dtype`` (no copy when it already matches), so
-    validating a large training set costs one read of it, not two extra copies.
+    Text and Python objects are parsed as numbers; complex numbers, dates and None are
+    named instead of being silently turned into something else (NumPy would drop the
+    imaginary part, count days since 1970, or make None a NaN).
     """
+    if data is None:
+        raise SigmalabError(f"{name} must be an array of numbers, received None")
     try:
         array = np.asarray(data)
-        if array.dtype.kind not in "biuf":  # strings, Python objects: parse as numbers
+        if array.dtype.kind in "OSU":  # strings, Python objects: parse as numbers
             array = np.asarray(data, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise SigmalabError(f"{name} must be numeric: {error}") from None
-    if array.size == 0:
-        raise ShapeError(f"{name} is empty (shape {array.shape}); at least one sample is needed")
-    check_finite(name, array)
-    return array.astype(dtype, copy=False)
+    if array.dtype.kind not in "biuf":
+        hint = _CONVERSION_HINTS.get(array.dtype.kind, "")
+        raise SigmalabError(f"{name} must hold real numbers, received dtype {array.dtype}.{hint}")
+    return array
+
+
+_CONVERSION_HINTS = {
+    "c": " Pass the part you mean, e.g. X.real or abs(X).",
+    "M": " Convert dates to numbers first, e.g. days since a reference date.",
+    "m": " Convert durations to numbers first, e.g. seconds.",
+}
+
+
+def to_dtype(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``array`` (finite) cast to ``dtype``, refusing values beyond its range.
+
+    1e39 is finite in float64 but Inf in float32: without this check it would pass the
+    NaN/Inf test and turn into Inf inside training.
+    """
+    converted = array.astype(dtype, copy=False)
+    if converted is array or _all_finite(converted):
+        return converted
+    bad = ~np.isfinite(converted)
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    raise NotFiniteError(
+        f"{name} has {int(bad.sum())} value(s) too large for {np.dtype(dtype).name} "
+        f"(|value| > {np.finfo(dtype).max:.4g}); first at index {_index_text(first)}: "
+        f"{array[first]:g}. Rescale them, or use dtype='float64'."
+    )
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """One pass: NaN and Inf propagate into the sum (an overflowing sum is checked again)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(array, axis=None)):
+            return True
+    return bool(np.isfinite(array).all())
+
+
+def _index_text(index: tuple[int, ...]) -> str:
+    return str(index[0]) if len(index) == 1 else str(index)
 
 
 def check_finite(name: str, array: np.ndarray) -> None:
     """Raise NotFiniteError saying how many entries are NaN/Inf and where the first ones are."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.add.reduce(array, axis=None)):  # one pass: NaN and Inf propagate
-            return
-    bad = ~np.isfinite(array)
-    if not bad.any():  # the sum overflowed; every entry is finite
+    if _all_finite(array):
         return
-    positions = np.argwhere(bad)[:3]
-    where = ", ".join(
-        str(tuple(int(i) for i in p)) if p.size > 1 else str(int(p[0])) for p in positions
-    )
+    bad = ~np.isfinite(array)
+    where = ", ".join(_index_text(tuple(int(i) for i in p)) for p in np.argwhere(bad)[:3])
     n_nan = int(np.isnan(array).sum())
     n_inf = int(bad.sum()) - n_nan
     raise NotFiniteError(
@@ -85,11 +119,14 @@ def check_finite(name: str, array: np.ndarray) -> None:
 
 
 def as_matrix(name: str, data: object, dtype: np.dtype) -> np.ndarray:
-    """A finite 2-D float array (samples x features)."""
-    array = as_float_array(name, data, dtype)
+    """A finite 2-D float array (samples x features) of ``dtype``."""
+    array = as_real_array(name, data)
+    if array.size == 0:
+        raise ShapeError(f"{name} is empty (shape {array.shape}); at least one sample is needed")
     if array.ndim != 2:
         hint = " Use X.reshape(-1, 1) for a single feature." if array.ndim == 1 else ""
         raise ShapeError(
             f"{name} must be 2-D (samples, features), received shape {array.shape}.{hint}"
         )
-    return array
+    check_finite(name, array)
+    return to_dtype(name, array, dtype)

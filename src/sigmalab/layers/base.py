@@ -15,6 +15,7 @@ class Layer:
 
     kind = "layer"
     random_stream = "init"  # which of the model's generators build() receives
+    nonnegative_weights: tuple[str, ...] = ()  # arrays that set_weights keeps >= 0
 
     def __init__(self) -> None:
         self.params: dict[str, xp.ndarray] = {}

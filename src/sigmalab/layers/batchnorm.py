@@ -18,6 +18,7 @@ class BatchNorm(Layer):
     """
 
     kind = "batchnorm"
+    nonnegative_weights = ("running_var",)
 
     def __init__(self, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
