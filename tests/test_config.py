@@ -353,3 +353,45 @@ def test_features_on_a_csv_are_rejected_with_what_to_remove(tmp_path):
     message = str(caught.value)
     assert "data: features apply only to the 2-D built-in datasets (circle, xor" in message
     assert "not 'points.csv'; remove the features key" in message
+
+
+def test_validation_fraction_carves_the_watched_split_from_the_training_rows():
+    plain = RunConfig.from_dict(VALID)
+    carved = plain.with_changes({"data": {"validation_fraction": 0.25}})
+    _, without, _ = load_data(plain)
+    raw, dataset, preprocessing = load_data(carved)
+    assert without.X_val is None
+    assert (len(dataset.y_train), len(dataset.y_val), len(dataset.y_test)) == (15, 5, 20)
+    # the last training rows of the same seeded split; standardisation fitted without them
+    np.testing.assert_array_equal(raw.X_val, load_data(plain)[0].X_train[15:])
+    np.testing.assert_allclose(preprocessing.mean, raw.X_train.mean(axis=0))
+    np.testing.assert_array_equal(dataset.X_test, preprocessing.apply(raw.X_test))
+
+    recorded = []
+
+    class Watch(sl.Callback):
+        def on_train_begin(self, model, logs):
+            recorded.append(logs["samples"])
+
+    result = train_run(carved, verbose=0, callbacks=[Watch()])
+    assert recorded == [15]
+    summary = result.summary
+    assert summary["samples_train"] == 15 and summary["samples_validation"] == 5
+    val_loss = result.model.evaluate(dataset.X_val, dataset.y_val)["loss"]
+    assert result.history.history["val_loss"][-1] == pytest.approx(val_loss)
+    assert summary["validation_loss"] == pytest.approx(val_loss)
+    assert summary["test_loss"] == pytest.approx(
+        result.model.evaluate(dataset.X_test, dataset.y_test)["loss"]
+    )
+    # without a validation split, training watches the test split (the default)
+    default = train_run(plain, verbose=0)
+    assert "validation_loss" not in default.summary
+    assert default.history.history["val_loss"][-1] == pytest.approx(default.summary["test_loss"])
+
+
+def test_a_validation_fraction_too_small_for_the_data_names_the_key():
+    carved = RunConfig.from_dict(VALID).with_changes({"data": {"validation_fraction": 0.01}})
+    with pytest.raises(sl.SigmalabError, match=r"data.validation_fraction=0.01 of 20 samples"):
+        train_run(carved, verbose=0)
+    with pytest.raises(ConfigError, match=r"data.validation_fraction: must be < 1"):
+        RunConfig.from_dict(VALID).with_changes({"data": {"validation_fraction": 1.0}})

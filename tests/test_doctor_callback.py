@@ -120,6 +120,40 @@ def test_overfitting_is_not_reported_once_early_stopping_restored_the_best_weigh
     assert not stopped.has_problem("overfitting")
 
 
+def test_with_a_validation_split_the_doctor_and_repair_watch_it_not_the_test_split():
+    """Overfitting is judged on the validation rows carved from the training split, and repair's
+    metric is their accuracy; the test split is only evaluated at the end."""
+    from sigmalab.doctor.diagnose import diagnose
+
+    run = {
+        "data": {
+            "dataset": "xor",
+            "samples": 160,
+            "noise": 0.3,
+            "standardize": True,
+            "validation_fraction": 0.5,
+        },
+        "model": {
+            "layers": [
+                {"type": "dense", "units": 64, "activation": "relu"},
+                {"type": "dense", "units": 64, "activation": "relu"},
+                {"type": "dense", "units": 1},
+            ],
+        },
+        "train": {
+            "loss": "bce",
+            "epochs": 60,
+            "batch_size": 16,
+            "optimizer": {"name": "adam", "lr": 0.003},
+        },
+    }
+    diagnosis = diagnose(run)
+    assert diagnosis.has_problem("overfitting")
+    assert diagnosis.summary["samples_validation"] == 40
+    assert diagnosis.metric.name == "validation_accuracy"
+    assert diagnosis.metric.value == diagnosis.summary["validation_accuracy"]
+
+
 def test_early_stopping_tells_later_callbacks_the_epoch_it_restores(xor):
     stopper = sl.EarlyStopping(patience=2)
     doctor = Doctor(probe_every=10)

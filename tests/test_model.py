@@ -365,3 +365,61 @@ def test_callbacks_end_even_when_training_is_interrupted():
 def test_early_stopping_rejects_a_negative_min_delta():
     with pytest.raises(sl.SigmalabError, match="min_delta"):
         sl.EarlyStopping(min_delta=-0.1)
+
+
+def test_validation_split_holds_out_the_last_samples_before_shuffling():
+    X, y = _blobs(n=40)
+
+    def trained(X_fit, y_fit, **kwargs):
+        model = sl.Sequential([sl.Dense(4, activation="tanh"), sl.Dense(1)])
+        model.compile(loss="bce", optimizer=sl.SGD(lr=0.1))
+        history = model.fit(X_fit, y_fit, epochs=3, batch_size=8, verbose=0, **kwargs)
+        return model, history
+
+    split, split_history = trained(X, y, validation_split=0.25)
+    explicit, explicit_history = trained(X[:30], y[:30], validation_data=(X[30:], y[30:]))
+    assert _same(split.get_weights(), explicit.get_weights())
+    assert split_history.history == explicit_history.history
+    assert set(split_history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"validation_split": 1.0}, r"validation_split must be in \(0, 1\)"),
+        ({"validation_split": -0.2}, r"validation_split must be in \(0, 1\)"),
+        ({"validation_split": 0.01}, "validation_split=0.01 of 40 samples holds out 0"),
+        ({"validation_split": 0.99}, "holds out 40, which leaves no sample to train on"),
+        ({"validation_split": "0.2"}, "validation_split must be a number"),
+        ({"validation_split": 0.2, "validation_data": (np.ones((2, 2)), [0, 1])}, "not both"),
+    ],
+)
+def test_validation_split_is_checked(kwargs, message):
+    X, y = _blobs(n=40)
+    model = sl.Sequential([sl.Dense(1)]).compile("bce")
+    with pytest.raises(sl.SigmalabError, match=message):
+        model.fit(X, y, verbose=0, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("monitor", "validation", "message"),
+    [
+        ("val_loss", False, r"EarlyStopping\(monitor='val_loss'\) needs validation data"),
+        ("val_accuracy", False, "validation_split=0.2 to fit, or use monitor='accuracy'"),
+        ("val_acc", True, "'val_acc' is not logged by this run. Did you mean 'val_accuracy'?"),
+        ("accuracy", True, "Available: loss, val_loss"),  # a regression has no accuracy
+    ],
+)
+def test_early_stopping_without_its_metric_is_an_error_before_training(
+    monitor, validation, message
+):
+    X, y = _blobs()
+    loss = "mse" if monitor == "accuracy" else "bce"
+    model = sl.Sequential([sl.Dense(1)]).compile(loss)
+    recorder = _Recorder()
+    with pytest.raises(sl.SigmalabError, match=message):
+        model.fit(
+            X, y, epochs=3, verbose=0, validation_split=0.25 if validation else 0.0,
+            callbacks=[sl.EarlyStopping(monitor=monitor), recorder],
+        )  # fmt: skip
+    assert recorder.weights == []  # not a single epoch ran

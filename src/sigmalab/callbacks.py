@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .errors import SigmalabError
+from .errors import SigmalabError, closest
 from .validation import check_int, check_number
 
 if TYPE_CHECKING:
@@ -21,7 +21,8 @@ class Callback:
     explains_divergence = False
 
     def on_train_begin(self, model: Sequential, logs: dict) -> None:
-        """Before the first epoch; ``logs``: samples, batch_size, epochs, steps_per_epoch, X, y."""
+        """Before the first epoch; ``logs``: samples, batch_size, epochs, steps_per_epoch, X,
+        y (loss-ready) and metrics (the keys each epoch's logs will have)."""
 
     def on_batch_end(self, model: Sequential, step: int, logs: dict) -> None:
         """After each optimizer step; ``logs['loss']`` is the batch loss."""
@@ -65,6 +66,9 @@ class History(Callback):
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved for ``patience`` epochs; restore the best weights.
 
+    A ``monitor`` the run does not log is an error before training starts (the default,
+    ``val_loss``, needs validation data), never a callback that silently does nothing.
+
     While it keeps weights to restore, it adds ``best_epoch`` (the epoch they are from) to
     each epoch's logs, so callbacks after it - the doctor - know which epoch the run ends
     with: training that stops ``patience`` epochs after the best still keeps the best.
@@ -87,7 +91,8 @@ class EarlyStopping(Callback):
         self._best_weights = None
 
     def on_train_begin(self, model, logs):
-        """Reset, so one instance can serve several runs."""
+        """Check that the run logs ``monitor``; reset, so one instance can serve several runs."""
+        self._check_monitor(logs["metrics"])
         self.best, self.best_epoch, self.stopped_epoch, self._best_weights = (
             math.inf,
             -1,
@@ -97,9 +102,7 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, model, epoch, logs):
         """Track the best epoch; stop once patience runs out."""
-        value = logs.get(self.monitor)
-        if value is None:
-            return
+        value = logs[self.monitor]
         maximise = "accuracy" in self.monitor
         score = -value if maximise else value
         if score < self.best - self.min_delta:
@@ -111,6 +114,20 @@ class EarlyStopping(Callback):
             model.stop_training = True
         if self.restore_best_weights and self._best_weights is not None:
             logs["best_epoch"] = self.best_epoch
+
+    def _check_monitor(self, metrics: list[str]) -> None:
+        if self.monitor in metrics:
+            return
+        if self.monitor.startswith("val_") and self.monitor[len("val_") :] in metrics:
+            raise SigmalabError(
+                f"EarlyStopping(monitor={self.monitor!r}) needs validation data: pass "
+                "validation_data=(X_val, y_val) or validation_split=0.2 to fit, or use monitor="
+                f"{self.monitor[len('val_') :]!r}"
+            )
+        raise SigmalabError(
+            f"EarlyStopping monitor {self.monitor!r} is not logged by this run."
+            f"{closest(str(self.monitor), metrics)} Available: {', '.join(metrics)}"
+        )
 
     def on_train_end(self, model, logs):
         """Put back the weights of the best epoch."""

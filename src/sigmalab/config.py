@@ -4,7 +4,8 @@ Every key is checked up front against the engine's own registries (activations, 
 optimizers, initialisers, dtypes, datasets), so a typo fails at once with its key path and
 the allowed values instead of minutes into training. The format::
 
-    [data]   dataset, samples, noise, test_fraction, standardize, seed, features, target
+    [data]   dataset, samples, noise, test_fraction, validation_fraction, standardize, seed,
+             features, target
     [model]  seed, dtype, layers = [{type = "dense" | "batchnorm" | "dropout", ...}, ...]
     [train]  loss, epochs, batch_size, optimizer = {name = ..., lr = ...},
              early_stopping_patience
@@ -100,6 +101,7 @@ class DataConfig(_Table):
     samples: int = Field(500, ge=4)
     noise: float = Field(0.0, ge=0.0, le=1.0)
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
+    validation_fraction: float = Field(0.0, ge=0.0, lt=1.0)
     standardize: bool = False
     seed: int = Field(0, ge=0)
     features: list[Annotated[str, _one_of(FEATURES)]] | None = Field(None, min_length=1)
@@ -261,7 +263,8 @@ OptimizerConfig = Annotated[SGDConfig | AdamConfig | RMSpropConfig, Field(discri
 
 
 class TrainConfig(_Table):
-    """Loss, schedule and optimizer; early stopping watches the test-split loss when set."""
+    """Loss, schedule and optimizer; early stopping watches the validation loss (the
+    test split's when ``data.validation_fraction`` is 0)."""
 
     loss: Annotated[str, _one_of(LOSSES)]
     epochs: int = Field(ge=1)

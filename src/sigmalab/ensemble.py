@@ -25,7 +25,7 @@ from .losses import Loss, get_loss
 from .model import Sequential, batch_bounds
 from .optimizers import Optimizer, get_optimizer
 from .penalties import add_penalty_gradient, weight_penalty
-from .training import begin_logs, train_epochs
+from .training import begin_logs, epoch_metrics, train_epochs
 from .validation import as_matrix, check_int
 
 MEMBER_SETTINGS = ("seed", "lr", "l1", "l2", "dropout", "weight_scale")
@@ -189,7 +189,8 @@ class Ensemble:
         self.histories = [History() for _ in self.members]
         members = _Members(self, [_member_callbacks(callbacks, k) for k in range(len(self))])
         self.stop_training = False
-        members.on_train_begin(self, begin_logs(X, targets, batch_size, epochs, bounds))
+        metrics = epoch_metrics(self.loss, validation)
+        members.on_train_begin(self, begin_logs(X, targets, batch_size, epochs, bounds, metrics))
         largest = len(self) * self._models[0].largest_product(batch_size)
         try:
             train_epochs(self, X, targets, bounds, epochs, shuffle, validation, [members], largest)

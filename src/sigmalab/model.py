@@ -13,8 +13,8 @@ from .errors import DivergenceWarning, ShapeError, SigmalabError, unknown_name
 from .layers import LAYER_TYPES, Dense, Layer
 from .losses import Loss, get_loss
 from .optimizers import Optimizer, get_optimizer
-from .training import begin_logs, train_epochs
-from .validation import as_matrix, as_real_array, check_finite, check_int, to_dtype
+from .training import begin_logs, epoch_metrics, train_epochs
+from .validation import as_matrix, as_real_array, check_finite, check_int, holdout_rows, to_dtype
 
 RANDOM_STREAMS = ("init", "shuffle", "noise")
 
@@ -292,15 +292,30 @@ class Sequential:
         shuffle: bool = True,
         verbose: int = 1,
         callbacks: Sequence[Callback] = (),
+        validation_split: float = 0.0,
     ) -> History:
-        """Train for ``epochs`` passes over the data; returns the per-epoch History."""
+        """Train for ``epochs`` passes over the data; returns the per-epoch History.
+
+        ``validation_split`` (as in Keras) holds out the last fraction of the samples, taken
+        before shuffling, as validation data; it and ``validation_data`` exclude each other.
+        """
         self._require_compiled()
         epochs = check_int("epochs", epochs, low=0)
         batch_size = check_int("batch_size", batch_size)
         X = self._check_inputs(X)
+        targets = self.loss.prepare_targets(y, X.shape[0], self.output_dim, self.dtype)
+        if validation_split:
+            if validation_data is not None:
+                raise SigmalabError(
+                    "pass validation_data or validation_split to fit, not both "
+                    f"(received validation_split={validation_split!r})"
+                )
+            held = holdout_rows("validation_split", validation_split, X.shape[0])
+            validation = X[-held:], targets[-held:]
+            X, targets = X[:-held], targets[:-held]
+        else:
+            validation = self.validation_arrays(validation_data)
         n = X.shape[0]
-        targets = self.loss.prepare_targets(y, n, self.output_dim, self.dtype)
-        validation = self.validation_arrays(validation_data)
         history = History()
         hooks = [history, *check_callbacks(callbacks)]
         if verbose:
@@ -310,7 +325,9 @@ class Sequential:
         self.history = history
         self.stop_training = False
         bounds = batch_bounds(n, batch_size)
-        logs = begin_logs(X, targets, batch_size, epochs, bounds)
+        logs = begin_logs(
+            X, targets, batch_size, epochs, bounds, epoch_metrics(self.loss, validation)
+        )
         for hook in hooks:
             hook.on_train_begin(self, logs)
         self._penalized = self._has_penalty

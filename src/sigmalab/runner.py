@@ -111,13 +111,19 @@ def load_data(config: RunConfig) -> tuple[Dataset, Dataset, Preprocessing]:
         seed=settings.seed,
         target=settings.target,
     )
+    if settings.validation_fraction:
+        raw = raw.with_validation(settings.validation_fraction, "data.validation_fraction")
     preprocessing = Preprocessing(columns=list(raw.feature_names), features=settings.features)
     X_train, X_test = preprocessing.apply(raw.X_train), preprocessing.apply(raw.X_test)
     if settings.standardize:
         X_train, X_test, mean, std = datasets.standardize(X_train, X_test)
         preprocessing = dataclasses.replace(preprocessing, mean=mean, std=std)
     prepared = dataclasses.replace(
-        raw, X_train=X_train, X_test=X_test, feature_names=preprocessing.input_names
+        raw,
+        X_train=X_train,
+        X_test=X_test,
+        X_val=None if raw.X_val is None else preprocessing.apply(raw.X_val),
+        feature_names=preprocessing.input_names,
     )
     return raw, prepared, preprocessing
 
@@ -168,8 +174,12 @@ def train_run(
     callbacks: Sequence[Callback] = (),
     verbose: int = 1,
 ) -> RunResult:
-    """Train the run ``config`` describes, validating on the test split; write files to
-    ``out_dir`` when given (model, run.toml, history.csv, summary.json, report.png)."""
+    """Train the run ``config`` describes; write files to ``out_dir`` when given (model,
+    run.toml, history.csv, summary.json, report.png).
+
+    Training watches the validation split carved from the training rows when
+    ``data.validation_fraction`` > 0; otherwise it watches the test split, as before.
+    """
     started = time.perf_counter()
     raw, dataset, preprocessing = load_data(config)
     check_loss_fits(config, dataset)
@@ -181,7 +191,7 @@ def train_run(
         dataset.y_train,
         epochs=config.train.epochs,
         batch_size=config.train.batch_size,
-        validation_data=(dataset.X_test, dataset.y_test),
+        validation_data=watched_split(dataset),
         verbose=verbose,
         callbacks=[*stopper, *callbacks],
     )
@@ -192,6 +202,13 @@ def train_run(
     if out_dir is not None:
         write_outputs(result, config, out_dir)
     return result
+
+
+def watched_split(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The data training watches: the validation split if there is one, else the test split."""
+    if dataset.X_val is None:
+        return dataset.X_test, dataset.y_test
+    return dataset.X_val, dataset.y_val
 
 
 def _summarize(
@@ -205,7 +222,11 @@ def _summarize(
         "n_classes": dataset.n_classes,
         "epochs": len(history.epoch),
     }
-    splits = (("train", dataset.X_train, dataset.y_train), ("test", dataset.X_test, dataset.y_test))
+    splits = [("train", dataset.X_train, dataset.y_train)]
+    if dataset.X_val is not None:
+        summary["samples_validation"] = len(dataset.y_val)
+        splits.append(("validation", dataset.X_val, dataset.y_val))
+    splits.append(("test", dataset.X_test, dataset.y_test))
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged model: fit already said so
         for split, X, y in splits:
             metrics = model.evaluate(X, y)  # one forward pass: loss, and accuracy if it has one

@@ -48,10 +48,16 @@ class Divergence:
 
 
 def begin_logs(
-    X: xp.ndarray, targets: xp.ndarray, batch_size: int, epochs: int, bounds: list
+    X: xp.ndarray,
+    targets: xp.ndarray,
+    batch_size: int,
+    epochs: int,
+    bounds: list,
+    metrics: list[str],
 ) -> dict[str, Any]:
     """What callbacks get before the first epoch; X and y (targets as the loss expects them)
-    let probes such as the doctor's use a fixed batch of training data."""
+    let probes such as the doctor's use a fixed batch of training data, and ``metrics``
+    (the keys of every epoch's logs) lets EarlyStopping check its monitor before a step."""
     return {
         "samples": X.shape[0],
         "batch_size": batch_size,
@@ -59,7 +65,15 @@ def begin_logs(
         "steps_per_epoch": len(bounds),
         "X": X,
         "y": targets,
+        "metrics": metrics,
     }
+
+
+def epoch_metrics(loss: Loss, validation: object | None) -> list[str]:
+    """The keys of every epoch's logs: loss, accuracy for classification, and their val_
+    twins when there is validation data."""
+    metrics = ["loss", "accuracy"] if loss.is_classification else ["loss"]
+    return metrics + ([f"val_{name}" for name in metrics] if validation is not None else [])
 
 
 def train_epochs(

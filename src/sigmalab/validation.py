@@ -46,6 +46,22 @@ def check_int(name: str, value: object, *, low: int = 1) -> int:
     return int(value)
 
 
+def holdout_rows(name: str, fraction: object, n_samples: int) -> int:
+    """How many of ``n_samples`` a held-out ``fraction`` takes: round(n * fraction), checked.
+
+    Both sides must keep at least one sample, so the error says which side would be empty.
+    """
+    fraction = check_number(name, fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    rows = round(n_samples * fraction)
+    if not 1 <= rows <= n_samples - 1:
+        side = "no sample" if rows < 1 else "no sample to train on"
+        raise SigmalabError(
+            f"{name}={fraction:g} of {n_samples} samples holds out {rows}, which leaves "
+            f"{side}; choose a fraction between {1 / n_samples:.3g} and {1 - 1 / n_samples:.3g}"
+        )
+    return rows
+
+
 def as_real_array(name: str, data: object) -> np.ndarray:
     """``data`` as an array of real numbers (bool, int or float; no copy when it is one).
 

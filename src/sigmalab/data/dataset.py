@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..errors import SigmalabError
+from ..validation import holdout_rows
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -19,7 +20,11 @@ class DataError(SigmalabError):
 
 @dataclass(eq=False)
 class Dataset:
-    """A train/test split plus what a model needs to know to fit it (task, classes, names)."""
+    """A train/test split plus what a model needs to know to fit it (task, classes, names).
+
+    ``X_val``/``y_val`` hold a validation split carved out of the training rows by
+    ``with_validation``; None when there is none.
+    """
 
     name: str
     X_train: np.ndarray
@@ -29,6 +34,22 @@ class Dataset:
     task: str
     n_classes: int | None
     feature_names: list[str]
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+
+    def with_validation(self, fraction: float, name: str = "validation_fraction") -> Dataset:
+        """The last ``round(n * fraction)`` training rows as the validation split.
+
+        The training rows are already shuffled by the data seed, so the carve is seeded too.
+        """
+        held = holdout_rows(name, fraction, len(self.y_train))
+        return replace(
+            self,
+            X_train=self.X_train[:-held],
+            y_train=self.y_train[:-held],
+            X_val=self.X_train[-held:],
+            y_val=self.y_train[-held:],
+        )
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Yield X_train, y_train, X_test, y_test so ``Xtr, ytr, Xte, yte = load(...)`` works."""

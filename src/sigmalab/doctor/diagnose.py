@@ -22,8 +22,8 @@ from .callback import Doctor
 from .findings import Finding, json_safe
 
 PROBLEM_SEVERITIES = ("warning", "error")
-# A run counts as already fine on its metric at 90 % test accuracy, or (regression) when the
-# test loss is below a tenth of the test targets' variance (R^2 >= 0.9); repair then accepts
+# A run counts as already fine at 90 % accuracy on the watched split (validation, else test),
+# or (regression) at a loss below a tenth of its targets' variance (R^2 >= 0.9); repair accepts
 # a fix that keeps the metric equal within noise instead of demanding a gain.
 FINE_ACCURACY = 0.9
 FINE_VARIANCE_FRACTION = 0.1
@@ -42,7 +42,7 @@ def as_run_config(source: RunSource) -> RunConfig:
 
 @dataclass(frozen=True)
 class Metric:
-    """The validation metric repair judges by: test accuracy (higher) or test loss (lower)."""
+    """The metric repair judges by: accuracy (higher) or loss (lower) on the watched split."""
 
     name: str
     value: float
@@ -96,7 +96,7 @@ def diagnose(
     config: RunSource, verbose: int = 0, doctor_options: Mapping[str, Any] | None = None
 ) -> Diagnosis:
     """Train the run once with a Doctor attached; the same seeds give the same run every time."""
-    from ..runner import train_run
+    from ..runner import train_run, watched_split
 
     run_config = as_run_config(config)
     doctor = Doctor(**dict(doctor_options or {}))
@@ -108,12 +108,15 @@ def diagnose(
         summary=dict(result.summary),
         model=result.model,
         config=run_config,
-        metric=_metric(run_config, result.summary, result.dataset.y_test),
+        metric=_metric(run_config, result.summary, watched_split(result.dataset)[1]),
     )
 
 
-def _metric(config: RunConfig, summary: Mapping[str, Any], y_test: Any) -> Metric:
+def _metric(config: RunConfig, summary: Mapping[str, Any], y_watched: Any) -> Metric:
+    """The watched split's metric: validation when the run carves one, else test."""
+    split = "validation" if "samples_validation" in summary else "test"
     if LOSSES[config.train.loss].is_classification:
-        return Metric("test_accuracy", float(summary["test_accuracy"]), True, FINE_ACCURACY)
-    fine_loss = FINE_VARIANCE_FRACTION * float(y_test.var())
-    return Metric("test_loss", float(summary["test_loss"]), False, fine_loss)
+        name = f"{split}_accuracy"
+        return Metric(name, float(summary[name]), True, FINE_ACCURACY)
+    fine_loss = FINE_VARIANCE_FRACTION * float(y_watched.var())
+    return Metric(f"{split}_loss", float(summary[f"{split}_loss"]), False, fine_loss)
