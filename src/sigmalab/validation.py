@@ -96,7 +96,8 @@ def to_dtype(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:
     1e39 is finite in float64 but Inf in float32: without this check it would pass the
     NaN/Inf test and turn into Inf inside training.
     """
-    converted = array.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):  # reported below, with the index, not as a warning
+        converted = array.astype(dtype, copy=False)
     if converted is array or _all_finite(converted):
         return converted
     bad = ~np.isfinite(converted)
