@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import pickle
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -169,8 +170,12 @@ def test_missing_or_misshapen_tensor(tmp_path):
     with pytest.raises(sl.SigmalabError, match="tensor '000.dense.b' is missing"):
         sl.load(_with_config(tmp_path, GOOD, {"000.dense.W": np.zeros((2, 1), np.float32)}))
     wrong = {"000.dense.W": np.zeros((3, 1), np.float32), "000.dense.b": np.zeros(1, np.float32)}
-    with pytest.raises(sl.SigmalabError, match=r"must have shape \(2, 1\)"):
+    with pytest.raises(sl.SigmalabError, match=r"F32 of shape \(3, 1\), but the config needs"):
         sl.load(_with_config(tmp_path, GOOD, wrong))
+    as_float64 = {key: value.astype(np.float64) for key, value in wrong.items()}
+    as_float64["000.dense.W"] = np.zeros((2, 1))
+    with pytest.raises(sl.SigmalabError, match=r"'000.dense.W' is F64 .* needs F32 of shape"):
+        sl.load(_with_config(tmp_path, GOOD, as_float64))
 
 
 def test_formula_in_file_is_parsed_not_run(tmp_path):
@@ -258,3 +263,66 @@ def test_saving_onto_a_folder_names_the_folder(tmp_path):
     with pytest.raises(IsADirectoryError, match=r"is a folder, not a file: '.*model\.safetensors'"):
         model.save(folder)
     assert _files(tmp_path) == ["model.safetensors"] and _files(folder) == []
+
+
+def _peak_bytes_while_loading(path) -> tuple[int, str]:
+    """Peak bytes traced while ``sl.load(path)`` fails, and its message."""
+    warm = path.parent / "warm"
+    warm.mkdir(exist_ok=True)
+    sl.load(_with_config(warm, GOOD))  # imports happen before measuring
+    tracemalloc.start()
+    try:
+        with pytest.raises(sl.SigmalabError) as caught:
+            sl.load(path)
+        return tracemalloc.get_traced_memory()[1], str(caught.value)
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_tampered_tiny_file_is_rejected_before_any_large_allocation(tmp_path):
+    """The config of a 1 KB file claims 4 million weights (16 MB) whose tensors it lacks."""
+    config = {**GOOD, "input_dim": 2000, "layers": [{"type": "dense", "units": 2000}]}
+    path = _with_config(tmp_path, config)
+    assert path.stat().st_size < 2000
+    peak, message = _peak_bytes_while_loading(path)
+    assert "'000.dense.W' is F32 of shape (2, 1), but the config needs F32 of shape" in message
+    assert peak < 1_000_000
+
+
+def test_a_model_above_the_weight_cap_says_how_to_lift_it(tmp_path, monkeypatch):
+    config = {**GOOD, "input_dim": 33_000, "layers": [{"type": "dense", "units": 33_000}]}
+    peak, message = _peak_bytes_while_loading(_with_config(tmp_path, config))  # 4.4 GB claimed
+    assert "F32 of shape (2, 1), but the config needs F32 of shape (33000, 33000)" in message
+    assert peak < 1_000_000
+    monkeypatch.setenv("SIGMALAB_MAX_WEIGHTS", "2")
+    with pytest.raises(sl.SigmalabError) as caught:
+        sl.load(_with_config(tmp_path, GOOD))
+    assert "weights on 2 inputs must be <= 2 (received 3)" in str(caught.value)
+    assert "set the environment variable SIGMALAB_MAX_WEIGHTS" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda W, b: (W * np.nan, b), r"weight 0 \(dense W\) contains 2 NaN"),
+        (lambda W, b: (W, b + np.inf), r"weight 1 \(dense b\) contains 0 NaN and 1 Inf"),
+    ],
+)
+def test_a_file_with_non_finite_weights_is_rejected(tmp_path, change, message):
+    W, b = change(np.ones((2, 1), np.float32), np.zeros(1, np.float32))
+    with pytest.raises(sl.SigmalabError, match=message):
+        sl.load(_with_config(tmp_path, GOOD, {"000.dense.W": W, "000.dense.b": b}))
+
+
+def test_a_negative_running_variance_in_a_file_is_rejected(tmp_path):
+    model = sl.Sequential([sl.Dense(2), sl.BatchNorm(), sl.Dense(1)]).build(2)
+    model.layers[1].state["running_var"][0] = -1.0
+    model.save(tmp_path / "m.safetensors")
+    with pytest.raises(sl.SigmalabError, match=r"running_var\) must be >= 0"):
+        sl.load(tmp_path / "m.safetensors")
+
+
+def test_a_config_nested_100000_deep_is_a_clear_error(tmp_path):
+    deep = '{"seed": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(sl.SigmalabError, match="broken sigmalab config: nested too deeply"):
+        sl.load(_with_config(tmp_path, deep))

@@ -40,6 +40,7 @@ from .data.features import FEATURES, check_feature_names
 from .data.registry import check_features_apply
 from .errors import SigmalabError, closest
 from .initializers import INIT_NAMES
+from .limits import MAX_SAMPLES, MAX_UNITS, Cap
 from .losses import LOSSES
 from .model import Sequential
 from .overrides import apply_overrides
@@ -75,6 +76,18 @@ def _engine_check(check: Callable[..., object], *args: Any, hint: str = "") -> N
         raise _problem(f"{error}{hint}") from None
 
 
+def _within(cap: Cap) -> AfterValidator:
+    """A validator admitting sizes up to ``cap``; its message says how to lift the cap."""
+
+    def check(value: int) -> int:
+        problem = cap.problem(value)
+        if problem is not None:
+            raise _problem(problem)
+        return value
+
+    return AfterValidator(check)
+
+
 def _one_of(choices: Iterable[str]) -> AfterValidator:
     """A validator admitting only ``choices``; its message lists them and suggests the closest."""
     allowed = tuple(choices)
@@ -98,7 +111,7 @@ class DataConfig(_Table):
     """Which data, how much, how it is split and scaled."""
 
     dataset: str
-    samples: int = Field(500, ge=4)
+    samples: Annotated[int, _within(MAX_SAMPLES)] = Field(500, ge=4)
     noise: float = Field(0.0, ge=0.0, le=1.0)
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     validation_fraction: float = Field(0.0, ge=0.0, lt=1.0)
@@ -161,7 +174,7 @@ class DenseConfig(_Table):
     """``sl.Dense``: units, activation (a name or a formula in x), init, scale, bias, L1/L2."""
 
     type: Literal["dense"] = "dense"
-    units: int = Field(ge=1)
+    units: Annotated[int, _within(MAX_UNITS)] = Field(ge=1)
     activation: str | None = None
     init: Annotated[str, _one_of(INIT_NAMES)] = "auto"
     weight_scale: float = Field(1.0, ge=0.0)

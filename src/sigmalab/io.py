@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import SigmalabError
+from .validation import check_int
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 CONFIG_KEY = "sigmalab_config"
 FORMAT_KEY = "sigmalab_format"
 FORMAT_VERSION = "1"
+SAFETENSORS_DTYPES = {"float32": "F32", "float64": "F64"}
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -74,21 +76,39 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
 
 
 def load_model(path: str | os.PathLike) -> Sequential:
-    """Load a model saved by ``save_model``; raises SigmalabError for a bad or foreign file."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load
+    """Load a model saved by ``save_model``; raises SigmalabError for a bad or foreign file.
 
-    from .model import Sequential
+    Only the safetensors header is read until the config checks out: the tensors it
+    declares must have exactly the shapes and dtype the config implies, and the model must
+    be within the size caps, before any weight is allocated. (A tampered file of a few
+    bytes could otherwise declare a model of gigabytes.)
+    """
+    from safetensors import SafetensorError, safe_open
 
     source = Path(path)
     if not source.is_file():
         raise SigmalabError(f"model file not found: {source}")
-    data = source.read_bytes()
     try:
-        tensors = load(data)
-        metadata = _read_metadata(data)
-    except (SafetensorError, ValueError, OSError) as error:
+        with safe_open(source, framework="numpy") as archive:
+            metadata = archive.metadata() or {}
+            slices = {key: archive.get_slice(key) for key in archive.keys()}  # noqa: SIM118
+            declared = {
+                key: (tuple(part.get_shape()), part.get_dtype()) for key, part in slices.items()
+            }
+            model, input_dim = _model_from_metadata(source, metadata)
+            keys = _check_declared(source, model, input_dim, declared)
+            model.build(input_dim)
+            weights = [archive.get_tensor(key) for key in keys]
+    except (SafetensorError, OSError) as error:
         raise SigmalabError(f"{source} is not a valid safetensors model file: {error}") from None
+    model.set_weights(weights)
+    return model
+
+
+def _model_from_metadata(source: Path, metadata: dict[str, str]) -> tuple[Sequential, int]:
+    """The unbuilt model the file's sigmalab config describes, and its input width."""
+    from .model import Sequential
+
     if CONFIG_KEY not in metadata:
         raise SigmalabError(f"{source} has no sigmalab config; was it saved by sigmalab?")
     version = metadata.get(FORMAT_KEY, FORMAT_VERSION)
@@ -98,28 +118,36 @@ def load_model(path: str | os.PathLike) -> Sequential:
             f"{FORMAT_VERSION!r} only"
         )
     try:
-        model = Sequential.from_config(json.loads(metadata[CONFIG_KEY]))
+        config = json.loads(metadata[CONFIG_KEY])
+        input_dim = config.get("input_dim")
+        model = Sequential.from_config({**config, "input_dim": None})
+    except RecursionError:
+        raise SigmalabError(f"{source}: broken sigmalab config: nested too deeply") from None
     except (KeyError, TypeError, ValueError, AttributeError) as error:  # bad JSON, SigmalabError
         raise SigmalabError(f"{source}: broken sigmalab config: {error}") from None
-    if not model.built:
+    if input_dim is None:
         raise SigmalabError(f"{source}: the saved model was never built")
-    weights = []
-    for index, layer in enumerate(model.layers):
-        for name in (*layer.params, *layer.state):
-            key = _tensor_name(index, layer.kind, name)
-            if key not in tensors:
-                raise SigmalabError(f"{source}: tensor {key!r} is missing")
-            weights.append(tensors[key])
-    model.set_weights(weights)
-    return model
+    try:
+        return model, check_int("input_dim", input_dim)
+    except SigmalabError as error:
+        raise SigmalabError(f"{source}: broken sigmalab config: {error}") from None
 
 
-def _read_metadata(data: bytes) -> dict[str, str]:
-    """The safetensors header's __metadata__ (JSON; read without executing anything)."""
-    if len(data) < 8:
-        raise ValueError("file too short")
-    header_size = int.from_bytes(data[:8], "little")
-    if header_size > len(data) - 8:
-        raise ValueError("header size exceeds file size")
-    header = json.loads(data[8 : 8 + header_size])
-    return header.get("__metadata__", {}) or {}
+def _check_declared(
+    source: Path, model: Sequential, input_dim: int, declared: dict[str, tuple[tuple, str]]
+) -> list[str]:
+    """The tensor names to load, in ``set_weights`` order, once every one is declared with
+    the shape and dtype the config implies."""
+    dtype = SAFETENSORS_DTYPES[model.dtype.name]
+    keys = []
+    for index, layer, name, shape in model.weight_shapes(input_dim):
+        key = _tensor_name(index, layer.kind, name)
+        if key not in declared:
+            raise SigmalabError(f"{source}: tensor {key!r} is missing")
+        if declared[key] != (shape, dtype):
+            raise SigmalabError(
+                f"{source}: tensor {key!r} is {declared[key][1]} of shape {declared[key][0]}, "
+                f"but the config needs {dtype} of shape {shape}"
+            )
+        keys.append(key)
+    return keys

@@ -11,6 +11,7 @@ from .backend import child_rngs, resolve_dtype, xp
 from .callbacks import Callback, History, check_callbacks
 from .errors import DivergenceWarning, ShapeError, SigmalabError, unknown_name
 from .layers import LAYER_TYPES, Dense, Layer
+from .limits import MAX_WEIGHTS
 from .losses import Loss, get_loss
 from .optimizers import Optimizer, get_optimizer
 from .training import begin_logs, epoch_metrics, train_epochs
@@ -118,6 +119,8 @@ class Sequential:
             return self
         if not self.layers:
             raise SigmalabError("the model has no layers; pass a list such as [sl.Dense(1)]")
+        count = sum(math.prod(shape) for *_, shape in self.weight_shapes(input_dim))
+        MAX_WEIGHTS.check(f"the model's number of weights on {input_dim} inputs", count)
         self._rngs = dict(
             zip(RANDOM_STREAMS, child_rngs(self.seed, len(RANDOM_STREAMS)), strict=True)
         )
@@ -127,6 +130,15 @@ class Sequential:
         self.input_dim = input_dim
         self._pack_parameters()
         return self
+
+    def weight_shapes(self, input_dim: int) -> list[tuple[int, Layer, str, tuple[int, ...]]]:
+        """(layer index, layer, name, shape) of every array ``build(input_dim)`` creates, in
+        ``get_weights`` order, worked out without creating any."""
+        shapes, width = [], input_dim
+        for index, layer in enumerate(self.layers):
+            shapes += [(index, layer, *item) for item in layer.weight_shapes(width).items()]
+            width = layer.output_width(width)
+        return shapes
 
     def _pack_parameters(self) -> None:
         size = sum(value.size for layer in self.layers for value in layer.params.values())

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import closest
+from ..limits import MAX_SAMPLES
 from . import playground, shapes
 from .csv_file import load_csv
 from .dataset import CLASSIFICATION, REGRESSION, DataError, Dataset, split
@@ -72,6 +73,7 @@ def _check_arguments(samples: int, noise: float, test_fraction: float, seed: int
     for name, value, low in (("samples", samples, 4), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
             raise DataError(f"{name} must be an integer >= {low}, got {value!r}")
+    MAX_SAMPLES.check("samples", samples)
     for name, value in (("noise", noise), ("test_fraction", test_fraction)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise DataError(f"{name} must be a number, got {value!r}")

@@ -29,6 +29,17 @@ class Layer:
         """True once ``build`` has fixed the input width and created the parameters."""
         return self.input_dim is not None
 
+    def weight_shapes(self, input_dim: int) -> dict[str, tuple[int, ...]]:
+        """Name -> shape of the arrays ``build(input_dim)`` creates (``params``, then ``state``).
+
+        Known without creating them, so sizes can be checked before any memory is taken.
+        """
+        return {}
+
+    def output_width(self, input_dim: int) -> int:
+        """The output width for ``input_dim`` inputs (the same, unless the layer says otherwise)."""
+        return input_dim
+
     def build(self, input_dim: int, rng: xp.random.Generator, dtype: xp.dtype) -> int:
         """Create parameters for ``input_dim`` inputs; return the output width."""
         self.input_dim = self.output_dim = input_dim

@@ -27,6 +27,10 @@ class BatchNorm(Layer):
         self._xhat = self._inv_std = None
         self._training_pass = False
 
+    def weight_shapes(self, input_dim: int) -> dict[str, tuple[int, ...]]:
+        """gamma, beta, running_mean and running_var: one entry per feature each."""
+        return dict.fromkeys(("gamma", "beta", "running_mean", "running_var"), (input_dim,))
+
     def build(self, input_dim: int, rng: xp.random.Generator, dtype: xp.dtype) -> int:
         """gamma = 1, beta = 0, running mean 0 and variance 1."""
         self.input_dim = self.output_dim = input_dim

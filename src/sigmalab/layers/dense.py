@@ -9,6 +9,7 @@ from ..activations import Activation, get_activation
 from ..backend import xp
 from ..errors import SigmalabError
 from ..initializers import check_init, initial_weights
+from ..limits import MAX_UNITS
 from ..penalties import add_penalty_gradient, weight_penalty
 from ..validation import check_int, check_number
 from .base import Layer
@@ -60,6 +61,7 @@ class Dense(Layer):
     ) -> None:
         super().__init__()
         self.units = check_int("units", units)
+        MAX_UNITS.check("units", self.units)
         self.activation = get_activation(activation, derivative)
         self.init = check_init(init)
         self.weight_scale = check_number("weight_scale", weight_scale, low=0.0)
@@ -72,6 +74,17 @@ class Dense(Layer):
         self._buffer_cache: dict[int, _Buffers] = {}
         self._buffers: _Buffers | None = None  # None: the last pass was inference
         self._inputs: xp.ndarray | None = None  # [x^T; 1] when the input came with its ones
+
+    def weight_shapes(self, input_dim: int) -> dict[str, tuple[int, ...]]:
+        """W (input_dim, units) and, with a bias, b (units,)."""
+        shapes = {"W": (input_dim, self.units)}
+        if self.use_bias:
+            shapes["b"] = (self.units,)
+        return shapes
+
+    def output_width(self, input_dim: int) -> int:
+        """One output per unit."""
+        return self.units
 
     def build(self, input_dim: int, rng: xp.random.Generator, dtype: xp.dtype) -> int:
         """Draw W (input_dim, units) from the initialiser, scaled; biases start at 0."""
