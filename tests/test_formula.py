@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import sigmalab
-from sigmalab.formula import MAX_LENGTH, FormulaError, compile_formula
+from sigmalab.formula import MAX_COMPARISONS, MAX_LENGTH, FormulaError, compile_formula
 
 # Points away from every kink (0 and 1) in the table below.
 POINTS = np.array([-2.6, -1.3, -0.55, -0.2, 0.35, 0.8, 1.45, 2.7])
@@ -178,3 +178,33 @@ def test_import_does_not_load_sympy():
     code = "import sys, sigmalab.formula; print('sympy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def _nested(function: str, terms: list[str]) -> str:
+    text = terms[0]
+    for term in terms[1:]:
+        text = f"{function}({text}, {term})"
+    return text
+
+
+def test_min_max_work_is_bounded_by_a_count_not_only_by_length():
+    """28 nested min of sin(x + k): 430 characters, within the length and node limits, took
+    21 s in SymPy before; the count of argument comparisons rejects it at once."""
+    text = _nested("min", [f"sin(x+{k})" for k in range(28)])
+    assert len(text) < MAX_LENGTH
+    start = time.perf_counter()
+    with pytest.raises(FormulaError, match="min/max need 120 argument comparisons") as caught:
+        compile_formula(text)
+    assert time.perf_counter() - start < 5.0
+    assert f"the limit is {MAX_COMPARISONS} (one min or max of 8 arguments)" in str(caught.value)
+
+
+def test_the_comparison_count_follows_sympys_flattening():
+    eight = _nested("max", [f"x*{k}" for k in range(1, 9)])
+    assert compile_formula(eight).fn(np.array([2.0]))[0] == 16.0
+    with pytest.raises(FormulaError, match="min/max need 120"):
+        compile_formula(_nested("max", [f"x*{k}" for k in range(1, 10)]))
+    # 1*min(...) is min(...) to SymPy, so it flattens into the outer min like a nested call
+    disguised = _nested("min", [f"sin(x+{k})" for k in range(8)])
+    with pytest.raises(FormulaError, match="min/max need 120"):
+        compile_formula(f"min(1*{disguised}, sin(x+9))")

@@ -3,7 +3,8 @@
 The text is parsed with :func:`ast.parse` and walked against an explicit whitelist that
 builds a SymPy expression; Python never evaluates it. Size limits on the text, the tree,
 constants and exponents keep hostile input such as ``9**9**9**9`` from hanging or eating
-memory. SymPy is imported on first use so that importing this module stays cheap.
+memory, and a budget on the work SymPy's min/max do (below) keeps a short formula from
+taking minutes. SymPy is imported on first use so that importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ MAX_CONSTANT = 1e6
 MAX_EXPONENT = 64
 # Exact rationals are the one thing SymPy computes eagerly; this caps their size.
 MAX_RATIONAL_BITS = 4096
+# SymPy's Min/Max flatten nested calls of themselves and compare every pair of the
+# arguments, each comparison a query of SymPy's assumptions, every time one is built: a
+# chain min(min(min(a, b), c), d) of k arguments compares 1 + 3 + ... + k(k-1)/2 pairs.
+# 84 pairs admit one chain of 8 arguments (about 0.6 s measured); the 28-term chain that
+# took 21 s needs 3,654. A count of pairs, not a clock, so the verdict never depends on
+# the machine.
+MAX_COMPARISONS = 84
 
 _ARITY = {
     "abs": 1,
@@ -215,6 +223,7 @@ class _Builder:
         self.text = text
         self.source = source
         self.sym = _symbolic()
+        self.comparisons = 0  # argument pairs compared by the min/max built so far
 
     def error(self, message: str) -> FormulaError:
         """A FormulaError that quotes the formula."""
@@ -343,7 +352,24 @@ class _Builder:
         exprs = [expr for expr, _ in args]
         values = [value for _, value in args]
         value = None if None in values else _SHADOW[func.id](*values)
-        return self.sym["functions"][func.id](*exprs), value
+        function = self.sym["functions"][func.id]
+        if func.id in ("max", "min"):
+            self.count_comparisons(node, function, exprs)
+        return function(*exprs), value
+
+    def count_comparisons(self, node: ast.Call, function: Any, exprs: list[Any]) -> None:
+        """Add the argument pairs SymPy will compare to build ``function(*exprs)``, within
+        MAX_COMPARISONS, before it does."""
+        arguments = sum(len(expr.args) if expr.func == function else 1 for expr in exprs)
+        self.comparisons += arguments * (arguments - 1) // 2
+        if self.comparisons > MAX_COMPARISONS:
+            shown = self.segment(node)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise self.error(
+                f"its min/max need {self.comparisons} argument comparisons by {shown!r}; the "
+                f"limit is {MAX_COMPARISONS} (one min or max of 8 arguments), which keeps the "
+                "exact derivative quick. Use fewer nested min/max terms."
+            )
 
     def where(self, node: ast.Call) -> tuple[Any, Any]:
         """where(cond, a, b) as a SymPy Piecewise."""
