@@ -192,3 +192,59 @@ def test_read_columns_checks_the_header_like_load_csv(tmp_path, text, message):
     with pytest.raises(DataError) as info:
         read_columns(path, ["a", "b"])
     assert f"{path} {message}" in str(info.value)
+
+
+# Cells that NumPy's C reader and Python's float() may see differently.
+TRICKY_CELLS = [
+    "1", "-2.5", " 3 ", "4e1", "+.5", "5.", "1_0", "0x10", "1d5", "\u0661\u0662", "nan",
+    "inf", "-Infinity", "1e400", "", " ", "abc", "cat", '"7"', '"8,9"', '"a ""b"""', "1.5 2",
+    "--1", '"two\nlines"',
+]  # fmt: skip
+
+
+def test_the_fast_reader_agrees_with_the_exact_one_or_leaves_the_file_to_it(tmp_path, monkeypatch):
+    """Whatever NumPy's C reader accepts must load exactly as the cell-by-cell reader loads it;
+    anything else falls back to that reader (and its messages)."""
+    from sigmalab.data import csv_file
+
+    rng = np.random.default_rng(0)
+    outcomes = {"fast": 0, "fallback": 0}
+    targets = [["0", "1", "2"], ["0.5", "-1", "2e3"], ["cat", "dog", " emu "]]
+    for case in range(300):
+        rows = [
+            [str(rng.integers(-9, 9)), str(rng.normal()), rng.choice(targets[case % 3])]
+            for _ in range(4)
+        ]
+        for row in rows:  # now and then a cell that only one reader might accept
+            for column in range(3):
+                if rng.random() < 0.05:
+                    row[column] = rng.choice(TRICKY_CELLS)
+        blank = "\n" if case % 7 == 0 else ""
+        text = "a,b,target\n" + blank + "\n".join(",".join(row) for row in rows) + "\n"
+        path = write(tmp_path, text, f"case{case}.csv")
+        fast = csv_file._load_fast(path, "target")
+        with monkeypatch.context() as patched:
+            patched.setattr(csv_file, "_load_fast", lambda *_: None)
+            try:
+                exact = load_csv(path)
+            except DataError:
+                exact = None
+        if fast is None:
+            outcomes["fallback"] += 1
+            continue
+        outcomes["fast"] += 1
+        assert exact is not None, text
+        for ours, theirs in zip(fast, exact, strict=True):
+            np.testing.assert_array_equal(ours, theirs)
+            assert getattr(ours, "dtype", None) == getattr(theirs, "dtype", None)
+    assert min(outcomes.values()) > 30  # both paths were exercised
+
+
+def test_read_columns_fast_path_matches_and_ignores_text_columns(tmp_path, monkeypatch):
+    from sigmalab.data import csv_file
+
+    path = write(tmp_path, 'b,target,a,extra\n1,dog,2,x\n3,cat,4,"y,z"\n')
+    fast = read_columns(path, ["a", "b"])
+    monkeypatch.setattr(csv_file, "_read_columns_fast", lambda *_: None)
+    np.testing.assert_array_equal(fast, read_columns(path, ["a", "b"]))
+    np.testing.assert_array_equal(fast, [[2.0, 1.0], [4.0, 3.0]])
