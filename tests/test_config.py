@@ -395,3 +395,21 @@ def test_a_validation_fraction_too_small_for_the_data_names_the_key():
         train_run(carved, verbose=0)
     with pytest.raises(ConfigError, match=r"data.validation_fraction: must be < 1"):
         RunConfig.from_dict(VALID).with_changes({"data": {"validation_fraction": 1.0}})
+
+
+@pytest.mark.parametrize(
+    ("loss", "units"), [("bce", 1), ("cross_entropy", 1), ("cross_entropy", 2)]
+)
+def test_a_target_with_a_single_class_says_so_for_every_loss(tmp_path, loss, units):
+    """bce used to say 'use cross_entropy' and cross_entropy 'use bce'."""
+    write_csv(tmp_path / "one.csv", [(i, -i, "yes") for i in range(10)])
+    data = copy.deepcopy(VALID)
+    data["data"] = {"dataset": "one.csv"}
+    data["train"]["loss"] = loss
+    data["model"]["layers"][2]["units"] = units
+    with pytest.raises(sl.SigmalabError) as caught:
+        train_run(RunConfig.from_dict(data, tmp_path), verbose=0)
+    message = str(caught.value)
+    assert "one.csv: the target column 'target' holds a single class" in message
+    assert "a classifier needs at least 2 classes" in message
+    assert "use" not in message

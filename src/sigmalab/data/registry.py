@@ -135,6 +135,11 @@ def load(
         X, y, feature_names = load_real(name) if name in REAL else load_csv(name, target)
         task = CLASSIFICATION if y.dtype.kind == "i" else REGRESSION
         n_classes = int(y.max()) + 1 if task == CLASSIFICATION else None
+        if n_classes == 1:  # else bce would point to cross_entropy, and it back to bce
+            raise DataError(
+                f"{name}: the target column {target!r} holds a single class (the same label "
+                "on every row); a classifier needs at least 2 classes"
+            )
         name = Path(name).stem
     else:
         raise _unknown_name(name)
