@@ -186,7 +186,7 @@ def test_bad_run_file_gives_one_line_and_exit_code_2(tmp_path):
     assert_user_error(
         sigmalab("train", run, "--out", tmp_path / "out"),
         "bad.toml",
-        "train.loss: 'mae' is not allowed; allowed: mse, bce, cross_entropy",
+        "train.loss: unknown loss 'mae'. Did you mean 'mse'? Allowed: mse, bce, cross_entropy",
         "model.layers[0].units: must be >= 1 (received 0)",
     )
     assert not (tmp_path / "out").exists()

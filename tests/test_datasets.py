@@ -217,17 +217,17 @@ def test_features_on_a_non_2d_dataset_are_rejected():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"samples": 3}, "samples must be an integer >= 4, got 3"),
-        ({"samples": 10.0}, "samples .* got 10.0"),
-        ({"samples": True}, "got True"),
-        ({"noise": -0.1}, "noise .* got -0.1"),
-        ({"noise": 1.5}, "noise .* got 1.5"),
-        ({"noise": None}, "noise must be a number, got None"),
-        ({"test_fraction": "0.2"}, "test_fraction must be a number, got '0.2'"),
-        ({"test_fraction": 0.0}, "test_fraction .* got 0.0"),
-        ({"test_fraction": 1}, "test_fraction .* got 1"),
-        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
-        ({"seed": 0.5}, "seed must be an integer >= 0, got 0.5"),
+        ({"samples": 3}, r"samples must be an integer >= 4 \(received 3\)"),
+        ({"samples": 10.0}, r"samples .* \(received 10.0\)"),
+        ({"samples": True}, "received True"),
+        ({"noise": -0.1}, r"noise .* \(received -0.1\)"),
+        ({"noise": 1.5}, r"noise .* \(received 1.5\)"),
+        ({"noise": None}, r"noise must be a number \(received None\)"),
+        ({"test_fraction": "0.2"}, r"test_fraction must be a number \(received '0.2'\)"),
+        ({"test_fraction": 0.0}, r"test_fraction .* \(received 0.0\)"),
+        ({"test_fraction": 1}, r"test_fraction .* \(received 1\)"),
+        ({"seed": -1}, r"seed must be an integer >= 0 \(received -1\)"),
+        ({"seed": 0.5}, r"seed must be an integer >= 0 \(received 0.5\)"),
     ],
 )
 def test_bad_parameters_name_themselves_and_the_value(kwargs, message):

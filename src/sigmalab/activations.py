@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import cache
 
 from .backend import xp
-from .errors import ShapeError, SigmalabError, closest
+from .errors import ShapeError, SigmalabError, unknown_name
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -278,9 +278,11 @@ def get_activation(
     if key in BUILTIN_NAMES:
         return _builtin(key)
     if spec.strip().isidentifier() and spec.strip() != "x":
-        raise SigmalabError(
-            f"unknown activation {spec!r}.{closest(key, BUILTIN_NAMES + tuple(ALIASES))} "
-            f"Known: {', '.join(BUILTIN_NAMES)}; or write a formula in x such as "
-            f"'x * sigmoid(x)'."
+        raise unknown_name(
+            "activation",
+            spec,
+            BUILTIN_NAMES,
+            also="; or write a formula in x such as 'x * sigmoid(x)'",
+            hint_from=ALIASES,
         )
     return _from_formula(spec)

@@ -38,7 +38,7 @@ from .backend import DTYPES
 from .data import available
 from .data.features import FEATURES, check_feature_names
 from .data.registry import check_features_apply
-from .errors import SigmalabError, closest
+from .errors import SigmalabError, unknown_name_message
 from .initializers import INIT_NAMES
 from .limits import MAX_SAMPLES, MAX_UNITS, Cap
 from .losses import LOSSES
@@ -58,14 +58,6 @@ class ConfigError(SigmalabError):
 def _problem(message: str) -> PydanticCustomError:
     """A validation error whose text is used verbatim in the ConfigError."""
     return PydanticCustomError("sigmalab", "{message}", {"message": message})
-
-
-def _not_allowed(value: object, allowed: Iterable[str], extra: str = "") -> str:
-    """``'mae' is not allowed; allowed: mse, bce, cross_entropy. Did you mean 'mse'?``"""
-    allowed = list(allowed)
-    hint = closest(str(value), allowed)
-    message = f"{value!r} is not allowed; allowed: {', '.join(allowed)}{extra}"
-    return f"{message}.{hint}" if hint else message
 
 
 def _engine_check(check: Callable[..., object], *args: Any, hint: str = "") -> None:
@@ -88,13 +80,13 @@ def _within(cap: Cap) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _one_of(choices: Iterable[str]) -> AfterValidator:
+def _one_of(what: str, choices: Iterable[str]) -> AfterValidator:
     """A validator admitting only ``choices``; its message lists them and suggests the closest."""
     allowed = tuple(choices)
 
     def check(value: str) -> str:
         if value not in allowed:
-            raise _problem(_not_allowed(value, allowed))
+            raise _problem(unknown_name_message(what, value, allowed))
         return value
 
     return AfterValidator(check)
@@ -117,7 +109,7 @@ class DataConfig(_Table):
     validation_fraction: float = Field(0.0, ge=0.0, lt=1.0)
     standardize: bool = False
     seed: int = Field(0, ge=0)
-    features: list[Annotated[str, _one_of(FEATURES)]] | None = Field(None, min_length=1)
+    features: list[Annotated[str, _one_of("feature", FEATURES)]] | None = Field(None, min_length=1)
     target: str = "target"
     _base_dir: Path | None = PrivateAttr(None)
 
@@ -131,7 +123,9 @@ class DataConfig(_Table):
         if value in available():
             return value
         if not value.lower().endswith(".csv"):
-            raise _problem(_not_allowed(value, available(), ", or a path to a .csv file"))
+            raise _problem(
+                unknown_name_message("dataset", value, available(), ", or a path to a .csv file")
+            )
         path = _resolve(value, (info.context or {}).get("base_dir"))
         if path.is_dir():
             raise _problem(f"{path} is a folder, not a CSV file")
@@ -176,7 +170,7 @@ class DenseConfig(_Table):
     type: Literal["dense"] = "dense"
     units: Annotated[int, _within(MAX_UNITS)] = Field(ge=1)
     activation: str | None = None
-    init: Annotated[str, _one_of(INIT_NAMES)] = "auto"
+    init: Annotated[str, _one_of("init", INIT_NAMES)] = "auto"
     weight_scale: float = Field(1.0, ge=0.0)
     use_bias: bool = True
     l1: float = Field(0.0, ge=0.0)
@@ -211,7 +205,7 @@ class ModelConfig(_Table):
     """The network: its layers in order, the seed of its weights and its float type."""
 
     seed: int = Field(0, ge=0)
-    dtype: Annotated[str, _one_of(DTYPES)] = "float32"
+    dtype: Annotated[str, _one_of("dtype", DTYPES)] = "float32"
     layers: list[LayerConfig] = Field(min_length=1)
 
     @property
@@ -279,7 +273,7 @@ class TrainConfig(_Table):
     """Loss, schedule and optimizer; early stopping watches the validation loss (the
     test split's when ``data.validation_fraction`` is 0)."""
 
-    loss: Annotated[str, _one_of(LOSSES)]
+    loss: Annotated[str, _one_of("loss", LOSSES)]
     epochs: int = Field(ge=1)
     batch_size: int = Field(32, ge=1)
     optimizer: OptimizerConfig
@@ -352,13 +346,17 @@ _BOUNDS = {
 }
 
 
+# What the tag of each tagged table names, for "unknown layer type 'conv'".
+_TAG_WORDS = {"type": "layer type", "name": "optimizer"}
+
+
 def _describe(problem: dict[str, Any], data: Any) -> str:
     """One pydantic error as ``key.path[i].name: what is wrong (received ...)``."""
     loc, kind, ctx = list(problem["loc"]), problem["type"], problem.get("ctx", {})
     received = problem.get("input")
     if kind == "extra_forbidden":
         allowed = list(_unwrap(_annotation_at(loc[:-1])).model_fields)
-        message = _not_allowed(loc[-1], allowed).replace(" is not allowed;", " is an unknown key;")
+        message = unknown_name_message("key", loc[-1], allowed)
     elif kind in _BOUNDS:
         symbol, key = _BOUNDS[kind]
         message = f"must be {symbol} {ctx[key]:g} (received {received!r})"
@@ -370,7 +368,7 @@ def _describe(problem: dict[str, Any], data: Any) -> str:
         if kind == "union_tag_not_found":
             message = f"missing required key; allowed: {', '.join(tags)}"
         else:
-            message = _not_allowed(ctx["tag"], tags)
+            message = unknown_name_message(_TAG_WORDS.get(field, field), ctx["tag"], tags)
         loc.append(field)
     elif kind == "missing":
         message = "missing required key"

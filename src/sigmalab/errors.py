@@ -22,12 +22,29 @@ class DivergenceWarning(UserWarning):
     """Training stopped early because the loss became NaN or infinite."""
 
 
-def unknown_name(what: str, name: object, allowed: Iterable[str], error: type = SigmalabError):
-    """The error for a name not in ``allowed``: it names the value, a close match and the rest."""
+def unknown_name_message(
+    what: str, name: object, allowed: Iterable[str], also: str = "", hint_from: Iterable[str] = ()
+) -> str:
+    """``unknown loss 'mae'. Did you mean 'mse'? Allowed: mse, bce, cross_entropy``.
+
+    The one wording for a name sigmalab does not know: the value, a close match (among
+    ``allowed`` and ``hint_from``, such as aliases) and what is allowed, then ``also``.
+    """
     allowed = list(allowed)
-    return error(
-        f"unknown {what} {name!r}.{closest(str(name), allowed)} Allowed: {', '.join(allowed)}"
-    )
+    hint = closest(str(name), [*allowed, *hint_from])
+    return f"unknown {what} {name!r}.{hint} Allowed: {', '.join(allowed)}{also}"
+
+
+def unknown_name(
+    what: str,
+    name: object,
+    allowed: Iterable[str],
+    error: type = SigmalabError,
+    also: str = "",
+    hint_from: Iterable[str] = (),
+) -> SigmalabError:
+    """The error for a name not in ``allowed``, worded by ``unknown_name_message``."""
+    return error(unknown_name_message(what, name, allowed, also, hint_from))
 
 
 def closest(name: str, choices: Iterable[str]) -> str:

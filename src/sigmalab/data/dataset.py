@@ -66,7 +66,7 @@ def split(
     """
     n = len(y)
     if n < 2:
-        raise DataError(f"need at least 2 rows to split into train and test, got {n}")
+        raise DataError(f"need at least 2 rows to split into train and test (received {n})")
     n_test = min(max(round(n * test_fraction), 1), n - 1)
     order = rng.permutation(n)
     test, train = order[:n_test], order[n_test:]

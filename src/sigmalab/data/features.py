@@ -32,7 +32,7 @@ def expand(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
 def check_feature_names(names: Sequence[str]) -> list[str]:
     """Return ``names`` as a list after checking each is known, none repeats and one is given."""
     if isinstance(names, str):
-        raise DataError(f"features must be a list of names, got the string {names!r}")
+        raise DataError(f"features must be a list of names, received the string {names!r}")
     names = list(names)
     unknown = [name for name in names if name not in FEATURES]
     if unknown:

@@ -17,7 +17,7 @@ def standardize(
     """
     X_train = np.asarray(X_train, dtype=np.float64)
     if X_train.ndim != 2 or len(X_train) == 0:
-        raise DataError(f"X_train must be a non-empty 2-D array, got shape {X_train.shape}")
+        raise DataError(f"X_train must be a non-empty 2-D array, received shape {X_train.shape}")
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
     std[np.ptp(X_train, axis=0) == 0] = 1.0
@@ -27,6 +27,6 @@ def standardize(
     if X_test.ndim != 2 or X_test.shape[1] != X_train.shape[1]:
         raise DataError(
             f"X_test must be 2-D with {X_train.shape[1]} columns like X_train, "
-            f"got shape {X_test.shape}"
+            f"received shape {X_test.shape}"
         )
     return (X_train - mean) / std, (X_test - mean) / std, mean, std

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import closest
+from ..errors import unknown_name
 from ..limits import MAX_SAMPLES
 from . import playground, shapes
 from .csv_file import load_csv
@@ -72,15 +72,17 @@ def _check_arguments(samples: int, noise: float, test_fraction: float, seed: int
     """Reject bad parameters up front, naming the parameter and the value received."""
     for name, value, low in (("samples", samples, 4), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise DataError(f"{name} must be an integer >= {low}, got {value!r}")
+            raise DataError(f"{name} must be an integer >= {low} (received {value!r})")
     MAX_SAMPLES.check("samples", samples)
     for name, value in (("noise", noise), ("test_fraction", test_fraction)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise DataError(f"{name} must be a number, got {value!r}")
+            raise DataError(f"{name} must be a number (received {value!r})")
     if not 0.0 <= noise <= 1.0:
-        raise DataError(f"noise must be in [0, 1] (Playground range 0..0.5), got {noise!r}")
+        raise DataError(f"noise must be in [0, 1] (Playground range 0..0.5) (received {noise!r})")
     if not 0.0 < test_fraction < 1.0:
-        raise DataError(f"test_fraction must be strictly between 0 and 1, got {test_fraction!r}")
+        raise DataError(
+            f"test_fraction must be strictly between 0 and 1 (received {test_fraction!r})"
+        )
 
 
 def check_features_apply(name: str, features: Sequence[str] | None) -> None:
@@ -90,14 +92,6 @@ def check_features_apply(name: str, features: Sequence[str] | None) -> None:
             f"features apply only to the 2-D built-in datasets ({', '.join(SYNTHETIC)}), "
             f"not {name!r}"
         )
-
-
-def _unknown_name(name: str) -> DataError:
-    """Build the error for an unknown name, suggesting the closest built-in one."""
-    return DataError(
-        f"unknown dataset {name!r}.{closest(name, available())} Allowed: "
-        f"{', '.join(available())}, or a path to a .csv file"
-    )
 
 
 def load(
@@ -142,7 +136,7 @@ def load(
             )
         name = Path(name).stem
     else:
-        raise _unknown_name(name)
+        raise unknown_name("dataset", name, available(), DataError, ", or a path to a .csv file")
     X_train, y_train, X_test, y_test = split(X, y, test_fraction, rng)
     return Dataset(
         name=name,
