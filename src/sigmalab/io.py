@@ -7,16 +7,15 @@ that replaces the target only when complete, so a crash never leaves half a file
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import SigmalabError
+from .files import atomic_write_bytes
 from .validation import check_int
 
 if TYPE_CHECKING:
@@ -26,34 +25,6 @@ CONFIG_KEY = "sigmalab_config"
 FORMAT_KEY = "sigmalab_format"
 FORMAT_VERSION = "1"
 SAFETENSORS_DTYPES = {"float32": "F32", "float64": "F64"}
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    target = Path(path)
-    if target.is_dir():  # else the rename fails naming only the hidden temporary file
-        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp's 0600 would hide it from others
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _current_umask() -> int:
-    """The process umask (only readable by setting it, so it is set straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _tensor_name(index: int, kind: str, name: str) -> str:
