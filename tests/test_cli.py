@@ -13,7 +13,7 @@ import pytest
 
 import sigmalab as sl
 from sigmalab.config import load_run
-from sigmalab.runner import RUN_FILE, Preprocessing, load_data, predict_csv, train_run
+from sigmalab.runner import RUN_FILE, load_data, predict_csv, train_run
 
 RUN = """\
 [data]
@@ -81,7 +81,7 @@ def test_summary_holds_metrics_that_match_the_saved_model(trained):
     assert summary["epochs"] == 4 and summary["task"] == "classification"
     assert summary["samples_train"] + summary["samples_test"] == 60
     model = sl.load(out / "model.safetensors")
-    dataset = load_data(load_run(run))[1]
+    dataset = load_data(load_run(run))[0]  # raw rows: the model standardises them
     metrics = model.evaluate(dataset.X_test, dataset.y_test)
     assert metrics["accuracy"] == pytest.approx(summary["test_accuracy"])
     assert metrics["loss"] == pytest.approx(summary["test_loss"], rel=1e-5)
@@ -114,8 +114,7 @@ def test_predict_applies_the_training_standardisation(trained, tmp_path):
     assert list(predictions[0]) == ["probability_0", "probability_1", "label"]
     assert len(predictions) == len(raw.y_test)
     summary = json.loads((out / "summary.json").read_text())
-    preprocessing = Preprocessing.from_dict(summary["preprocessing"])
-    expected = sl.load(out / "model.safetensors").predict(preprocessing.apply(raw.X_test))[:, 0]
+    expected = sl.load(out / "model.safetensors").predict(raw.X_test)[:, 0]
     got = np.array([float(row["probability_1"]) for row in predictions])
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     labels = np.array([int(row["label"]) for row in predictions])
@@ -135,34 +134,6 @@ def test_predict_names_missing_columns(trained, tmp_path):
     table = tmp_path / "narrow.csv"
     table.write_text("x1,z\n0.5,1.0\n")
     assert_user_error(sigmalab("predict", out / "model.safetensors", table), "missing", "x2")
-
-
-@pytest.mark.parametrize(
-    ("content", "problem"),
-    [
-        (b"{broken", "JSONDecodeError"),
-        (b"\xff\xfe", "UnicodeDecodeError"),
-        (b"[1]", "expected a JSON object, found list"),
-        (b'{"preprocessing": {}}', "KeyError: 'columns'"),
-        (
-            b'{"preprocessing": {"columns": ["x1","x2"], "standardize": {"mean": [0],"std": [1]}}}',
-            "standardize needs 2 means and stds, one per input",
-        ),
-        (
-            b'{"preprocessing": {"columns": ["x1", "x2"], "standardize": {"mean": ["a", "b"]}}}',
-            "could not convert string to float",
-        ),
-    ],
-)
-def test_predict_names_a_broken_summary_beside_the_model(trained, tmp_path, content, problem):
-    _, out = trained
-    for name in ("model.safetensors", "summary.json"):
-        (tmp_path / name).write_bytes((out / name).read_bytes())
-    (tmp_path / "summary.json").write_bytes(content)
-    table = tmp_path / "points.csv"
-    table.write_text("x1,x2\n0.5,1.0\n")
-    process = sigmalab("predict", tmp_path / "model.safetensors", table)
-    assert_user_error(process, f"{tmp_path / 'summary.json'} is broken", problem)
 
 
 def test_train_prints_a_summary_table(tmp_path):
@@ -223,16 +194,18 @@ def test_early_stopping_ends_the_run_and_the_summary_says_when(tmp_path):
 def test_predict_computes_playground_features_from_x1_x2(tmp_path):
     config = quick_config(tmp_path, data={"dataset": "circle", "features": ["x1^2", "x2^2"]})
     result = train_run(config, out_dir=tmp_path / "out", verbose=0)
-    assert result.dataset.feature_names == ["x1^2", "x2^2"]
+    assert result.model.preprocessing.output_names == ["x1^2", "x2^2"]
     table = tmp_path / "points.csv"
     table.write_text("name,x2,x1\nfirst,0.5,-1.0\nsecond,3.0,2.0\n")  # text column unused
     columns, rows = predict_csv(tmp_path / "out" / "model.safetensors", table)
     assert columns == ["probability_0", "probability_1", "label"]
-    inputs = result.preprocessing.apply(np.array([[-1.0, 0.5], [2.0, 3.0]]))
+    points = np.array([[-1.0, 0.5], [2.0, 3.0]])
+    scale = result.model.preprocessing.normalization
     np.testing.assert_allclose(
-        inputs[0], (np.array([1.0, 0.25]) - result.preprocessing.mean) / result.preprocessing.std
+        result.model.preprocess(points)[0],
+        (np.array([1.0, 0.25]) - scale.mean) / np.sqrt(scale.variance),
     )
-    expected = result.model.predict(inputs)[:, 0]
+    expected = result.model.predict(points)[:, 0]
     np.testing.assert_allclose([row[1] for row in rows], expected, rtol=1e-6)
 
 
@@ -247,8 +220,8 @@ def test_predict_gives_values_for_regression(tmp_path):
     table.write_text("x1,x2\n1,2\n-3,0.5\n")
     columns, rows = predict_csv(tmp_path / "out" / "model.safetensors", table)
     assert columns == ["prediction"] and len(rows) == 2
-    inputs = result.preprocessing.apply(np.array([[1.0, 2.0], [-3.0, 0.5]]))
-    np.testing.assert_allclose([row[0] for row in rows], result.model.predict(inputs)[:, 0])
+    points = np.array([[1.0, 2.0], [-3.0, 0.5]])
+    np.testing.assert_allclose([row[0] for row in rows], result.model.predict(points)[:, 0])
 
 
 def test_mse_on_classes_reports_accuracy_from_rounded_outputs(tmp_path):

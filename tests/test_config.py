@@ -232,7 +232,7 @@ def test_relative_csv_path_resolves_against_the_run_files_folder(tmp_path, monke
     config = load_run(run)
     assert config.data.dataset == "../data/points.csv"  # kept as written
     assert config.data.csv_path.resolve() == (tmp_path / "data" / "points.csv").resolve()
-    assert load_data(config)[1].X_train.shape[1] == 2
+    assert load_data(config)[0].X_train.shape[1] == 2
 
 
 def test_saved_copy_elsewhere_still_finds_the_csv(tmp_path):
@@ -297,7 +297,7 @@ def test_classification_loss_on_regression_data_is_rejected():
     data["data"] = {"dataset": "reg-plane", "samples": 20}
     config = RunConfig.from_dict(data)
     with pytest.raises(ConfigError, match="'bce' is for classification.*use 'mse'"):
-        check_loss_fits(config, load_data(config)[1])
+        check_loss_fits(config, load_data(config)[0])
 
 
 def test_cross_entropy_output_width_must_match_the_classes(tmp_path):
@@ -363,14 +363,13 @@ def test_features_on_a_csv_are_rejected_with_what_to_remove(tmp_path):
 def test_validation_fraction_carves_the_watched_split_from_the_training_rows():
     plain = RunConfig.from_dict(VALID)
     carved = plain.with_changes({"data": {"validation_fraction": 0.25}})
-    _, without, _ = load_data(plain)
-    raw, dataset, preprocessing = load_data(carved)
+    without, _ = load_data(plain)
+    dataset, preprocessing = load_data(carved)  # raw rows: the model preprocesses them
     assert without.X_val is None
     assert (len(dataset.y_train), len(dataset.y_val), len(dataset.y_test)) == (15, 5, 20)
     # the last training rows of the same seeded split; standardisation fitted without them
-    np.testing.assert_array_equal(raw.X_val, load_data(plain)[0].X_train[15:])
-    np.testing.assert_allclose(preprocessing.mean, raw.X_train.mean(axis=0))
-    np.testing.assert_array_equal(dataset.X_test, preprocessing.apply(raw.X_test))
+    np.testing.assert_array_equal(dataset.X_val, without.X_train[15:])
+    np.testing.assert_allclose(preprocessing.normalization.mean, dataset.X_train.mean(axis=0))
 
     recorded = []
 

@@ -15,7 +15,7 @@ def write(tmp_path, text, name="data.csv", encoding="utf-8"):
 
 def test_round_trip_of_a_good_file(tmp_path):
     path = write(tmp_path, "x1, x2 ,target\n1.5,2,0\n-3, 4e1 ,1\n\n0,0,1\n")
-    X, y, names = load_csv(path)
+    X, y, names, _ = load_csv(path)
     assert names == ["x1", "x2"]
     assert X.dtype == np.float64 and y.dtype == np.int64
     np.testing.assert_array_equal(X, [[1.5, 2], [-3, 40], [0, 0]])
@@ -24,39 +24,41 @@ def test_round_trip_of_a_good_file(tmp_path):
 
 def test_target_column_may_sit_anywhere_and_have_another_name(tmp_path):
     path = write(tmp_path, "a,label,b\n1,5,2\n3,7,4\n")
-    X, y, names = load_csv(str(path), target="label")
+    X, y, names, _ = load_csv(str(path), target="label")
     assert names == ["a", "b"]
     np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
     np.testing.assert_array_equal(y, [0, 1])
 
 
 def test_integer_targets_are_remapped_in_sorted_order(tmp_path):
-    X, y, _ = load_csv(write(tmp_path, "x,target\n0,10\n1,-2\n2,3.0\n3,10\n"))
+    X, y, _, classes = load_csv(write(tmp_path, "x,target\n0,10\n1,-2\n2,3.0\n3,10\n"))
     np.testing.assert_array_equal(y, [2, 0, 1, 2])
+    assert classes == [-2, 3, 10] and all(type(name) is int for name in classes)
 
 
 def test_string_labels_become_sorted_classes(tmp_path):
-    _, y, _ = load_csv(write(tmp_path, "x,target\n1,dog\n2,cat\n3,dog\n4,emu\n"))
+    _, y, _, classes = load_csv(write(tmp_path, "x,target\n1,dog\n2,cat\n3,dog\n4,emu\n"))
     assert y.dtype == np.int64
     np.testing.assert_array_equal(y, [1, 0, 1, 2])
+    assert classes == ["cat", "dog", "emu"]
 
 
 def test_fractional_targets_are_a_regression(tmp_path):
-    _, y, _ = load_csv(write(tmp_path, "x,target\n1,0.5\n2,-1.25\n3,2\n"))
+    _, y, _, _ = load_csv(write(tmp_path, "x,target\n1,0.5\n2,-1.25\n3,2\n"))
     assert y.dtype == np.float64
     np.testing.assert_array_equal(y, [0.5, -1.25, 2])
 
 
 def test_many_distinct_integer_targets_are_a_regression(tmp_path):
     rows = "".join(f"{i},{i * 3}\n" for i in range(51))
-    _, y, _ = load_csv(write(tmp_path, "x,target\n" + rows))
+    _, y, _, _ = load_csv(write(tmp_path, "x,target\n" + rows))
     assert y.dtype == np.float64 and y[-1] == 150
-    _, y50, _ = load_csv(write(tmp_path, "x,target\n" + rows[: rows.index("50,")], "b.csv"))
+    _, y50, _, _ = load_csv(write(tmp_path, "x,target\n" + rows[: rows.index("50,")], "b.csv"))
     assert y50.dtype == np.int64 and y50.max() == 49
 
 
 def test_utf8_bom_is_ignored(tmp_path):
-    _, _, names = load_csv(write(tmp_path, "x1,target\n1,0\n", encoding="utf-8-sig"))
+    _, _, names, _ = load_csv(write(tmp_path, "x1,target\n1,0\n", encoding="utf-8-sig"))
     assert names == ["x1"]
 
 
@@ -222,11 +224,12 @@ def test_the_fast_reader_agrees_with_the_exact_one_or_leaves_the_file_to_it(tmp_
         blank = "\n" if case % 7 == 0 else ""
         text = "a,b,target\n" + blank + "\n".join(",".join(row) for row in rows) + "\n"
         path = write(tmp_path, text, f"case{case}.csv")
-        fast = csv_file._load_fast(path, "target")
+        task = (None, "classification", "regression")[case // 3 % 3]
+        fast = csv_file._load_fast(path, "target", task)
         with monkeypatch.context() as patched:
             patched.setattr(csv_file, "_load_fast", lambda *_: None)
             try:
-                exact = load_csv(path)
+                exact = load_csv(path, task=task)
             except DataError:
                 exact = None
         if fast is None:

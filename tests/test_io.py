@@ -160,9 +160,11 @@ def test_broken_config(tmp_path, config, message):
 
 def test_file_format_from_another_version_is_named(tmp_path):
     tensors = {"000.dense.W": np.zeros((2, 1), np.float32), "000.dense.b": np.zeros(1, np.float32)}
-    metadata = {"sigmalab_config": json.dumps(GOOD), "sigmalab_format": "2"}
+    metadata = {"sigmalab_config": json.dumps(GOOD), "sigmalab_format": "3"}
     path = _write(tmp_path / "future.safetensors", save_safetensors(tensors, metadata=metadata))
-    with pytest.raises(sl.SigmalabError, match="is in sigmalab file format '2'; .* format '1'"):
+    with pytest.raises(
+        sl.SigmalabError, match="is in sigmalab file format '3'; .* formats '1', '2': a newer"
+    ):
         sl.load(path)
 
 

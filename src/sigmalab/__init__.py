@@ -16,7 +16,9 @@ from .io import load_model as load
 from .layers import BatchNorm, Dense, Dropout, Layer
 from .losses import get_loss
 from .model import Sequential
+from .normalization import Normalization
 from .optimizers import SGD, Adam, Optimizer, RMSprop
+from .preprocessing import Preprocessing
 
 if TYPE_CHECKING:
     from .doctor.diagnose import RunSource
@@ -49,8 +51,10 @@ __all__ = [
     "Ensemble",
     "History",
     "Layer",
+    "Normalization",
     "NotFiniteError",
     "Optimizer",
+    "Preprocessing",
     "RMSprop",
     "Sequential",
     "ShapeError",

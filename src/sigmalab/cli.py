@@ -242,14 +242,16 @@ def datasets() -> None:
 
 @command()
 def predict(
-    model: Annotated[Path, typer.Argument(help="A model.safetensors written by train.")],
+    model: Annotated[
+        Path, typer.Argument(help="A model file (it carries its preprocessing and classes).")
+    ],
     csv_file: Annotated[Path, typer.Argument(help="CSV with the model's feature columns.")],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of to stdout.")
     ] = None,
 ) -> None:
-    """Predict each row of a CSV: class probabilities and label, or the regression value."""
-    from .io import atomic_write_bytes
+    """Predict each row of a CSV: class probabilities and the class name, or the value."""
+    from .files import atomic_write_bytes
     from .runner import csv_text, predict_csv
 
     text = csv_text(*predict_csv(model, csv_file))

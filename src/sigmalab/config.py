@@ -5,7 +5,7 @@ optimizers, initialisers, dtypes, datasets), so a typo fails at once with its ke
 the allowed values instead of minutes into training. The format::
 
     [data]   dataset, samples, noise, test_fraction, validation_fraction, standardize, seed,
-             features, target
+             features, target, task
     [model]  seed, dtype, layers = [{type = "dense" | "batchnorm" | "dropout", ...}, ...]
     [train]  loss, epochs, batch_size, optimizer = {name = ..., lr = ...},
              early_stopping_patience
@@ -37,7 +37,7 @@ from .activations import get_activation
 from .backend import DTYPES
 from .data import available
 from .data.features import FEATURES, check_feature_names
-from .data.registry import check_features_apply
+from .data.registry import check_features_apply, check_task_applies
 from .errors import SigmalabError, unknown_name_message
 from .initializers import INIT_NAMES
 from .limits import MAX_SAMPLES, MAX_UNITS, Cap
@@ -111,6 +111,7 @@ class DataConfig(_Table):
     seed: int = Field(0, ge=0)
     features: list[Annotated[str, _one_of("feature", FEATURES)]] | None = Field(None, min_length=1)
     target: str = "target"
+    task: Literal["classification", "regression"] | None = None
     _base_dir: Path | None = PrivateAttr(None)
 
     def model_post_init(self, context: Any) -> None:
@@ -144,6 +145,11 @@ class DataConfig(_Table):
     def _features_need_2d_data(self) -> DataConfig:
         hint = "; remove the features key"
         _engine_check(check_features_apply, self.dataset, self.features, hint=hint)
+        return self
+
+    @model_validator(mode="after")
+    def _task_fits_dataset(self) -> DataConfig:
+        _engine_check(check_task_applies, self.dataset, self.task, hint="; remove the task key")
         return self
 
     @property
@@ -462,7 +468,7 @@ def save_run(config: RunConfig, path: str | os.PathLike) -> None:
     """
     import tomli_w
 
-    from .io import atomic_write_bytes
+    from .files import atomic_write_bytes
 
     target = Path(path)
     data = config.to_dict()

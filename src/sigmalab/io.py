@@ -3,6 +3,9 @@
 Loading never unpickles and never runs code; formula activations are stored as
 their text and re-parsed by the whitelisting parser. Writes go to a temporary file
 that replaces the target only when complete, so a crash never leaves half a file.
+
+Format 2 adds the model's preprocessing (its config, and the normalization's mean and
+variance as float64 tensors) and class names; format 1 files, which have neither, load.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ if TYPE_CHECKING:
 
 CONFIG_KEY = "sigmalab_config"
 FORMAT_KEY = "sigmalab_format"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
+READABLE_VERSIONS = ("1", "2")
+PREPROCESSING_PREFIX = "preprocessing."
 SAFETENSORS_DTYPES = {"float32": "F32", "float64": "F64"}
 
 
@@ -42,6 +47,9 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
         for index, layer in enumerate(model.layers)
         for name, array in (*layer.params.items(), *layer.state.items())
     }
+    if model.preprocessing is not None:
+        for name, array in model.preprocessing.state.items():
+            tensors[PREPROCESSING_PREFIX + name] = np.ascontiguousarray(array)
     metadata = {CONFIG_KEY: config, FORMAT_KEY: FORMAT_VERSION}
     atomic_write_bytes(path, save(tensors, metadata=metadata))
 
@@ -68,11 +76,20 @@ def load_model(path: str | os.PathLike) -> Sequential:
             }
             model, input_dim = _model_from_metadata(source, metadata)
             keys = _check_declared(source, model, input_dim, declared)
-            model.build(input_dim)
+            _build(source, model, input_dim)
             weights = [archive.get_tensor(key) for key in keys]
+            state = {
+                name: archive.get_tensor(key)
+                for name, key in _check_preprocessing(source, model, declared).items()
+            }
     except (SafetensorError, OSError) as error:
         raise SigmalabError(f"{source} is not a valid safetensors model file: {error}") from None
     model.set_weights(weights)
+    if model.preprocessing is not None:
+        try:
+            model.preprocessing.set_state(state)
+        except SigmalabError as error:
+            raise SigmalabError(f"{source}: {error}") from None
     return model
 
 
@@ -83,10 +100,10 @@ def _model_from_metadata(source: Path, metadata: dict[str, str]) -> tuple[Sequen
     if CONFIG_KEY not in metadata:
         raise SigmalabError(f"{source} has no sigmalab config; was it saved by sigmalab?")
     version = metadata.get(FORMAT_KEY, FORMAT_VERSION)
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise SigmalabError(
-            f"{source} is in sigmalab file format {version!r}; this sigmalab reads format "
-            f"{FORMAT_VERSION!r} only"
+            f"{source} is in sigmalab file format {version!r}; this sigmalab reads formats "
+            f"{', '.join(map(repr, READABLE_VERSIONS))}: a newer sigmalab wrote it, so upgrade"
         )
     try:
         config = json.loads(metadata[CONFIG_KEY])
@@ -104,6 +121,15 @@ def _model_from_metadata(source: Path, metadata: dict[str, str]) -> tuple[Sequen
         raise SigmalabError(f"{source}: broken sigmalab config: {error}") from None
 
 
+def _build(source: Path, model: Sequential, input_dim: int) -> None:
+    """Build the model; a config whose parts do not fit together (its preprocessing's width,
+    its class names and outputs) is a broken config."""
+    try:
+        model.build(input_dim)
+    except SigmalabError as error:
+        raise SigmalabError(f"{source}: broken sigmalab config: {error}") from None
+
+
 def _check_declared(
     source: Path, model: Sequential, input_dim: int, declared: dict[str, tuple[tuple, str]]
 ) -> list[str]:
@@ -113,12 +139,32 @@ def _check_declared(
     keys = []
     for index, layer, name, shape in model.weight_shapes(input_dim):
         key = _tensor_name(index, layer.kind, name)
-        if key not in declared:
-            raise SigmalabError(f"{source}: tensor {key!r} is missing")
-        if declared[key] != (shape, dtype):
-            raise SigmalabError(
-                f"{source}: tensor {key!r} is {declared[key][1]} of shape {declared[key][0]}, "
-                f"but the config needs {dtype} of shape {shape}"
-            )
+        _check_tensor(source, declared, key, shape, dtype)
         keys.append(key)
     return keys
+
+
+def _check_preprocessing(
+    source: Path, model: Sequential, declared: dict[str, tuple[tuple, str]]
+) -> dict[str, str]:
+    """Tensor name by preprocessing state name (float64, one value per column), once each is
+    declared so."""
+    state = {} if model.preprocessing is None else model.preprocessing.state
+    keys = {}
+    for name, placeholder in state.items():
+        key = PREPROCESSING_PREFIX + name
+        _check_tensor(source, declared, key, placeholder.shape, SAFETENSORS_DTYPES["float64"])
+        keys[name] = key
+    return keys
+
+
+def _check_tensor(
+    source: Path, declared: dict[str, tuple[tuple, str]], key: str, shape: tuple, dtype: str
+) -> None:
+    if key not in declared:
+        raise SigmalabError(f"{source}: tensor {key!r} is missing")
+    if declared[key] != (shape, dtype):
+        raise SigmalabError(
+            f"{source}: tensor {key!r} is {declared[key][1]} of shape {declared[key][0]}, "
+            f"but the config needs {dtype} of shape {shape}"
+        )

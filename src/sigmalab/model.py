@@ -9,11 +9,13 @@ from types import MappingProxyType
 
 from .backend import child_rngs, resolve_dtype, xp
 from .callbacks import Callback, History, check_callbacks
+from .data.dataset import CLASSIFICATION, REGRESSION
 from .errors import DivergenceWarning, ShapeError, SigmalabError, unknown_name
 from .layers import LAYER_TYPES, Dense, Layer
 from .limits import MAX_WEIGHTS
 from .losses import Loss, get_loss
 from .optimizers import Optimizer, get_optimizer
+from .preprocessing import Preprocessing
 from .training import begin_logs, epoch_metrics, train_epochs
 from .validation import as_matrix, as_real_array, check_finite, check_int, holdout_rows, to_dtype
 
@@ -53,15 +55,25 @@ def _checked_weight(
 
 
 class Sequential:
-    """A stack of layers trained by backpropagation.
+    """A stack of layers trained by backpropagation, with the preprocessing of its inputs.
 
     All trainable parameters live in one flat array (``flat_params``) and their
     gradients in another (``flat_grads``); each layer's ``params`` are views into
     them, so optimizers update every layer with a few whole-array operations.
+
+    ``fit``, ``evaluate``, ``predict`` and ``predict_labels`` take raw rows and apply
+    ``preprocessing`` (named columns, Playground features, standardisation) first, once
+    per call; ``forward``, ``backward`` and ``train_step`` work on the network's own
+    inputs (``preprocess(X)``). ``class_names[k]`` is what label k stands for.
     """
 
     def __init__(
-        self, layers: Iterable[Layer] = (), seed: int | None = 0, dtype: str = "float32"
+        self,
+        layers: Iterable[Layer] = (),
+        seed: int | None = 0,
+        dtype: str = "float32",
+        preprocessing: Preprocessing | None = None,
+        class_names: Sequence[str | int | float] | None = None,
     ) -> None:
         self.layers: list[Layer] = []
         self.seed = seed if seed is None else check_int("seed", seed, low=0)
@@ -69,6 +81,8 @@ class Sequential:
         self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None
         self.input_dim: int | None = None
+        self.preprocessing = preprocessing
+        self.class_names = class_names
         self.flat_params: xp.ndarray | None = None
         self.flat_grads: xp.ndarray | None = None
         self.stop_training = False
@@ -87,6 +101,30 @@ class Sequential:
         if self.built:
             raise SigmalabError("cannot add layers to a built model; create a new Sequential")
         self.layers.append(layer)
+
+    @property
+    def preprocessing(self) -> Preprocessing | None:
+        """How raw rows become the network's inputs (None: they are its inputs)."""
+        return self._preprocessing
+
+    @preprocessing.setter
+    def preprocessing(self, preprocessing: Preprocessing | None) -> None:
+        if preprocessing is not None and not isinstance(preprocessing, Preprocessing):
+            raise SigmalabError(
+                f"preprocessing must be an sl.Preprocessing or None, received {preprocessing!r}"
+            )
+        self._preprocessing = preprocessing
+
+    @property
+    def class_names(self) -> list[str | int | float] | None:
+        """What each label stands for (``"cat"``, ``-1``, ...); None: labels 0..k-1, or a
+        regression when the loss is mse."""
+        return self._class_names
+
+    @class_names.setter
+    def class_names(self, names: Sequence[str | int | float] | None) -> None:
+        self._class_names = None if names is None else _check_class_names(names)
+        self._check_class_names_fit()
 
     @property
     def built(self) -> bool:
@@ -117,6 +155,12 @@ class Sequential:
                     f"model was built for {self.input_dim} input(s), received {input_dim}"
                 )
             return self
+        names = None if self.preprocessing is None else self.preprocessing.output_names
+        if names is not None and input_dim != len(names):
+            raise ShapeError(
+                f"the preprocessing gives {len(names)} input(s) ({', '.join(names)}), "
+                f"so the model cannot be built for {input_dim}"
+            )
         if not self.layers:
             raise SigmalabError("the model has no layers; pass a list such as [sl.Dense(1)]")
         count = sum(math.prod(shape) for *_, shape in self.weight_shapes(input_dim))
@@ -129,6 +173,7 @@ class Sequential:
             width = layer.build(width, self._rngs[layer.random_stream], self.dtype)
         self.input_dim = input_dim
         self._pack_parameters()
+        self._check_class_names_fit()
         return self
 
     def weight_shapes(self, input_dim: int) -> list[tuple[int, Layer, str, tuple[int, ...]]]:
@@ -170,6 +215,7 @@ class Sequential:
         self.loss = get_loss(loss)
         self.optimizer = get_optimizer(optimizer)
         self.optimizer.reset()  # an instance reused from another run must not carry its moments
+        self._check_class_names_fit()
         return self
 
     # ---- weights ---------------------------------------------------------------------
@@ -314,7 +360,7 @@ class Sequential:
         self._require_compiled()
         epochs = check_int("epochs", epochs, low=0)
         batch_size = check_int("batch_size", batch_size)
-        X = self._check_inputs(X)
+        X = self._check_inputs(self.preprocess(X))
         targets = self.loss.prepare_targets(y, X.shape[0], self.output_dim, self.dtype)
         if validation_split:
             if validation_data is not None:
@@ -406,22 +452,58 @@ class Sequential:
             return None
         if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
             raise SigmalabError("validation_data must be a pair (X_val, y_val)")
-        X_val = self._check_inputs(validation_data[0], name="X_val")
+        X_val = self._check_inputs(self.preprocess(validation_data[0], "X_val"), name="X_val")
         y_val = self.loss.prepare_targets(
             validation_data[1], X_val.shape[0], self.output_dim, self.dtype
         )
         return X_val, y_val
 
     # ---- inference -------------------------------------------------------------------
+    def preprocess(self, X: object, name: str = "X") -> xp.ndarray:
+        """The network's inputs for raw rows ``X`` (``X`` itself without preprocessing)."""
+        return X if self.preprocessing is None else self.preprocessing(X, name)
+
     def predict(self, X: xp.ndarray) -> xp.ndarray:
-        """Predictions in inference mode: probabilities for bce / cross_entropy, raw otherwise."""
-        out = self.forward(X, training=False)
+        """Predictions for raw rows in inference mode: probabilities for bce / cross_entropy,
+        raw outputs otherwise."""
+        out = self.forward(self.preprocess(X), training=False)
         return self.loss.transform(out) if self.loss is not None else out
+
+    @property
+    def task(self) -> str:
+        """'classification' when the loss is bce / cross_entropy or the model has class names
+        (a classification trained with mse), else 'regression'."""
+        classifies = self.loss is not None and self.loss.is_classification
+        return CLASSIFICATION if classifies or self.class_names is not None else REGRESSION
+
+    @property
+    def labels(self) -> list[str | int | float]:
+        """The class names, or 0..k-1 for a classification saved without them."""
+        self._require_classification()
+        if self.class_names is not None:
+            return self.class_names
+        return list(range(2 if self.output_dim == 1 else self.output_dim))
+
+    def class_indices(self, outputs: xp.ndarray) -> xp.ndarray:
+        """The label index (0..k-1) of each row of ``predict``'s outputs: the largest
+        probability, probability >= 0.5 for bce, the rounded value for mse."""
+        self._require_classification()
+        outputs = xp.asarray(outputs)
+        if self.loss is not None and self.loss.name == "cross_entropy":
+            return outputs.argmax(axis=1)
+        if self.loss is not None and self.loss.name == "bce":
+            return (outputs[:, 0] >= 0.5).astype(xp.int64)
+        return xp.clip(xp.rint(outputs[:, 0]), 0, len(self.labels) - 1).astype(xp.int64)
+
+    def predict_labels(self, X: xp.ndarray) -> xp.ndarray:
+        """The predicted class of each raw row, as its class name (``labels[k]``)."""
+        self._require_classification()
+        return xp.asarray(self.labels)[self.class_indices(self.predict(X))]
 
     def evaluate(self, X: xp.ndarray, y: xp.ndarray) -> dict[str, float]:
         """Loss (penalty included) and, for classification, accuracy in inference mode."""
         self._require_compiled()
-        X = self._check_inputs(X)
+        X = self._check_inputs(self.preprocess(X))
         return self.evaluate_arrays(
             X, self.loss.prepare_targets(y, X.shape[0], self.output_dim, self.dtype)
         )
@@ -454,6 +536,34 @@ class Sequential:
         if self.loss is None or self.optimizer is None:
             raise SigmalabError("call model.compile(loss=..., optimizer=...) first")
 
+    def _require_classification(self) -> None:
+        """Labels need a built classifier whose class names fit its outputs."""
+        self._require_built()
+        if self.task != CLASSIFICATION:
+            raise SigmalabError(
+                "the model is a regression (loss 'mse', no class_names), so it has no labels; "
+                "use predict for its values"
+            )
+        self._check_class_names_fit()
+
+    def _check_class_names_fit(self) -> None:
+        """Once the outputs and the loss are known: 2 names for bce, one per output for
+        cross_entropy, one output for a classification trained with mse."""
+        if self.class_names is None or not self.built or self.loss is None:
+            return
+        loss = self.loss.name
+        needed = {"bce": 2, "cross_entropy": self.output_dim}.get(loss)
+        if needed is not None and len(self.class_names) != needed:
+            raise SigmalabError(
+                f"class_names: a {loss} model with {self.output_dim} output(s) needs {needed} "
+                f"names, received {len(self.class_names)}: {self.class_names}"
+            )
+        if needed is None and self.output_dim != 1:
+            raise SigmalabError(
+                f"class_names: a classification trained with mse needs 1 output, the model "
+                f"has {self.output_dim}"
+            )
+
     # ---- configuration and files -----------------------------------------------------
     def get_config(self) -> dict:
         """Everything needed to rebuild the model (not the weights)."""
@@ -466,6 +576,10 @@ class Sequential:
         if self.loss is not None:
             config["loss"] = self.loss.name
             config["optimizer"] = self.optimizer.get_config()
+        if self.preprocessing is not None:
+            config["preprocessing"] = self.preprocessing.get_config()
+        if self.class_names is not None:
+            config["class_names"] = self.class_names
         return config
 
     @classmethod
@@ -487,7 +601,14 @@ class Sequential:
                 layers.append(LAYER_TYPES[kind](**layer_config))
             except TypeError as error:
                 raise SigmalabError(f"layers[{index}] ({kind}): {error}") from None
-        model = cls(layers, seed=config.get("seed", 0), dtype=config.get("dtype", "float32"))
+        saved = config.get("preprocessing")
+        model = cls(
+            layers,
+            seed=config.get("seed", 0),
+            dtype=config.get("dtype", "float32"),
+            preprocessing=None if saved is None else Preprocessing.from_config(saved),
+            class_names=config.get("class_names"),
+        )
         if config.get("input_dim") is not None:
             model.build(config["input_dim"])
         if config.get("loss") is not None:
@@ -518,3 +639,25 @@ class Sequential:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{inner}], seed={self.seed}, dtype={self.dtype.name!r})"
+
+
+def _check_class_names(names: object) -> list[str | int | float]:
+    """Distinct class names, all text or all numbers, as plain JSON-able values."""
+    if isinstance(names, str) or not isinstance(names, Sequence | xp.ndarray):
+        raise SigmalabError(
+            f"class_names must be a list such as ['cat', 'dog'], received {names!r}"
+        )
+    plain = [name.item() if isinstance(name, xp.generic) else name for name in names]
+    text = all(isinstance(name, str) for name in plain)
+    numbers = all(
+        isinstance(name, int | float) and not isinstance(name, bool) and math.isfinite(name)
+        for name in plain
+    )
+    if len(plain) < 2 or not (text or numbers):
+        raise SigmalabError(
+            "class_names must be 2 or more names, all text or all finite numbers, "
+            f"received {list(plain)!r}"
+        )
+    if len(set(plain)) != len(plain):
+        raise SigmalabError(f"class_names lists a name twice: {plain}")
+    return plain

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .data.dataset import CLASSIFICATION
-from .io import atomic_write_bytes
+from .files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -94,7 +94,7 @@ def _panels(result: RunResult) -> list:
     panels = [_plot_loss]
     if "accuracy" in result.history.history:
         panels.append(_plot_accuracy)
-    if result.raw.X_train.shape[1] == 2:
+    if dataset.X_train.shape[1] == 2:
         panels.append(_plot_plane)
     if dataset.task == CLASSIFICATION and (dataset.n_classes or 2) > 2:
         panels.append(_plot_confusion)
@@ -230,14 +230,14 @@ def _legend_below(ax: Axes) -> None:
 # ---- the data --------------------------------------------------------------------------
 def _plot_plane(ax: Axes, result: RunResult) -> None:
     """Heat-map of the model's output over the data range, with the points on top."""
-    raw = result.raw
+    raw = result.dataset
     points = np.vstack([raw.X_train, raw.X_test])
     low, high = points.min(axis=0), points.max(axis=0)
     margin = 0.05 * (high - low) + 1e-9
     x1 = np.linspace(low[0] - margin[0], high[0] + margin[0], GRID_POINTS)
     x2 = np.linspace(low[1] - margin[1], high[1] + margin[1], GRID_POINTS)
     grid = np.column_stack([g.ravel() for g in np.meshgrid(x1, x2)])
-    outputs = _predict(result, result.preprocessing.apply(grid))
+    outputs = _predict(result, grid)
     values, colours = _colouring(outputs, result)
     image = ax.imshow(
         values.reshape(GRID_POINTS, GRID_POINTS),
@@ -274,14 +274,11 @@ def _plot_plane(ax: Axes, result: RunResult) -> None:
 
 def _plot_confusion(ax: Axes, result: RunResult) -> None:
     """Test-split counts: rows are the true classes, columns the predicted ones."""
-    from .runner import predicted_labels
-
     dataset = result.dataset
     classes = dataset.n_classes
     outputs = _predict(result, dataset.X_test)
-    loss = result.model.loss.name if result.model.loss is not None else "mse"
     with np.errstate(invalid="ignore"):
-        predicted = predicted_labels(np.nan_to_num(outputs), loss, classes)
+        predicted = result.model.class_indices(np.nan_to_num(outputs))
     counts = np.bincount(dataset.y_test * classes + predicted, minlength=classes * classes)
     counts = counts.reshape(classes, classes)
     ax.imshow(counts, cmap="Blues", vmin=0)
@@ -354,7 +351,7 @@ def _colouring(outputs: np.ndarray, result: RunResult) -> tuple[np.ndarray, dict
     """
     from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 
-    raw = result.raw
+    raw = result.dataset
     playground = LinearSegmentedColormap.from_list("playground", [ORANGE, WHITE, BLUE])
     if outputs.shape[1] > 2:
         classes = outputs.shape[1]

@@ -2,13 +2,13 @@
 
 ``train_run`` is the one place that turns a RunConfig into a trained model, shared by
 ``sigmalab train`` and the doctor, so both see exactly the same training. ``predict_csv``
-applies a trained run to new rows with the same preprocessing.
+applies a saved model to the rows of a CSV: the model file carries the preprocessing and
+the class names, so nothing beside it is read.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import os
@@ -24,12 +24,13 @@ from . import data as datasets
 from .callbacks import Callback, EarlyStopping, History
 from .config import ConfigError, RunConfig, build_model, save_run
 from .data.csv_file import read_columns
-from .data.dataset import CLASSIFICATION, Dataset
-from .data.features import expand
+from .data.dataset import CLASSIFICATION, REGRESSION, Dataset
 from .errors import SigmalabError
-from .io import atomic_write_bytes, load_model
+from .files import atomic_write_bytes
+from .io import load_model
 from .losses import LOSSES
 from .model import Sequential
+from .preprocessing import Preprocessing
 
 MODEL_FILE = "model.safetensors"
 RUN_FILE = "run.toml"
@@ -38,94 +39,52 @@ SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.png"
 
 
-@dataclass(frozen=True)
-class Preprocessing:
-    """How raw input columns become model inputs: Playground features, then standardisation.
-
-    Saved in summary.json so that ``sigmalab predict`` feeds new rows exactly as in training.
-    """
-
-    columns: list[str]
-    features: list[str] | None = None
-    mean: np.ndarray | None = None
-    std: np.ndarray | None = None
-
-    def apply(self, X: np.ndarray) -> np.ndarray:
-        """Map raw rows (one column per entry of ``columns``) to the model's inputs."""
-        if self.features is not None:
-            X = expand(X, self.features)
-        return X if self.mean is None else (X - self.mean) / self.std
-
-    @property
-    def input_names(self) -> list[str]:
-        """Names of the model's input columns."""
-        return self.features if self.features is not None else self.columns
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form; mean/std are null when the run did not standardise."""
-        scale = (
-            None if self.mean is None else {"mean": self.mean.tolist(), "std": self.std.tolist()}
-        )
-        return {"columns": self.columns, "features": self.features, "standardize": scale}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
-        """Inverse of ``to_dict``; raises ValueError when mean/std do not fit the inputs."""
-        scale = data.get("standardize")
-        preprocessing = cls(
-            columns=list(data["columns"]),
-            features=data.get("features"),
-            mean=None if scale is None else np.asarray(scale["mean"], dtype=np.float64),
-            std=None if scale is None else np.asarray(scale["std"], dtype=np.float64),
-        )
-        width = (len(preprocessing.input_names),)
-        if scale is not None and not preprocessing.mean.shape == preprocessing.std.shape == width:
-            raise ValueError(f"standardize needs {width[0]} means and stds, one per input")
-        return preprocessing
-
-
 @dataclass
 class RunResult:
     """What a run produced: the trained model, its history, the data it saw, the summary.
 
-    ``dataset`` holds the model's inputs (features expanded, standardised); ``raw`` the
-    arrays as loaded, which the report plots. ``summary`` is a plain JSON-able dict.
+    ``dataset`` holds the rows as loaded (raw): the model preprocesses them itself.
+    ``summary`` is a plain JSON-able dict.
     """
 
     model: Sequential
     history: History
     dataset: Dataset
     summary: dict[str, Any]
-    raw: Dataset
-    preprocessing: Preprocessing
 
 
-def load_data(config: RunConfig) -> tuple[Dataset, Dataset, Preprocessing]:
-    """The raw split, the model-ready split and the preprocessing that links them."""
+def load_data(config: RunConfig) -> tuple[Dataset, Preprocessing]:
+    """The split as loaded (with a validation split carved from the training rows when the
+    run asks for one), and the preprocessing fitted to its training rows."""
     settings = config.data
-    raw = datasets.load(
+    dataset = datasets.load(
         settings.source,
         samples=settings.samples,
         noise=settings.noise,
         test_fraction=settings.test_fraction,
         seed=settings.seed,
         target=settings.target,
+        task=run_task(config),
     )
     if settings.validation_fraction:
-        raw = raw.with_validation(settings.validation_fraction, "data.validation_fraction")
-    preprocessing = Preprocessing(columns=list(raw.feature_names), features=settings.features)
-    X_train, X_test = preprocessing.apply(raw.X_train), preprocessing.apply(raw.X_test)
-    if settings.standardize:
-        X_train, X_test, mean, std = datasets.standardize(X_train, X_test)
-        preprocessing = dataclasses.replace(preprocessing, mean=mean, std=std)
-    prepared = dataclasses.replace(
-        raw,
-        X_train=X_train,
-        X_test=X_test,
-        X_val=None if raw.X_val is None else preprocessing.apply(raw.X_val),
-        feature_names=preprocessing.input_names,
+        dataset = dataset.with_validation(settings.validation_fraction, "data.validation_fraction")
+    preprocessing = Preprocessing.adapt(
+        dataset.X_train,
+        columns=dataset.feature_names,
+        features=settings.features,
+        standardize=settings.standardize,
     )
-    return raw, prepared, preprocessing
+    return dataset, preprocessing
+
+
+def run_task(config: RunConfig) -> str | None:
+    """The run's task: its ``[data] task``; else a regression for a CSV trained with mse;
+    else None (the dataset decides)."""
+    if config.data.task is not None:
+        return config.data.task
+    if config.train.loss == "mse" and config.data.csv_path is not None:
+        return REGRESSION
+    return None
 
 
 def check_loss_fits(config: RunConfig, dataset: Dataset) -> None:
@@ -159,15 +118,6 @@ def check_loss_fits(config: RunConfig, dataset: Dataset) -> None:
         )
 
 
-def predicted_labels(outputs: np.ndarray, loss: str, n_classes: int | None) -> np.ndarray:
-    """Class labels from ``model.predict`` outputs: threshold, argmax, or rounded mse values."""
-    if loss == "cross_entropy":
-        return outputs.argmax(axis=1)
-    if loss == "bce":
-        return (outputs[:, 0] >= 0.5).astype(np.int64)
-    return np.clip(np.rint(outputs[:, 0]), 0, (n_classes or 2) - 1).astype(np.int64)
-
-
 def train_run(
     config: RunConfig,
     out_dir: str | os.PathLike | None = None,
@@ -180,13 +130,22 @@ def train_run(
     Training watches the validation split carved from the training rows when
     ``data.validation_fraction`` > 0; otherwise it watches the test split, as before.
     """
+    result = _train(config, callbacks, verbose)
+    if out_dir is not None:
+        write_outputs(result, config, out_dir)
+    return result
+
+
+def _train(config: RunConfig, callbacks: Sequence[Callback], verbose: int) -> RunResult:
     started = time.perf_counter()
-    raw, dataset, preprocessing = load_data(config)
+    dataset, preprocessing = load_data(config)
     check_loss_fits(config, dataset)
     model = build_model(config)
+    model.preprocessing = preprocessing
+    model.class_names = dataset.class_names
     patience = config.train.early_stopping_patience
     stopper = [] if patience is None else [EarlyStopping(patience=patience)]
-    history = model.fit(
+    history = model.fit(  # the model preprocesses the rows once, up front
         dataset.X_train,
         dataset.y_train,
         epochs=config.train.epochs,
@@ -195,13 +154,10 @@ def train_run(
         verbose=verbose,
         callbacks=[*stopper, *callbacks],
     )
-    summary = _summarize(config, model, history, dataset)
+    summary = _summarize(model, history, dataset)
     summary["seconds"] = round(time.perf_counter() - started, 3)
-    summary["preprocessing"] = preprocessing.to_dict()
-    result = RunResult(model, history, dataset, summary, raw, preprocessing)
-    if out_dir is not None:
-        write_outputs(result, config, out_dir)
-    return result
+    summary["preprocessing"] = _describe(preprocessing)
+    return RunResult(model, history, dataset, summary)
 
 
 def watched_split(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -211,15 +167,23 @@ def watched_split(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
     return dataset.X_val, dataset.y_val
 
 
-def _summarize(
-    config: RunConfig, model: Sequential, history: History, dataset: Dataset
-) -> dict[str, Any]:
+def _describe(preprocessing: Preprocessing) -> dict[str, Any]:
+    """The preprocessing in summary.json, for people: the model file holds the real one."""
+    described: dict[str, Any] = preprocessing.get_config()
+    if preprocessing.normalization is not None:
+        described["mean"] = preprocessing.normalization.mean.tolist()
+        described["variance"] = preprocessing.normalization.variance.tolist()
+    return described
+
+
+def _summarize(model: Sequential, history: History, dataset: Dataset) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "dataset": dataset.name,
         "task": dataset.task,
         "samples_train": len(dataset.y_train),
         "samples_test": len(dataset.y_test),
         "n_classes": dataset.n_classes,
+        "class_names": dataset.class_names,
         "epochs": len(history.epoch),
     }
     splits = [("train", dataset.X_train, dataset.y_train)]
@@ -234,9 +198,7 @@ def _summarize(
             if dataset.task == CLASSIFICATION:
                 accuracy = metrics.get("accuracy")
                 if accuracy is None:  # mse on class labels: the rounded predictions count
-                    predictions = model.predict(X)
-                    labels = predicted_labels(predictions, config.train.loss, dataset.n_classes)
-                    accuracy = np.mean(labels == y)
+                    accuracy = np.mean(model.class_indices(model.predict(X)) == y)
                 summary[f"{split}_accuracy"] = float(accuracy)
     return summary
 
@@ -281,57 +243,55 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 # ---- prediction ----------------------------------------------------------------------------
 def predict_csv(
     model_path: str | os.PathLike, csv_path: str | os.PathLike
-) -> tuple[list[str], list[list[float | int]]]:
+) -> tuple[list[str], list[list[Any]]]:
     """Predictions for the rows of a CSV: header and rows, ready for ``csv.writer``.
 
-    The preprocessing comes from summary.json beside the model, so new rows are expanded
-    and standardised exactly as in training; without one, every CSV column except
-    ``target`` feeds the model as is. Columns the model does not read are ignored.
+    Everything comes from the model file: the columns it reads (other columns, such as
+    ``target``, are ignored), their preprocessing and the class names. A model saved
+    without preprocessing reads every column except ``target``, as it is.
     """
     model = load_model(model_path)
-    summary, preprocessing = _read_summary(Path(model_path).parent / SUMMARY_FILE)
-    X = read_columns(csv_path, None if preprocessing is None else preprocessing.columns)
-    if preprocessing is not None:
-        X = preprocessing.apply(X)
-    loss = model.loss.name if model.loss is not None else "mse"
-    return _prediction_table(model.predict(X), loss, summary)
+    if model.preprocessing is None:
+        _refuse_a_legacy_run(Path(model_path))
+    columns = None if model.preprocessing is None else model.preprocessing.columns
+    outputs = model.predict(read_columns(csv_path, columns))
+    return _prediction_table(model, outputs)
 
 
-def _read_summary(path: Path) -> tuple[dict[str, Any], Preprocessing | None]:
-    """The summary.json beside a model and its preprocessing; both empty when it is absent."""
-    if not path.is_file():
-        return {}, None
+def _refuse_a_legacy_run(model_path: Path) -> None:
+    """A model that an older sigmalab trained kept its preprocessing in summary.json beside
+    it; fed raw rows it would answer garbage, so it is refused (the summary is only read to
+    say so)."""
+    summary = model_path.parent / SUMMARY_FILE
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(summary, dict):
-            raise TypeError(f"expected a JSON object, found {type(summary).__name__}")
-        recorded = summary.get("preprocessing")
-        preprocessing = None if recorded is None else Preprocessing.from_dict(recorded)
-    except (ValueError, KeyError, TypeError) as error:  # ValueError: bad JSON or UTF-8 too
+        legacy = '"preprocessing"' in summary.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # none there, or not ours: nothing to refuse
+        legacy = False
+    if legacy:
         raise SigmalabError(
-            f"{path} is broken ({type(error).__name__}: {error}); train again or remove it"
-        ) from None
-    return summary, preprocessing
+            f"{model_path} was trained by an older sigmalab, which kept the model's "
+            f"preprocessing in {summary}; train the run again ({model_path.parent / RUN_FILE}) "
+            "so that the model file carries it"
+        )
 
 
-def _prediction_table(
-    outputs: np.ndarray, loss: str, summary: dict[str, Any]
-) -> tuple[list[str], list[list[float | int]]]:
-    """Column names and rows: probabilities and label, or the value (and label for a
-    classification trained with mse)."""
-    labels = None
+def _prediction_table(model: Sequential, outputs: np.ndarray) -> tuple[list[str], list[list[Any]]]:
+    """Column names and rows: a probability per class and the label (a class name), or the
+    value (and the label, for a classification trained with mse)."""
+    labels = names = None
+    if model.task == CLASSIFICATION:
+        names = model.labels
+        labels = [names[index] for index in model.class_indices(outputs)]
+    loss = model.loss.name if model.loss is not None else "mse"
     if loss == "mse":
         width = outputs.shape[1]
         columns = ["prediction"] if width == 1 else [f"prediction_{k}" for k in range(width)]
-        if summary.get("task") == CLASSIFICATION:
-            labels = predicted_labels(outputs, loss, summary.get("n_classes"))
     else:
-        labels = predicted_labels(outputs, loss, None)
         if loss == "bce":
             outputs = np.column_stack([1.0 - outputs[:, 0], outputs[:, 0]])
-        columns = [f"probability_{k}" for k in range(outputs.shape[1])]
+        columns = [f"probability_{name}" for name in names]
     rows = outputs.tolist()
     if labels is not None:
         columns.append("label")
-        rows = [[*row, int(label)] for row, label in zip(rows, labels, strict=True)]
+        rows = [[*row, label] for row, label in zip(rows, labels, strict=True)]
     return columns, rows

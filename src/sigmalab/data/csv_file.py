@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import DataError
+from .dataset import REGRESSION, ClassName, DataError
 
 MAX_CLASSES = 50  # integer targets with more distinct values than this are a regression
 
@@ -124,11 +124,15 @@ def _feature(path: Path, line: int, column: str, cell: str) -> float:
     return value
 
 
-def _encode_targets(path: Path, target: str, lines: list[int], cells: list[str]) -> np.ndarray:
-    """Return int64 class labels 0..k-1 (sorted order) or float64 regression targets.
+def _encode_targets(
+    path: Path, target: str, lines: list[int], cells: list[str], task: str | None
+) -> tuple[np.ndarray, list[ClassName] | None]:
+    """Return int64 labels 0..k-1 and the class names they stand for, or float64 targets and None.
 
-    Text labels, and integers with at most MAX_CLASSES distinct values, are classes; other
-    numbers are a regression. A column mixing numbers and text is rejected: it is usually a typo.
+    ``task`` None infers it: text labels, and integers with at most MAX_CLASSES distinct
+    values, are classes; other numbers are a regression. A class name is the text, or the
+    number (an int when whole), so predictions come back as the values the file holds. A
+    column mixing numbers and text is rejected: it is usually a typo.
     """
     numeric = [_is_number(cell) for cell in cells]
     for line, cell, is_number in zip(lines, cells, numeric, strict=True):
@@ -142,19 +146,36 @@ def _encode_targets(path: Path, target: str, lines: list[int], cells: list[str])
                 "or all class names"
             )
     if not numeric[0]:
-        return np.unique(cells, return_inverse=True)[1].astype(np.int64)
+        if task == REGRESSION:
+            raise DataError(
+                f"{path} line {lines[0]}, column {target!r}: {cells[0]!r} is text, but a "
+                "regression needs numbers; set task = 'classification' to learn these classes "
+                "(a run whose loss is mse reads a CSV as a regression unless [data] task says so)"
+            )
+        return _text_targets(np.asarray(cells))
     values = np.array(
         [_feature(path, line, target, cell) for line, cell in zip(lines, cells, strict=True)]
     )
-    return _numeric_targets(values)
+    return _numeric_targets(values, task)
 
 
-def _numeric_targets(values: np.ndarray) -> np.ndarray:
-    """Class labels 0..k-1 for at most MAX_CLASSES whole numbers, else the values (regression)."""
+def _text_targets(cells: np.ndarray) -> tuple[np.ndarray, list[ClassName]]:
+    """Labels 0..k-1 in the sorted order of the names, and the names."""
+    classes, labels = np.unique(cells, return_inverse=True)
+    return labels.astype(np.int64), [str(name) for name in classes]
+
+
+def _numeric_targets(
+    values: np.ndarray, task: str | None
+) -> tuple[np.ndarray, list[ClassName] | None]:
+    """Labels 0..k-1 and the numbers they stand for (an int when whole), or the values and
+    None for a regression; without a task, at most MAX_CLASSES whole numbers are classes."""
     classes, labels = np.unique(values, return_inverse=True)
-    if np.all(classes == np.round(classes)) and len(classes) <= MAX_CLASSES:
-        return labels.astype(np.int64)
-    return values
+    whole = bool(np.all(classes == np.round(classes)))
+    if task == REGRESSION or (task is None and not (whole and len(classes) <= MAX_CLASSES)):
+        return values, None
+    names = [int(value) if whole else float(value) for value in classes]
+    return labels.astype(np.int64), names
 
 
 # ---- the fast path: NumPy's C reader on a well-formed file ---------------------------------
@@ -206,21 +227,29 @@ class _Codes(dict):
         return self.setdefault(cell.strip(), len(self))
 
 
-def _fast_targets(codes: _Codes, column: np.ndarray) -> np.ndarray | None:
-    """The exact reader's targets from the distinct cells and each row's code; None when the
-    cells need its message (an empty cell, numbers mixed with text, NaN/Inf)."""
+def _fast_targets(
+    codes: _Codes, column: np.ndarray, task: str | None
+) -> tuple[np.ndarray, list[ClassName] | None] | None:
+    """The exact reader's targets and class names from the distinct cells and each row's
+    code; None when the cells need its message (an empty cell, numbers mixed with text,
+    NaN/Inf, text for a regression)."""
     cells = list(codes)
     numeric = [_is_number(cell) for cell in cells]
     if "" in codes or any(numeric) != all(numeric):
         return None
     rows = column.astype(np.intp)
     if not numeric[0]:
-        return np.unique(cells, return_inverse=True)[1].astype(np.int64)[rows]
+        if task == REGRESSION:
+            return None
+        labels, names = _text_targets(np.asarray(cells))
+        return labels[rows], names
     values = np.array([float(cell) for cell in cells])
-    return _numeric_targets(values[rows]) if np.isfinite(values).all() else None
+    return _numeric_targets(values[rows], task) if np.isfinite(values).all() else None
 
 
-def _load_fast(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+def _load_fast(
+    path: Path, target: str, task: str | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str], list[ClassName] | None] | None:
     """``load_csv``'s result through NumPy's C reader, or None if the file needs a closer look."""
     header = _header(path)
     if header is None or target not in header[1] or len(header[1]) == 1:
@@ -229,14 +258,15 @@ def _load_fast(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, list[st
     column = names.index(target)
     values = _parse_fast(path, lines, len(names), {})
     if values is not None:  # numeric targets parse in C too
-        y = _numeric_targets(values[:, column])
+        targets = _numeric_targets(values[:, column], task)
     else:  # class names (NumPy stops at the first one, so trying costs little)
         codes = _Codes()
         values = _parse_fast(path, lines, len(names), {column: codes})
-        y = None if values is None else _fast_targets(codes, values[:, column])
-    if y is None:
+        targets = None if values is None else _fast_targets(codes, values[:, column], task)
+    if targets is None:
         return None
-    return np.delete(values, column, axis=1), y, [name for name in names if name != target]
+    features = [name for name in names if name != target]
+    return np.delete(values, column, axis=1), targets[0], features, targets[1]
 
 
 def _ignored(cell: str) -> float:
@@ -260,15 +290,17 @@ def _read_columns_fast(path: Path, target: str, columns: list[str] | None) -> np
 
 
 def load_csv(
-    path: str | os.PathLike[str], target: str = "target"
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Read a headed CSV into float64 X, targets y (int64 classes or float64 values), names.
+    path: str | os.PathLike[str], target: str = "target", task: str | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str], list[ClassName] | None]:
+    """Read a headed CSV into float64 X, targets y, feature names and class names.
 
-    The ``target`` column holds y; every other column must be numeric. Any bad cell raises a
+    The ``target`` column holds y: int64 labels 0..k-1 with their class names for a
+    classification, float64 values and None for a regression (``task`` "classification" or
+    "regression"; None infers it). Every other column must be numeric. Any bad cell raises a
     DataError naming the file, line and column, so a user can fix the data directly.
     """
     path = Path(path)
-    fast = _load_fast(path, target)
+    fast = _load_fast(path, target, task)
     if fast is not None:
         return fast
     header_line, names, rows = _read_table(path)
@@ -280,8 +312,9 @@ def load_csv(
     X = _numeric_columns(path, names, rows, feature_names)
     target_index = names.index(target)
     lines = [line for line, _ in rows]
-    y = _encode_targets(path, target, lines, [cells[target_index] for _, cells in rows])
-    return X, y, feature_names
+    cells = [cells[target_index] for _, cells in rows]
+    y, class_names = _encode_targets(path, target, lines, cells, task)
+    return X, y, feature_names, class_names
 
 
 def read_columns(

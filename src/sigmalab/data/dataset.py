@@ -18,12 +18,16 @@ class DataError(SigmalabError):
     """A bad dataset request or file; the message names the file, row, column or parameter."""
 
 
+ClassName = str | int | float
+
+
 @dataclass(eq=False)
 class Dataset:
     """A train/test split plus what a model needs to know to fit it (task, classes, names).
 
     ``X_val``/``y_val`` hold a validation split carved out of the training rows by
-    ``with_validation``; None when there is none.
+    ``with_validation``; None when there is none. ``class_names[k]`` is the target value
+    that label k stands for (``"cat"``, ``-1``, ...); None for a regression.
     """
 
     name: str
@@ -32,10 +36,15 @@ class Dataset:
     X_test: np.ndarray
     y_test: np.ndarray
     task: str
-    n_classes: int | None
     feature_names: list[str]
     X_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+    class_names: list[ClassName] | None = None
+
+    @property
+    def n_classes(self) -> int | None:
+        """How many classes a classification has (None for a regression)."""
+        return None if self.class_names is None else len(self.class_names)
 
     def with_validation(self, fraction: float, name: str = "validation_fraction") -> Dataset:
         """The last ``round(n * fraction)`` training rows as the validation split.

@@ -10,8 +10,8 @@ from .dataset import DataError
 INSTALL_COMMAND = "pip install -e '.[datasets]'"
 
 
-def load_real(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Return X, int labels and feature names of ``sklearn.datasets.load_<name>``."""
+def load_real(name: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str | int]]:
+    """Return X, int labels, feature names and class names of ``sklearn.datasets.load_<name>``."""
     try:
         from sklearn import datasets
     except ImportError:
@@ -21,4 +21,5 @@ def load_real(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         ) from None
     bunch = getattr(datasets, f"load_{name}")()
     names = [str(feature) for feature in bunch.feature_names]
-    return bunch.data.astype(np.float64), bunch.target.astype(np.int64), names
+    classes = [np.asarray(label).item() for label in bunch.target_names]  # 'setosa', or 0..9
+    return bunch.data.astype(np.float64), bunch.target.astype(np.int64), names, classes

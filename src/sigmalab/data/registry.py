@@ -94,6 +94,25 @@ def check_features_apply(name: str, features: Sequence[str] | None) -> None:
         )
 
 
+def builtin_task(name: str) -> str | None:
+    """The task of a built-in dataset, or None for a CSV path (its run decides)."""
+    if name in SYNTHETIC:
+        return SYNTHETIC[name].task
+    return CLASSIFICATION if name in REAL else None
+
+
+def check_task_applies(name: str, task: str | None) -> None:
+    """Reject a task that contradicts a built-in dataset's own; a CSV's task is the user's."""
+    if task not in (None, CLASSIFICATION, REGRESSION):
+        raise DataError(f"task must be {CLASSIFICATION!r} or {REGRESSION!r}, received {task!r}")
+    own = builtin_task(name)
+    if task is not None and own is not None and task != own:
+        raise DataError(
+            f"{name!r} is a built-in {own} dataset, so task {task!r} does not apply; "
+            "the task is chosen for CSV files"
+        )
+
+
 def load(
     name: str | os.PathLike[str],
     samples: int = 500,
@@ -102,11 +121,13 @@ def load(
     seed: int = 0,
     features: Sequence[str] | None = None,
     target: str = "target",
+    task: str | None = None,
 ) -> Dataset:
     """Return a shuffled, seeded train/test split of a built-in dataset or a ``.csv`` file.
 
     ``samples`` and ``noise`` apply to the generated 2-D sets only; ``features`` picks their
-    Playground input features; ``target`` names the CSV label column. One
+    Playground input features; ``target`` names the CSV label column and ``task``
+    ("classification" or "regression") says how to read it (None infers it). One
     ``default_rng(seed)`` drives generation and shuffling, so a seed reproduces every array.
     """
     if not isinstance(name, str | os.PathLike):
@@ -117,19 +138,21 @@ def load(
     _check_arguments(samples, noise, test_fraction, seed)
     rng = np.random.default_rng(seed)
     name = os.fspath(name)
+    check_task_applies(name, task)
     if name in SYNTHETIC:
         source = SYNTHETIC[name]
         X, y = source.generate(samples, noise, rng)
         chosen = DEFAULT_FEATURES if features is None else features
         X, feature_names = expand(X, chosen), list(chosen)
-        task = source.task
-        n_classes = 2 if task == CLASSIFICATION else None  # labels alone may miss a class
-    elif name in REAL or name.lower().endswith(".csv"):
+        class_names = [0, 1] if source.task == CLASSIFICATION else None
+    elif name in REAL:
         check_features_apply(name, features)
-        X, y, feature_names = load_real(name) if name in REAL else load_csv(name, target)
-        task = CLASSIFICATION if y.dtype.kind == "i" else REGRESSION
-        n_classes = int(y.max()) + 1 if task == CLASSIFICATION else None
-        if n_classes == 1:  # else bce would point to cross_entropy, and it back to bce
+        X, y, feature_names, class_names = load_real(name)
+    elif name.lower().endswith(".csv"):
+        check_features_apply(name, features)
+        X, y, feature_names, class_names = load_csv(name, target, task)
+        if class_names is not None and len(class_names) == 1:
+            # One message for every loss: else bce would point to cross_entropy, and back.
             raise DataError(
                 f"{name}: the target column {target!r} holds a single class (the same label "
                 "on every row); a classifier needs at least 2 classes"
@@ -144,7 +167,7 @@ def load(
         y_train=y_train,
         X_test=X_test,
         y_test=y_test,
-        task=task,
-        n_classes=n_classes,
+        task=REGRESSION if class_names is None else CLASSIFICATION,
         feature_names=feature_names,
+        class_names=class_names,
     )
