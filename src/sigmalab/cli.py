@@ -140,19 +140,19 @@ def train(
     settings: SetOption = None,
 ) -> None:
     """Train the network a run file describes and write model, history, summary and report."""
-    from .runner import train_run, write_outputs
+    from .doctor import Doctor, render
+    from .runner import open_outputs, train_run, write_outputs
 
     config = _load(run_file, settings)
     out_dir = out if out is not None else Path("runs") / run_file.stem
-    out_dir.mkdir(parents=True, exist_ok=True)  # fail before training, not after it
-    from .doctor import Doctor, render
-
     watcher = Doctor() if doctor else None
     callbacks = [] if watcher is None else [watcher]
-    result = train_run(config, callbacks=callbacks, verbose=0 if quiet else 1)
-    if watcher is not None:
-        result.summary["findings"] = [finding.to_dict() for finding in watcher.findings]
-    write_outputs(result, config, out_dir)
+    # The folder is checked before training, not after it.
+    with open_outputs(config, out_dir, {run_file: "run file"}) as outputs:
+        result = train_run(config, callbacks=callbacks, verbose=0 if quiet else 1)
+        if watcher is not None:
+            result.summary["findings"] = [finding.to_dict() for finding in watcher.findings]
+        write_outputs(result, config, outputs)
     if not quiet:
         print_summary(result.summary, out_dir)
         if watcher is not None:

@@ -460,11 +460,13 @@ def load_run(path: str | os.PathLike, overrides: Mapping[str, Any] | None = None
         raise ConfigError(str(source), [str(error)]) from None
 
 
-def save_run(config: RunConfig, path: str | os.PathLike) -> None:
+def save_run(
+    config: RunConfig, path: str | os.PathLike, folder: str | os.PathLike | None = None
+) -> None:
     """Write ``config`` as a TOML run file (atomically) that reproduces the same run.
 
-    A relative CSV path is rewritten relative to the new file's folder, so the copy still
-    finds the data.
+    A relative CSV path is rewritten relative to ``folder``, where the file will be read
+    (by default the one it is written to), so the copy still finds the data.
     """
     import tomli_w
 
@@ -474,8 +476,9 @@ def save_run(config: RunConfig, path: str | os.PathLike) -> None:
     data = config.to_dict()
     csv_path = config.data.csv_path
     if csv_path is not None and not Path(config.data.dataset).is_absolute():
+        base = Path(folder) if folder is not None else target.parent
         data["data"]["dataset"] = Path(
-            os.path.relpath(csv_path.resolve(), target.resolve().parent)
+            os.path.relpath(csv_path.resolve(), base.resolve())
         ).as_posix()
     atomic_write_bytes(target, tomli_w.dumps(data).encode())
 

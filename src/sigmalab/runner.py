@@ -8,12 +8,13 @@ the class names, so nothing beside it is read.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from .files import atomic_write_bytes
 from .io import load_model
 from .losses import LOSSES
 from .model import Sequential
+from .output_folder import OutputFolder
 from .preprocessing import Preprocessing
 
 MODEL_FILE = "model.safetensors"
@@ -37,6 +39,7 @@ RUN_FILE = "run.toml"
 HISTORY_FILE = "history.csv"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.png"
+OUTPUT_FILES = (MODEL_FILE, RUN_FILE, HISTORY_FILE, SUMMARY_FILE, REPORT_FILE)
 
 
 @dataclass
@@ -128,11 +131,14 @@ def train_run(
     run.toml, history.csv, summary.json, report.png).
 
     Training watches the validation split carved from the training rows when
-    ``data.validation_fraction`` > 0; otherwise it watches the test split, as before.
+    ``data.validation_fraction`` > 0; otherwise it watches the test split, as before. The
+    output folder is checked before training starts (see ``open_outputs``).
     """
-    result = _train(config, callbacks, verbose)
-    if out_dir is not None:
-        write_outputs(result, config, out_dir)
+    folder = None if out_dir is None else open_outputs(config, out_dir)
+    with folder or contextlib.nullcontext() as outputs:
+        result = _train(config, callbacks, verbose)
+        if outputs is not None:
+            write_outputs(result, config, outputs)
     return result
 
 
@@ -165,6 +171,18 @@ def watched_split(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
     if dataset.X_val is None:
         return dataset.X_test, dataset.y_test
     return dataset.X_val, dataset.y_val
+
+
+def open_outputs(
+    config: RunConfig, out_dir: str | os.PathLike, inputs: Mapping[Path, str] | None = None
+) -> OutputFolder:
+    """The run's output folder, checked before training: it can be made and written to, no
+    output would replace a link, FIFO, device or folder, or one of the run's inputs (its
+    CSV, and ``inputs`` such as the run file)."""
+    protected = dict(inputs or {})
+    if config.data.csv_path is not None:
+        protected[config.data.csv_path] = "data CSV"
+    return OutputFolder(out_dir, OUTPUT_FILES, protected)
 
 
 def _describe(preprocessing: Preprocessing) -> dict[str, Any]:
@@ -203,8 +221,8 @@ def _summarize(model: Sequential, history: History, dataset: Dataset) -> dict[st
     return summary
 
 
-def write_outputs(result: RunResult, config: RunConfig, out_dir: str | os.PathLike) -> None:
-    """Write the five run files into ``out_dir``; each appears complete or not at all.
+def write_outputs(result: RunResult, config: RunConfig, outputs: OutputFolder) -> None:
+    """Write the five run files and move them into the output folder as one set.
 
     A diverged run's NaN/Inf metrics are written as the strings 'nan', 'inf', '-inf' (as in
     the doctor's findings), since JSON has no such numbers.
@@ -212,14 +230,13 @@ def write_outputs(result: RunResult, config: RunConfig, out_dir: str | os.PathLi
     from .doctor.findings import json_safe
     from .report import save_report
 
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    result.model.save(folder / MODEL_FILE)
-    save_run(config, folder / RUN_FILE)
-    atomic_write_bytes(folder / HISTORY_FILE, _history_csv(result.history).encode())
+    result.model.save(outputs.file(MODEL_FILE))
+    save_run(config, outputs.file(RUN_FILE), folder=outputs.path)
+    atomic_write_bytes(outputs.file(HISTORY_FILE), _history_csv(result.history).encode())
     text = json.dumps(json_safe(result.summary), indent=2, allow_nan=False)
-    atomic_write_bytes(folder / SUMMARY_FILE, (text + "\n").encode())
-    save_report(folder / REPORT_FILE, result, name=folder.resolve().name)
+    atomic_write_bytes(outputs.file(SUMMARY_FILE), (text + "\n").encode())
+    save_report(outputs.file(REPORT_FILE), result, name=outputs.path.resolve().name)
+    outputs.commit()
 
 
 def _history_csv(history: History) -> str:
