@@ -66,7 +66,7 @@ def replaceable_mode(target: Path) -> int:
     if not stat.S_ISREG(status.st_mode):
         raise SigmalabError(
             f"{target} is {_kind(status.st_mode)}, not a regular file; refusing to replace "
-            "it (remove it or choose another path)"
+            "it; choose another path"
         )
     return stat.S_IMODE(status.st_mode)
 
