@@ -79,10 +79,12 @@ def test_a_bad_cap_setting_is_named(monkeypatch, text):
 def test_weight_shapes_are_what_build_creates():
     layers = [sl.Dense(5), sl.BatchNorm(), sl.Dropout(0.1), sl.Dense(3, use_bias=False)]
     model = sl.Sequential(layers)
-    shapes = [(index, name, shape) for index, _, name, shape in model.weight_shapes(4)]
+    shapes = [(key, name, shape) for key, _, name, shape in model.weight_shapes(4)]
     model.build(4)
-    built = [w.shape for w in model.get_weights()]
-    assert [shape for *_, shape in shapes] == built
+    assert [(key, array.shape) for key, array in model.named_weights().items()] == [
+        (key, shape) for key, _, shape in shapes
+    ]  # the keys model files use, in get_weights order
     assert [name for _, name, _ in shapes] == [
         "W", "b", "gamma", "beta", "running_mean", "running_var", "W",
     ]  # fmt: skip
+    assert shapes[0][0] == "000.dense.W" and shapes[-1][0] == "003.dense.W"

@@ -32,21 +32,12 @@ PREPROCESSING_PREFIX = "preprocessing."
 SAFETENSORS_DTYPES = {"float32": "F32", "float64": "F64"}
 
 
-def _tensor_name(index: int, kind: str, name: str) -> str:
-    return f"{index:03d}.{kind}.{name}"
-
-
 def save_model(model: Sequential, path: str | os.PathLike) -> None:
     """Save a built model's config and weights to ``path`` (.safetensors)."""
     from safetensors.numpy import save
 
-    model._require_built()
+    tensors = {key: np.ascontiguousarray(array) for key, array in model.named_weights().items()}
     config = json.dumps(model.get_config())
-    tensors = {
-        _tensor_name(index, layer.kind, name): np.ascontiguousarray(array)
-        for index, layer in enumerate(model.layers)
-        for name, array in (*layer.params.items(), *layer.state.items())
-    }
     if model.preprocessing is not None:
         for name, array in model.preprocessing.state.items():
             tensors[PREPROCESSING_PREFIX + name] = np.ascontiguousarray(array)
@@ -137,8 +128,7 @@ def _check_declared(
     the shape and dtype the config implies."""
     dtype = SAFETENSORS_DTYPES[model.dtype.name]
     keys = []
-    for index, layer, name, shape in model.weight_shapes(input_dim):
-        key = _tensor_name(index, layer.kind, name)
+    for key, _, _, shape in model.weight_shapes(input_dim):
         _check_tensor(source, declared, key, shape, dtype)
         keys.append(key)
     return keys

@@ -22,6 +22,11 @@ from .validation import as_matrix, as_real_array, check_finite, check_int, holdo
 RANDOM_STREAMS = ("init", "shuffle", "noise")
 
 
+def weight_key(index: int, layer: Layer, name: str) -> str:
+    """A weight's name in model files and ``named_weights``: ``001.dense.W``."""
+    return f"{index:03d}.{layer.kind}.{name}"
+
+
 def batch_bounds(n_samples: int, batch_size: int) -> list[tuple[int, int]]:
     """(start, stop) of each batch; a last batch of one sample joins the one before it.
 
@@ -176,12 +181,16 @@ class Sequential:
         self._check_class_names_fit()
         return self
 
-    def weight_shapes(self, input_dim: int) -> list[tuple[int, Layer, str, tuple[int, ...]]]:
-        """(layer index, layer, name, shape) of every array ``build(input_dim)`` creates, in
-        ``get_weights`` order, worked out without creating any."""
+    def weight_shapes(self, input_dim: int) -> list[tuple[str, Layer, str, tuple[int, ...]]]:
+        """(key, layer, name, shape) of every array ``build(input_dim)`` creates, in
+        ``get_weights`` order, worked out without creating any (``key`` as in
+        ``named_weights``)."""
         shapes, width = [], input_dim
         for index, layer in enumerate(self.layers):
-            shapes += [(index, layer, *item) for item in layer.weight_shapes(width).items()]
+            shapes += [
+                (weight_key(index, layer, name), layer, name, shape)
+                for name, shape in layer.weight_shapes(width).items()
+            ]
             width = layer.output_width(width)
         return shapes
 
@@ -219,17 +228,23 @@ class Sequential:
         return self
 
     # ---- weights ---------------------------------------------------------------------
-    def _weight_slots(self) -> list[tuple[Layer, str, xp.ndarray]]:
+    def _weight_slots(self) -> list[tuple[str, Layer, str, xp.ndarray]]:
+        """(key, layer, name, array) of every weight: the one definition of their order."""
+        self._require_built()
         return [
-            (layer, name, array)
-            for layer in self.layers
+            (weight_key(index, layer, name), layer, name, array)
+            for index, layer in enumerate(self.layers)
             for name, array in (*layer.params.items(), *layer.state.items())
         ]
 
+    def named_weights(self) -> dict[str, xp.ndarray]:
+        """Every weight array (the arrays themselves, not copies) by its name in model files,
+        ``001.dense.W``, in ``get_weights`` order."""
+        return {key: array for key, _, _, array in self._weight_slots()}
+
     def get_weights(self) -> list[xp.ndarray]:
         """Copies of all arrays in layer order (Dense: W, b; BatchNorm: gamma, beta, running)."""
-        self._require_built()
-        return [array.copy() for _, _, array in self._weight_slots()]
+        return [array.copy() for array in self.named_weights().values()]
 
     def set_weights(self, weights: Sequence[xp.ndarray]) -> None:
         """Overwrite all arrays, in the order ``get_weights`` returns them.
@@ -248,9 +263,11 @@ class Sequential:
             raise ShapeError(f"set_weights expects {len(slots)} arrays, received {len(weights)}")
         checked = [
             _checked_weight(f"weight {index} ({layer.kind} {name})", value, layer, name, array)
-            for index, ((layer, name, array), value) in enumerate(zip(slots, weights, strict=True))
+            for index, ((_, layer, name, array), value) in enumerate(
+                zip(slots, weights, strict=True)
+            )
         ]
-        for (_, _, array), value in zip(slots, checked, strict=True):
+        for (*_, array), value in zip(slots, checked, strict=True):
             array[...] = value
 
     def count_params(self) -> int:
