@@ -9,7 +9,8 @@ import pytest
 
 from sigmalab.doctor import KINDS, Finding, diagnose_records, make_finding, rules, worst
 from sigmalab.doctor.explanations import explain
-from sigmalab.doctor.findings import REMEDIES, applicable_remedies, json_safe
+from sigmalab.doctor.findings import REMEDIES, applicable_remedies
+from sigmalab.json_values import json_safe
 
 PROBES = 20
 EPOCHS = 30

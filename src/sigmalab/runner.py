@@ -29,6 +29,7 @@ from .data.dataset import CLASSIFICATION, REGRESSION, Dataset
 from .errors import SigmalabError
 from .files import atomic_write_bytes
 from .io import load_model
+from .json_values import json_safe
 from .losses import LOSSES
 from .model import Sequential
 from .output_folder import OutputFolder
@@ -227,7 +228,6 @@ def write_outputs(result: RunResult, config: RunConfig, outputs: OutputFolder) -
     A diverged run's NaN/Inf metrics are written as the strings 'nan', 'inf', '-inf' (as in
     the doctor's findings), since JSON has no such numbers.
     """
-    from .doctor.findings import json_safe
     from .report import save_report
 
     result.model.save(outputs.file(MODEL_FILE))

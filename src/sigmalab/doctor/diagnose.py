@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from ..config import RunConfig, load_run
+from ..json_values import json_safe
 from ..losses import LOSSES
 from ..model import Sequential
 from .callback import Doctor
-from .findings import Finding, json_safe
+from .findings import Finding
 
 PROBLEM_SEVERITIES = ("warning", "error")
 # A run counts as already fine at 90 % accuracy on the watched split (validation, else test),

@@ -6,10 +6,10 @@ other frameworks can read it without touching engine objects.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..json_values import json_safe
 from .explanations import explain
 
 KINDS = (
@@ -162,25 +162,10 @@ def make_finding(
 
 
 def severity_rank(finding: Finding) -> tuple[int, int]:
-    """Sort key: higher severity first, then the order of KINDS (the seed's order)."""
+    """Sort key: higher severity first, then the order of KINDS (the catalogue's order)."""
     return (-SEVERITIES.index(finding.severity), KINDS.index(finding.kind))
 
 
 def worst(findings: Iterable[Finding]) -> Finding | None:
     """The most severe finding (error > warning > info), ties broken by KINDS order."""
     return min(findings, key=severity_rank, default=None)
-
-
-def json_safe(value: object) -> object:
-    """``value`` with NumPy scalars made plain and non-finite floats as 'nan', 'inf', '-inf'."""
-    if isinstance(value, dict):
-        return {str(key): json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if hasattr(value, "item"):  # NumPy scalars
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value

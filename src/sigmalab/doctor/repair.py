@@ -18,8 +18,9 @@ from typing import Any
 
 from ..config import RunConfig, save_run
 from ..errors import SigmalabError
+from ..json_values import json_safe
 from .diagnose import Diagnosis, Metric, RunSource, as_run_config, diagnose
-from .findings import Finding, json_safe, worst
+from .findings import Finding, worst
 from .remedies import apply_remedy
 from .report import describe_remedy
 
