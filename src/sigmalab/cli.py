@@ -259,3 +259,26 @@ def predict(
         typer.echo(text, nl=False)
     else:
         atomic_write_bytes(out, text.encode())
+
+
+@command()
+def playground(
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port; a busy one moves to the next.")
+    ] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (others get a warning).")
+    ] = "127.0.0.1",
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the page in the web browser.")
+    ] = False,
+) -> None:
+    """Open the playground: a web page where a network trains live, with the doctor watching."""
+    try:
+        from .playground.server import serve
+    except ImportError as error:
+        raise SigmalabError(
+            f"the playground needs its extra ({error.name} is missing): "
+            "pip install 'sigmalab[playground]'"
+        ) from None
+    serve(host=host, port=port, open_browser=open_browser, say=typer.echo)

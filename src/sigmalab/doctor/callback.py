@@ -164,8 +164,13 @@ class Doctor(Callback):
         if self.epochs and "best_epoch" in self.epochs[-1]:
             # An EarlyStopping before this callback puts back the weights of its best epoch.
             self.context["restored_epoch"] = int(self.epochs[-1]["best_epoch"])
+        self.findings = self.current_findings()
+
+    def current_findings(self) -> list[Finding]:
+        """The diagnosis of the run so far: static findings plus every rule's, most severe
+        first. ``on_train_end`` keeps this as ``findings``; a live view asks while training."""
         dynamic = diagnose_records(self.records, self.epochs, self.context)
-        self.findings = without_symptoms([*self.static_findings, *dynamic])
+        return without_symptoms([*self.static_findings, *dynamic])
 
     # ---- probing schedule --------------------------------------------------------------
     def _schedule(self, step: int) -> None:

@@ -147,9 +147,10 @@ class Probe:
         if previous_W is not None and weight_norm > 0:
             entry["update_ratio"] = _norm(W - previous_W) / weight_norm
         if layer.activation.family == RELU:
-            entry["dead_fraction"] = float(np.mean(~np.any(z > 0, axis=0)))
+            entry["dead_fraction"] = float(np.mean(dead_units(z)))
         elif layer.activation.family == SATURATING:
-            entry["saturated_fraction"] = _saturated_fraction(layer.activation.name, z, a)
+            saturated = saturated_units(layer.activation.name, z, a)
+            entry["saturated_fraction"] = np.count_nonzero(saturated) / saturated.size
         entry["finite"] = all(map(math.isfinite, (error, entry["grad_norm"], weight_norm)))
         return entry
 
@@ -161,12 +162,16 @@ def _norm(x: np.ndarray) -> float:
     return math.sqrt(float(np.dot(flat, flat)))
 
 
-def _saturated_fraction(activation: str, z: np.ndarray, a: np.ndarray) -> float:
-    """Share of units whose output sits on a flat end for most probe samples."""
+def dead_units(z: np.ndarray) -> np.ndarray:
+    """Per unit: never active (z <= 0) on any sample, so a ReLU unit passes no gradient."""
+    return ~np.any(z > 0, axis=0)
+
+
+def saturated_units(activation: str, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Per unit: its output sits on a flat end for most samples (see ACTIVE_OUTPUT_RANGE)."""
     if activation in ACTIVE_OUTPUT_RANGE:
         low, high = ACTIVE_OUTPUT_RANGE[activation]
         flat = (a <= low) | (a >= high)
     else:
         flat = np.abs(z) > SATURATED_Z
-    saturated = np.count_nonzero(flat, axis=0) >= SATURATED_SAMPLE_SHARE * flat.shape[0]
-    return np.count_nonzero(saturated) / flat.shape[1]
+    return np.count_nonzero(flat, axis=0) >= SATURATED_SAMPLE_SHARE * flat.shape[0]

@@ -1,0 +1,173 @@
+"""The web app: the page's files, and one WebSocket per open page that drives a Session.
+
+Safe by default: only the files in ``static/`` (listed when the app starts) can be
+fetched, nothing else on the disk; requests must name an allowed host (a web page on
+another site that resolves its name to 127.0.0.1 is refused: DNS rebinding); a WebSocket
+opened by a page from another origin is refused; and the number of open pages is capped.
+A page that sends nothing for ``idle_seconds`` (it pings while visible) is closed, which
+stops its training and frees its memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from importlib import resources
+
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi.responses import Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from ..doctor.findings import json_safe
+from .session import Outbox, Session
+
+log = logging.getLogger(__name__)
+
+MAX_SESSIONS = 4
+IDLE_SECONDS = 300.0
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+# The page loads nothing from elsewhere; the policy says so to the browser as well.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; "
+        "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def static_files() -> dict[str, bytes]:
+    """The page's files by name, read once from the installed package (nothing else is served)."""
+    folder = resources.files("sigmalab.playground") / "static"
+    files = {}
+    for entry in folder.iterdir():
+        suffix = "." + entry.name.rsplit(".", 1)[-1]
+        if entry.is_file() and suffix in CONTENT_TYPES:
+            files[entry.name] = entry.read_bytes()
+    return files
+
+
+def create_app(
+    hosts: tuple[str, ...] = LOCAL_HOSTS,
+    max_sessions: int = MAX_SESSIONS,
+    idle_seconds: float = IDLE_SECONDS,
+) -> FastAPI:
+    """The playground app; ``hosts`` are the host names requests may use."""
+    app = FastAPI(title="sigmalab playground", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
+    files = static_files()
+    sessions: set[Session] = set()
+    app.state.sessions = sessions
+
+    def serve(name: str) -> Response:
+        if name not in files:
+            return Response("not found", status_code=404, media_type="text/plain")
+        suffix = "." + name.rsplit(".", 1)[-1]
+        return Response(files[name], media_type=CONTENT_TYPES[suffix], headers=SECURITY_HEADERS)
+
+    @app.get("/")
+    def index() -> Response:
+        return serve("index.html")
+
+    @app.get("/static/{name}")
+    def static(name: str) -> Response:
+        return serve(name)
+
+    @app.websocket("/ws")
+    async def websocket(socket: WebSocket) -> None:
+        if not same_origin(socket):
+            await socket.close(code=1008, reason="another origin")
+            return
+        await socket.accept()
+        if len(sessions) >= max_sessions:
+            await socket.send_text(
+                json.dumps(
+                    {
+                        "type": "error",
+                        "message": f"too many open pages: at most {max_sessions} train at once; "
+                        "close another playground tab and reload",
+                    }
+                )
+            )
+            await socket.close(code=1013)
+            return
+        await run_session(socket, sessions, idle_seconds)
+
+    return app
+
+
+def same_origin(socket: WebSocket) -> bool:
+    """A browser names the page's origin; it must be this server's own (Host is checked
+    already). Clients that send no Origin are not web pages, so cannot be forged by one."""
+    origin = socket.headers.get("origin")
+    if origin is None:
+        return True
+    host = socket.headers.get("host", "")
+    return origin in (f"http://{host}", f"https://{host}")
+
+
+async def run_session(socket: WebSocket, sessions: set[Session], idle_seconds: float) -> None:
+    """Relay commands to a new Session and its messages back until the page goes or idles."""
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    outbox = Outbox(notify=lambda: loop.call_soon_threadsafe(wake.set))
+    session = Session(outbox, query=socket.url.query)
+    sessions.add(session)
+    session.start()
+    sender = asyncio.create_task(send_loop(socket, outbox, wake))
+    try:
+        while True:
+            try:
+                text = await asyncio.wait_for(socket.receive_text(), timeout=idle_seconds)
+            except TimeoutError:
+                minutes = idle_seconds / 60
+                await socket.send_text(
+                    json.dumps(
+                        {
+                            "type": "error",
+                            "message": f"idle for {minutes:g} minutes: training stopped and "
+                            "memory freed; reload the page to continue",
+                        }
+                    )
+                )
+                break
+            try:
+                message = json.loads(text)
+            except json.JSONDecodeError:
+                message = {"type": "invalid"}
+            session.submit(message if isinstance(message, dict) else {"type": "invalid"})
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the page closed (RuntimeError: it closed while a message was being read)
+    finally:
+        sender.cancel()
+        await asyncio.to_thread(session.close)
+        sessions.discard(session)
+        with contextlib.suppress(RuntimeError):  # already closed
+            await socket.close()
+
+
+async def send_loop(socket: WebSocket, outbox: Outbox, wake: asyncio.Event) -> None:
+    """Send what the session published whenever it says so: JSON as text, the rest binary."""
+    try:
+        while True:
+            await wake.wait()
+            wake.clear()
+            for message in outbox.take():
+                if isinstance(message, bytes):
+                    await socket.send_bytes(message)
+                else:
+                    await socket.send_text(json.dumps(json_safe(message), allow_nan=False))
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the page went away; the receiving side ends the session

@@ -1,0 +1,70 @@
+"""Uploaded CSV files: checked against the page's caps, stored in the session's own folder,
+and read by the same loader as ``sigmalab train`` so errors read exactly as the CLI's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import data as datasets
+from ..data.dataset import CLASSIFICATION, DataError
+from .settings import CSV_NAME
+
+MAX_UPLOAD_BYTES = 1_000_000
+MAX_UPLOAD_ROWS = 5000
+MAX_UPLOAD_COLUMNS = 16  # feature columns: each is an input node on the page
+MAX_CLASSES = 10  # one colour each
+
+
+@dataclass(frozen=True)
+class UploadedCsv:
+    """A CSV the page trains on: its name on the page, its file, and what it holds."""
+
+    name: str
+    path: Path
+    task: str
+    n_classes: int | None
+    feature_names: list[str]
+    rows: int
+
+
+def save_upload(folder: Path, name: str, text: str) -> UploadedCsv:
+    """Write an uploaded CSV into ``folder`` and load it once to check it.
+
+    Raises DataError with the loader's own words (file, line, column), the file named as the
+    user named it; a file over a cap is refused before it is written.
+    """
+    if not isinstance(name, str) or not CSV_NAME.match(name):
+        raise DataError(
+            f"upload: the file name must end in .csv and use letters, digits, spaces, - _ . "
+            f"(received {name!r})"
+        )
+    size = len(text.encode())
+    if size > MAX_UPLOAD_BYTES:
+        raise DataError(
+            f"{name}: {size:,} bytes is over the upload limit of {MAX_UPLOAD_BYTES:,} bytes"
+        )
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    try:
+        dataset = datasets.load(path, test_fraction=0.5)
+    except DataError as error:
+        path.unlink(missing_ok=True)
+        raise DataError(str(error).replace(str(path), name)) from None
+    rows = len(dataset.y_train) + len(dataset.y_test)
+    problem = None
+    if rows > MAX_UPLOAD_ROWS:
+        problem = f"{rows:,} rows is over the limit of {MAX_UPLOAD_ROWS:,}"
+    elif len(dataset.feature_names) > MAX_UPLOAD_COLUMNS:
+        problem = (
+            f"{len(dataset.feature_names)} feature columns is over the limit of "
+            f"{MAX_UPLOAD_COLUMNS}"
+        )
+    elif dataset.task == CLASSIFICATION and (dataset.n_classes or 0) > MAX_CLASSES:
+        problem = f"{dataset.n_classes} classes is over the limit of {MAX_CLASSES}"
+    if problem:
+        path.unlink(missing_ok=True)
+        raise DataError(f"{name}: {problem}")
+    return UploadedCsv(
+        name, path, dataset.task, dataset.n_classes, list(dataset.feature_names), rows
+    )
