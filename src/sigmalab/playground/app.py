@@ -122,7 +122,12 @@ async def run_session(socket: WebSocket, sessions: set[Session], idle_seconds: f
     """Relay commands to a new Session and its messages back until the page goes or idles."""
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
-    outbox = Outbox(notify=lambda: loop.call_soon_threadsafe(wake.set))
+
+    def notify() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to tell
+            loop.call_soon_threadsafe(wake.set)
+
+    outbox = Outbox(notify=notify)
     session = Session(outbox, query=socket.url.query)
     sessions.add(session)
     session.start()
@@ -151,9 +156,10 @@ async def run_session(socket: WebSocket, sessions: set[Session], idle_seconds: f
     except (WebSocketDisconnect, RuntimeError):
         pass  # the page closed (RuntimeError: it closed while a message was being read)
     finally:
+        # Nothing here may wait: the server can be cancelling this task as the page leaves.
         sender.cancel()
-        await asyncio.to_thread(session.close)
         sessions.discard(session)
+        session.close()
         with contextlib.suppress(RuntimeError):  # already closed
             await socket.close()
 

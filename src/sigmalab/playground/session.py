@@ -170,10 +170,11 @@ class Session:
         """Queue a command from the page; it is handled within an epoch."""
         self._commands.put(message)
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop training, end the thread and delete the session's files."""
+    def close(self, timeout: float | None = None) -> None:
+        """Stop training (within an epoch), end the thread and delete the session's files;
+        waits up to ``timeout`` seconds for the thread when given."""
         self._commands.put({"type": "close"})
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+        if timeout and self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
     @property
@@ -368,10 +369,13 @@ class Session:
 
     def _on_remedy(self, message: dict) -> None:
         run = self._run
-        current = RunConfig.from_dict(self._run_dict(run.settings, 1)).to_dict()
+        current = self._config(run.settings, 1).to_dict()
         changed = apply_remedy(current, message.get("remedy") or {})
         settings = from_run(
-            RunConfig.from_dict(changed).to_dict(), run.task, run.n_classes, view=run.settings
+            RunConfig.from_dict(changed, self._folder).to_dict(),
+            run.task,
+            run.n_classes,
+            view=run.settings,
         )
         if settings == run.settings:
             self._error("this remedy changes nothing the page trains: keep training")
@@ -408,7 +412,7 @@ class Session:
             and Path(dataset).name == self._upload.name
         ):
             # Only the CSV uploaded here is read: a run file never opens a path on the server.
-            values["data"]["dataset"] = str(self._upload.path)
+            values["data"]["dataset"] = self._upload.name
             view = dataclasses.replace(view, dataset=self._upload.name)
         else:
             raise SigmalabError(
@@ -417,7 +421,7 @@ class Session:
                 + ("; upload that file first" if str(dataset).endswith(".csv") else "")
             )
         try:
-            config = RunConfig.from_dict(values)
+            config = RunConfig.from_dict(values, self._folder)
         except SigmalabError as error:
             raise SigmalabError(f"{name}: {error}".replace("run file: ", "")) from None
         task, n_classes = self._task_of(view)
@@ -433,8 +437,7 @@ class Session:
                 "trains the current settings from the start"
             )
         if what == "run":
-            config = RunConfig.from_dict(self._run_dict(run.settings, self.epoch))
-            text = exports.run_file_text(config, self._folder)
+            text = exports.run_file_text(self._config(run.settings, self.epoch), self._folder)
             self._send_file(exports.RUN_FILE, text=text, note=note)
         elif what == "python":
             run_dict = self._run_dict(run.settings, self.epoch)
@@ -489,9 +492,12 @@ class Session:
         return task, 2 if task == CLASSIFICATION else None
 
     def _run_dict(self, settings: Settings, epochs: int) -> dict:
+        """The run file's dict; an uploaded CSV is named as it lies in the session's folder."""
         task, n_classes = self._task_of(settings)
-        path = str(self._upload.path) if settings.is_csv else None
-        return to_run(settings, task, n_classes, epochs, dataset=path)
+        return to_run(settings, task, n_classes, epochs)
+
+    def _config(self, settings: Settings, epochs: int) -> RunConfig:
+        return RunConfig.from_dict(self._run_dict(settings, epochs), self._folder)
 
     def _build(self, settings: Settings) -> _Run:
         if settings.is_csv and (self._upload is None or self._upload.name != settings.dataset):
@@ -499,7 +505,7 @@ class Session:
                 [f"dataset: {settings.dataset!r} is a CSV file: upload it to use this link"]
             )
         task, n_classes = self._task_of(settings)
-        config = RunConfig.from_dict(self._run_dict(settings, 1))
+        config = self._config(settings, 1)
         raw, prepared, preprocessing = load_data(config)
         check_loss_fits(config, prepared)
         model = build_model(config)

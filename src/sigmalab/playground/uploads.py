@@ -21,7 +21,6 @@ class UploadedCsv:
     """A CSV the page trains on: its name on the page, its file, and what it holds."""
 
     name: str
-    path: Path
     task: str
     n_classes: int | None
     feature_names: list[str]
@@ -65,6 +64,4 @@ def save_upload(folder: Path, name: str, text: str) -> UploadedCsv:
     if problem:
         path.unlink(missing_ok=True)
         raise DataError(f"{name}: {problem}")
-    return UploadedCsv(
-        name, path, dataset.task, dataset.n_classes, list(dataset.feature_names), rows
-    )
+    return UploadedCsv(name, dataset.task, dataset.n_classes, list(dataset.feature_names), rows)

@@ -1,0 +1,465 @@
+"""The playground's web app through FastAPI's test client: files, safety, and the WebSocket
+protocol a page speaks (play, settings, caps, uploads, remedies, exports, sessions)."""
+
+from __future__ import annotations
+
+import faulthandler
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+from fastapi.testclient import TestClient  # noqa: E402
+from playground_client import receive, start, wait_for  # noqa: E402
+from starlette.websockets import WebSocketDisconnect  # noqa: E402
+
+import sigmalab as sl  # noqa: E402
+from sigmalab.config import RunConfig  # noqa: E402
+from sigmalab.playground.app import create_app, static_files  # noqa: E402
+from sigmalab.playground.frames import unpack  # noqa: E402
+from sigmalab.runner import train_run  # noqa: E402
+
+HOSTS = ("testserver", "127.0.0.1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def no_hang():
+    """A WebSocket read that never returns ends the run with a traceback, not a CI timeout."""
+    faulthandler.dump_traceback_later(120, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture
+def app():
+    return create_app(hosts=HOSTS)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def sessions_end(app, seconds=5.0) -> bool:
+    """Whether every session has left the app and its training thread ended within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        workers = [t for t in threading.enumerate() if t.name == "playground-session"]
+        if not app.state.sessions and not workers:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def play_until(ws, epoch: int) -> tuple[dict, dict]:
+    """Play until a frame shows ``epoch``, then pause; returns the frame at the pause."""
+    ws.send_json({"type": "play"})
+    wait_for(ws, "frame", lambda h: h["epoch"] >= epoch)
+    ws.send_json({"type": "pause"})
+    status, _ = wait_for(ws, "status", lambda h: not h["playing"])
+    return wait_for(ws, "frame", lambda h: h["epoch"] == status["epoch"])
+
+
+# ---- files and safety ------------------------------------------------------------------
+def test_page_and_its_files_are_served_with_a_strict_policy(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for testid in ("play", "step", "reset", "epoch", "train-loss", "test-loss", "heatmap"):
+        assert f'data-testid="{testid}"' in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    script = client.get("/static/main.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../settings.py",
+        "/static/..%2fsettings.py",
+        "/static/%2e%2e/%2e%2e/pyproject.toml",
+        "/static/session.py",
+        "/etc/passwd",
+        "/static//etc/passwd",
+    ],
+)
+def test_nothing_but_the_apps_own_files_is_readable(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "import" not in response.text and "root:" not in response.text
+
+
+def test_the_page_fetches_nothing_from_the_internet():
+    for name, data in static_files().items():
+        text = data.decode()
+        for scheme in ("http://", "https://", "//cdn", "@import"):
+            text = text.replace("http://www.w3.org/2000/svg", "")  # an XML namespace, not a fetch
+            assert scheme not in text, f"{name} refers to {scheme}"
+
+
+def test_a_request_naming_another_host_is_refused(client):
+    """A site that resolves its own name to 127.0.0.1 (DNS rebinding) gets nothing."""
+    assert client.get("/", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_a_websocket_from_another_origin_is_refused(client, app):
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/ws", headers={"origin": "http://evil.example"}),
+    ):
+        pass
+    assert refused.value.code == 1008
+    with client.websocket_connect("/ws", headers={"origin": "http://testserver"}) as ws:
+        setup, frame, _ = start(ws)
+        assert frame["epoch"] == 0
+    assert sessions_end(app)
+
+
+# ---- training ----------------------------------------------------------------------------
+def test_play_trains_live_and_the_test_loss_falls(client, app):
+    with client.websocket_connect("/ws") as ws:
+        setup, first, arrays = start(ws)
+        assert setup["layers"] == [4, 2] and setup["loss"] == "mse"  # the Playground's defaults
+        assert arrays["heat"].shape == (100 * 100,) and arrays["heat"].dtype == np.uint8
+        assert arrays["units"].shape == (6, 20, 20)
+        frame, _ = play_until(ws, 60)
+        assert frame["epoch"] >= 60 and frame["playing"] is False
+        assert frame["test_loss"] < 0.5 * first["test_loss"]
+        assert frame["test_accuracy"] > 0.9
+        assert frame["flow"] or frame["epoch"] > 0  # the doctor probes while it trains
+    assert sessions_end(app), "a closed page must stop its training"
+
+
+def test_step_trains_exactly_one_epoch(client):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "step"})
+        frame, _ = wait_for(ws, "frame", lambda h: h["epoch"] > 0)
+        assert frame["epoch"] == 1
+        ws.send_json({"type": "step"})
+        frame, _ = wait_for(ws, "frame", lambda h: h["epoch"] > 1)
+        assert frame["epoch"] == 2
+
+
+def test_paced_speed_trains_a_few_epochs_per_frame(client):
+    with client.websocket_connect("/ws?speed=1") as ws:
+        start(ws)
+        ws.send_json({"type": "play"})
+        epochs = [wait_for(ws, "frame", lambda h: h["epoch"] > 0)[0]["epoch"] for _ in range(6)]
+        ws.send_json({"type": "pause"})
+    steps = np.diff(epochs)
+    assert np.all(steps >= 1) and np.median(steps) <= 2  # one epoch per frame, frames may merge
+
+
+def test_settings_rebuild_the_run_and_caps_answer_with_a_message(client):
+    with client.websocket_connect("/ws") as ws:
+        setup, _, _ = start(ws)
+        ws.send_json({"type": "settings", "settings": {"layers": [8, 8, 8, 8, 8, 8, 8]}})
+        error, _ = wait_for(ws, "error")
+        assert "layers: at most 6 hidden layers (received 7)" in error["message"]
+        ws.send_json({"type": "settings", "settings": {"layers": [9], "samples": 50_000}})
+        error, _ = wait_for(ws, "error")
+        assert "layers[0]: must be <= 8 (received 9)" in error["problems"]
+        assert "samples: must be <= 2000 (received 50000)" in error["problems"]
+        change = {"dataset": "xor", "layers": [3], "activation": "relu"}
+        ws.send_json({"type": "settings", "settings": change})
+        new, frame, _ = start(ws)
+        assert new["run"] > setup["run"] and new["settings"]["dataset"] == "xor"
+        assert new["layers"] == [3] and "activation=relu" in new["query"]
+        assert frame["epoch"] == 0
+
+
+def test_the_learning_rate_changes_live_without_a_restart(client):
+    with client.websocket_connect("/ws") as ws:
+        setup, _, _ = start(ws)
+        paused, _ = play_until(ws, 5)
+        ws.send_json({"type": "settings", "settings": {"lr": 0.3}})
+        settings, _ = wait_for(ws, "settings")
+        assert settings["settings"]["lr"] == 0.3 and settings["run"] == setup["run"]
+        ws.send_json({"type": "step"})
+        frame, _ = wait_for(ws, "frame", lambda h: h["epoch"] > paused["epoch"])
+        assert frame["lr"] == pytest.approx(0.3) and frame["run"] == setup["run"]
+
+
+def test_a_shared_link_gives_the_same_data_and_initial_weights(client):
+    query = "/ws?dataset=spiral&noise=20&seed=7&layers=5,3&activation=relu&features=x1,x2,x1*x2"
+    runs = []
+    for _ in range(2):
+        with client.websocket_connect(query) as ws:
+            setup, frame, arrays = start(ws)
+            runs.append((setup, frame, arrays))
+    (setup_a, _, arrays_a), (setup_b, _, arrays_b) = runs
+    assert setup_a["query"] == setup_b["query"] and setup_a["inputs"] == ["x1", "x2", "x1*x2"]
+    for name in ("w0", "b0", "w1", "w2", "heat"):
+        np.testing.assert_array_equal(arrays_a[name], arrays_b[name])
+    with client.websocket_connect(query.replace("seed=7", "seed=8")) as ws:
+        _, _, other = start(ws)
+    assert not np.array_equal(other["w0"], arrays_a["w0"])
+
+
+def test_a_link_with_a_bad_value_opens_with_the_problem_named(client):
+    with client.websocket_connect("/ws?noise=70&layers=4,2") as ws:
+        setup, _, _ = start(ws)
+    assert setup["problems"] == ["noise: must be <= 50 (received '70')"]
+    assert setup["settings"]["noise"] == 0 and setup["layers"] == [4, 2]
+
+
+def test_reset_keeps_the_initial_weights_and_regenerate_draws_new_ones(client):
+    with client.websocket_connect("/ws") as ws:
+        _, _, initial = start(ws)
+        play_until(ws, 10)
+        ws.send_json({"type": "reset"})
+        _, frame, again = start(ws)
+        assert frame["epoch"] == 0
+        np.testing.assert_array_equal(again["w0"], initial["w0"])
+        ws.send_json({"type": "regenerate"})
+        setup, _, fresh = start(ws)
+        assert setup["settings"]["seed"] != 0 and not np.array_equal(fresh["w0"], initial["w0"])
+
+
+def test_an_edited_weight_is_what_the_network_uses(client):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "edit_weight", "layer": 1, "row": 2, "col": 1, "value": -2.5})
+        _, arrays = wait_for(ws, "frame")
+        assert arrays["w1"][2, 1] == pytest.approx(-2.5)
+        ws.send_json({"type": "edit_weight", "layer": 1, "row": 9, "col": 1, "value": 1.0})
+        error, _ = wait_for(ws, "error")
+        assert "no such weight" in error["message"]
+
+
+# ---- the doctor --------------------------------------------------------------------------
+def test_a_remedy_button_applies_the_remedy_and_the_finding_clears(client):
+    with client.websocket_connect("/ws?layers=8,8,8,8,8,8&activation=sigmoid") as ws:
+        start(ws)
+        findings, _ = wait_for(ws, "findings")
+        risk = next(f for f in findings["findings"] if f["kind"] == "vanishing_risk")
+        remedy = risk["remedies"][0]
+        assert remedy["label"] == "use relu in the hidden layers"
+        ws.send_json({"type": "remedy", "remedy": remedy["remedy"]})
+        setup, _, _ = start(ws)
+        assert set(setup["settings"]["activation"]) == {"relu"}
+        findings, _ = wait_for(ws, "findings", lambda h: h["run"] == setup["run"])
+        assert "vanishing_risk" not in {f["kind"] for f in findings["findings"]}
+
+
+def test_live_findings_name_vanishing_gradients_while_training(client):
+    """A deep sigmoid stack with tiny weights: the error reaching the first layer vanishes."""
+    query = "/ws?layers=8,8,8,8,8,8&activation=sigmoid&init=uniform&scale=0.2"
+    with client.websocket_connect(query) as ws:
+        start(ws)
+        ws.send_json({"type": "play"})
+        findings, _ = wait_for(
+            ws, "findings", lambda h: "vanishing_gradients" in {f["kind"] for f in h["findings"]}
+        )
+        ws.send_json({"type": "pause"})
+    finding = next(f for f in findings["findings"] if f["kind"] == "vanishing_gradients")
+    assert finding["explanation"] and finding["remedies"]
+
+
+# ---- data --------------------------------------------------------------------------------
+THREE_CLASSES = "x1,x2,target\n" + "\n".join(
+    f"{np.cos(k * 2.1 + i * 0.05) * (1 + i % 7) / 2:.3f},"
+    f"{np.sin(k * 2.1 + i * 0.05) * (1 + i % 7) / 2:.3f},{k}"
+    for i in range(40)
+    for k in range(3)
+)
+
+
+def test_an_uploaded_csv_trains_with_one_output_per_class(client):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "upload", "name": "blobs.csv", "text": THREE_CLASSES})
+        setup, frame, arrays = start(ws)
+        assert setup["settings"]["dataset"] == "blobs.csv" and setup["n_classes"] == 3
+        assert setup["loss"] == "cross_entropy" and setup["outputs"] == 3
+        assert setup["plane"] is not None and "heat_class" in arrays
+        assert len(frame["confusion"]) == 3
+        frame, _ = play_until(ws, 30)
+        assert frame["test_accuracy"] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x1,x2,target\n1,abc,0\n2,3,1\n", "blobs.csv line 2, column 'x2': 'abc' is not a number"),
+        ("x1,x2,target\n1,2\n", "blobs.csv line 2: expected 3 cells (x1, x2, target), found 2"),
+        ("x1,x2,label\n1,2,0\n", "column 'target' not found in blobs.csv"),
+        ("x,target\n" + "1,0\n" * 6000, "6,000 rows is over the limit of 5,000"),
+    ],
+)
+def test_a_broken_csv_is_reported_as_the_cli_words_it(client, text, expected):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "upload", "name": "blobs.csv", "text": text})
+        error, _ = wait_for(ws, "error")
+    assert expected in error["message"]
+    assert "/tmp" not in error["message"] and "sigmalab-playground" not in error["message"]
+
+
+def test_an_upload_over_the_size_cap_is_refused(client):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        text = "x,target\n" + "1,0\n" * 300_000
+        ws.send_json({"type": "upload", "name": "big.csv", "text": text})
+        error, _ = wait_for(ws, "error")
+    assert "over the upload limit of 1,000,000 bytes" in error["message"]
+
+
+# ---- exports and imports -----------------------------------------------------------------
+def test_the_exported_run_file_reproduces_the_pages_weights(client, tmp_path):
+    with client.websocket_connect("/ws?dataset=xor&layers=5,3&activation=relu&noise=10") as ws:
+        start(ws)
+        play_until(ws, 12)
+        ws.send_json({"type": "export", "what": "run"})
+        run_file, _ = wait_for(ws, "file")
+        ws.send_json({"type": "export", "what": "model"})
+        model_file, arrays = wait_for(ws, "file", lambda h: h["filename"].endswith(".safetensors"))
+        ws.send_json({"type": "export", "what": "python"})
+        snippet, _ = wait_for(ws, "file", lambda h: h["filename"].endswith(".py"))
+    epochs = model_file["epoch"]
+    assert run_file["filename"] == "run.toml" and f"epochs = {epochs}" in run_file["text"]
+    (tmp_path / "run.toml").write_text(run_file["text"])
+    (tmp_path / "model.safetensors").write_bytes(arrays["data"].tobytes())
+    page_model = sl.load(tmp_path / "model.safetensors")
+    from sigmalab.config import load_run
+
+    trained = train_run(load_run(tmp_path / "run.toml"), verbose=0).model
+    for ours, theirs in zip(page_model.get_weights(), trained.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    namespace: dict = {}
+    code = snippet["text"].replace("print(", "(lambda *a: a)(")  # quiet
+    exec(compile(code, "snippet", "exec"), namespace)
+    snippet_model = namespace["model"]
+    for ours, theirs in zip(page_model.get_weights(), snippet_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_dropped_run_file_loads_its_setup(client):
+    run = """
+[data]
+dataset = "gauss"
+noise = 0.1
+seed = 3
+features = ["x1", "x2"]
+[model]
+seed = 3
+layers = [{type = "dense", units = 3, activation = "relu", init = "uniform"},
+          {type = "batchnorm"},
+          {type = "dense", units = 1, init = "uniform"}]
+[train]
+loss = "bce"
+epochs = 5
+batch_size = 20
+optimizer = {name = "adam", lr = 0.01}
+"""
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "load_run", "name": "gauss.toml", "text": run})
+        setup, _, _ = start(ws)
+        settings = setup["settings"]
+        assert settings["dataset"] == "gauss" and settings["noise"] == 10 and settings["seed"] == 3
+        assert settings["layers"] == [3] and settings["batchnorm"] == [True]
+        assert settings["optimizer"] == "adam" and settings["loss"] == "bce"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[data]\ndataset = "/etc/passwd.csv"\n', "data.dataset: the page trains the built-in"),
+        ('[data]\ndataset = "digits"\n', "data.dataset: the page trains the built-in"),
+        ("[data\n", "invalid TOML"),
+        (
+            '[data]\ndataset = "xor"\n[model]\nlayers = [{type = "dense", units = 1}]\n'
+            '[train]\nloss = "mae"\nepochs = 1\noptimizer = {name = "sgd"}\n',
+            "train.loss: 'mae' is not allowed",
+        ),
+    ],
+)
+def test_a_run_file_the_page_cannot_use_is_refused_without_touching_the_disk(
+    client, text, expected
+):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "load_run", "name": "x.toml", "text": text})
+        error, _ = wait_for(ws, "error")
+    assert expected in error["message"]
+
+
+def test_the_activation_curve_comes_with_its_exact_derivative(client):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "curve", "spec": "x * sigmoid(x)"})
+        curve, _ = wait_for(ws, "curve")
+        ws.send_json({"type": "curve", "spec": "__import__('os')"})
+        error, _ = wait_for(ws, "error")
+    x, y, dy = (np.array(curve[key], dtype=float) for key in ("x", "y", "dy"))
+    np.testing.assert_allclose(y, x / (1 + np.exp(-x)), atol=1e-6)
+    np.testing.assert_allclose(dy[1:-1], np.gradient(y, x)[1:-1], atol=2e-3)
+    assert "__import__" in error["message"] and "not allowed" in error["message"]
+
+
+# ---- sessions ----------------------------------------------------------------------------
+def test_concurrent_sessions_are_capped_with_a_message():
+    app = create_app(hosts=HOSTS, max_sessions=1)
+    with TestClient(app) as client, client.websocket_connect("/ws") as first:
+        start(first)
+        with client.websocket_connect("/ws") as second:
+            header, _ = receive(second)
+            assert header["type"] == "error" and "at most 1 train at once" in header["message"]
+            assert receive(second)[0]["type"] == "closed"
+
+
+def test_an_idle_session_stops_training_and_frees_its_memory():
+    app = create_app(hosts=HOSTS, idle_seconds=0.5)
+    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "play"})
+        error, _ = wait_for(ws, "error")
+        assert "idle for" in error["message"]
+        assert sessions_end(app)
+
+
+def test_an_unknown_message_is_answered_not_fatal(client):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_text("not json")
+        error, _ = wait_for(ws, "error")
+        assert "unknown message type" in error["message"]
+        ws.send_json({"type": "step"})
+        frame, _ = wait_for(ws, "frame", lambda h: h["epoch"] == 1)
+
+
+def test_frames_are_compact(client):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "play"})
+        sizes = []
+        for _ in range(5):
+            message = ws.receive()
+            if message.get("bytes") is not None:
+                header, _ = unpack(message["bytes"])
+                if header["type"] == "frame":
+                    sizes.append(len(message["bytes"]))
+        ws.send_json({"type": "pause"})
+    assert sizes and max(sizes) < 20_000  # the default network: ~14 KB a frame
+
+
+def test_the_run_file_export_is_a_valid_run_for_a_csv_too(client, tmp_path):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "upload", "name": "blobs.csv", "text": THREE_CLASSES})
+        start(ws)
+        ws.send_json({"type": "export", "what": "run"})
+        run_file, _ = wait_for(ws, "file")
+    assert 'dataset = "blobs.csv"' in run_file["text"]
+    (tmp_path / "blobs.csv").write_text(THREE_CLASSES)
+    (tmp_path / "run.toml").write_text(run_file["text"])
+    from sigmalab.config import load_run
+
+    config = load_run(tmp_path / "run.toml")
+    assert isinstance(config, RunConfig) and config.train.loss == "cross_entropy"
