@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 import threading
 import webbrowser
@@ -38,6 +39,20 @@ def bind_free_port(host: str, port: int, tries: int = PORT_TRIES) -> tuple[socke
     raise SigmalabError(f"--port {port}: ports {port}-{port + tries - 1} are all busy")
 
 
+def host_warning(host: str) -> str | None:
+    """The warning for an address other machines can reach (None for loopback ones)."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name other than localhost: it may resolve to anything
+        loopback = False
+    if loopback:
+        return None
+    return (
+        f"warning: --host {host} lets other machines open the playground; it has no "
+        "login, and anyone who can reach it can train on this computer"
+    )
+
+
 def allowed_hosts(host: str) -> tuple[str, ...]:
     """Host names requests may use: the loopback names, plus the one asked for; any name when
     listening on every interface (the user chose to be reachable)."""
@@ -55,11 +70,9 @@ def serve(
     """Run the playground until Ctrl-C; ``say`` prints the address and any warning."""
     import uvicorn
 
-    if host not in LOCAL_HOSTS:
-        say(
-            f"warning: --host {host} lets other machines open the playground; it has no "
-            "login, and anyone who can reach it can train on this computer"
-        )
+    warning = host_warning(host)
+    if warning:
+        say(warning)
     sock, chosen = bind_free_port(host, port)
     if chosen != port:
         say(f"port {port} is busy; using {chosen}")
