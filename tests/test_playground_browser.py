@@ -1,0 +1,191 @@
+"""The playground in a real browser: Debian's Chromium driven by Playwright, as a user would
+click through it. Skipped (with the reason) where Chromium or Playwright is missing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("uvicorn", reason="the playground extra is not installed")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+CHROMIUM = shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+import uvicorn  # noqa: E402
+
+from sigmalab.playground.app import create_app  # noqa: E402
+from sigmalab.playground.server import bind_free_port  # noqa: E402
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+GOOD_CSV = "a,b,target\n" + "\n".join(
+    f"{(i % 10) - 5},{(i // 10) - 5},{int((i % 10) > 4)}" for i in range(100)
+)
+BROKEN_CSV = "a,b,target\n1,2,0\n3,oops,1\n"
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The app on a free local port, served by uvicorn in a thread."""
+    sock, port = bind_free_port("127.0.0.1", 18_800)
+    config = uvicorn.Config(create_app(), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    # bypass_csp lets the test's own wait_for_function expressions run; the page keeps its policy.
+    context = browser.new_context(
+        viewport={"width": 1500, "height": 950}, accept_downloads=True, bypass_csp=True
+    )
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.base = server
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+def open_page(page, query: str = ""):
+    page.goto(page.base + query)
+    page.wait_for_function("window.playgroundStats && window.playgroundStats.drawn > 0")
+    return page
+
+
+def epoch(page) -> int:
+    return int(page.get_by_test_id("epoch").inner_text())
+
+
+def test_play_counts_epochs_up_and_the_test_loss_falls(page):
+    open_page(page)
+    first = float(page.get_by_test_id("test-loss").inner_text())
+    page.get_by_test_id("play").click()
+    page.wait_for_function(
+        "Number(document.querySelector('[data-testid=epoch]').textContent) > 100"
+    )
+    page.get_by_test_id("play").click()  # pause
+    page.wait_for_function("!document.body.classList.contains('playing')")
+    assert epoch(page) > 100
+    assert float(page.get_by_test_id("test-loss").inner_text()) < first / 2
+    stats = page.evaluate("window.playgroundStats")
+    assert stats["frames"] >= 3 and stats["bytes"] > 0
+
+
+def test_dataset_activation_and_layers_change_the_network(page):
+    open_page(page)
+    page.get_by_test_id("dataset-xor").click()
+    page.wait_for_url("**dataset=xor**")
+    page.get_by_test_id("activation").select_option("relu")
+    page.wait_for_url("**activation=relu**")
+    page.get_by_test_id("add-layer").click()
+    page.wait_for_url("**layers=4,2,2**")
+    assert page.locator(".net-column").count() == 1 + 3 + 1  # inputs, 3 hidden, output
+    page.get_by_test_id("remove-layer").click()
+    page.get_by_test_id("remove-layer").click()
+    page.wait_for_url("**layers=4&**")
+    assert page.locator(".node.unit").count() == 4
+
+
+def test_a_good_csv_trains_and_a_broken_one_says_where(page, tmp_path):
+    open_page(page)
+    good, broken = tmp_path / "grid.csv", tmp_path / "broken.csv"
+    good.write_text(GOOD_CSV)
+    broken.write_text(BROKEN_CSV)
+    page.get_by_test_id("upload").set_input_files(good)
+    page.wait_for_url("**dataset=grid.csv**")
+    page.get_by_test_id("upload").set_input_files(broken)
+    message = page.get_by_test_id("message")
+    message.wait_for(state="visible")
+    assert "broken.csv line 3, column 'b': 'oops' is not a number" in message.inner_text()
+    assert "dataset=grid.csv" in page.url  # the good data stays
+
+
+def test_a_doctor_remedy_fixes_a_deep_sigmoid_network(page):
+    open_page(page, "?layers=8,8,8,8,8,8&activation=sigmoid")
+    finding = page.locator("[data-testid=finding-vanishing_risk]")
+    finding.wait_for()
+    finding.get_by_test_id("remedy").first.click()
+    page.wait_for_url("**activation=relu**")
+    finding.wait_for(state="detached")
+    assert page.get_by_test_id("activation").input_value() == "relu"
+
+
+def test_a_shared_link_opens_the_same_state(page, browser):
+    open_page(page, "?dataset=spiral&noise=25&seed=4&layers=6,3&activation=tanh&lr=0.1")
+    page.get_by_test_id("share").click()
+    link = page.get_by_test_id("share-link").input_value()
+    heat = page.evaluate("document.querySelector('[data-testid=heatmap]').toDataURL()")
+    other = browser.new_page(bypass_csp=True)
+    try:
+        other.goto(link)
+        other.wait_for_function("window.playgroundStats && window.playgroundStats.drawn > 0")
+        assert other.url == page.url
+        assert other.get_by_test_id("learning-rate").input_value() == "0.1"
+        assert other.get_by_test_id("noise").input_value() == "25"
+        assert other.evaluate("document.querySelector('[data-testid=heatmap]').toDataURL()") == heat
+    finally:
+        other.close()
+
+
+def test_the_exported_run_file_trains_to_the_same_loss_with_the_cli(page, tmp_path):
+    open_page(page, "?dataset=gauss&noise=30&layers=3")
+    page.get_by_test_id("play").click()
+    page.wait_for_function("Number(document.querySelector('[data-testid=epoch]').textContent) > 20")
+    page.get_by_test_id("play").click()
+    page.wait_for_function("!document.body.classList.contains('playing')")
+    time.sleep(0.2)  # the frame of the pause
+    shown = page.get_by_test_id("test-loss").inner_text()
+    trained = epoch(page)
+    with page.expect_download() as download:
+        page.get_by_test_id("export-run").click()
+    run_file = tmp_path / "run.toml"
+    download.value.save_as(run_file)
+    assert f"epochs = {trained}" in run_file.read_text()
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "sigmalab",
+        "train",
+        str(run_file),
+        "--quiet",
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] == trained
+    assert f"{summary['test_loss']:.3f}" == shown
