@@ -1,8 +1,14 @@
-"""Helpers for the playground's WebSocket tests: read messages until the one wanted."""
+"""Helpers for the playground's WebSocket tests: read messages until the one wanted.
+
+The server's control messages (setup, findings, settings, errors) may come in either order
+around a frame, so ``wait_for`` keeps the control messages it passes over for later calls;
+frames passed over are dropped (a later frame supersedes them).
+"""
 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable
 
 from sigmalab.playground.frames import unpack
@@ -20,19 +26,39 @@ def receive(ws) -> tuple[dict, dict]:
     return json.loads(message["text"]), {}
 
 
+_PENDING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _pending(ws) -> list:
+    """The control messages read from ``ws`` but not yet asked for."""
+    return _PENDING.setdefault(ws, [])
+
+
 def wait_for(ws, kind: str, where: Callable[[dict], bool] = lambda header: True):
-    """Read messages until one of type ``kind`` satisfies ``where``; returns (header, arrays)."""
+    """The first message of type ``kind`` satisfying ``where``, as (header, arrays)."""
+    pending = _pending(ws)
+    for index, (header, arrays) in enumerate(pending):
+        if header["type"] == kind and where(header):
+            del pending[index]
+            return header, arrays
     for _ in range(MESSAGE_LIMIT):
         header, arrays = receive(ws)
         if header["type"] == kind and where(header):
             return header, arrays
         if header["type"] == "closed":
             raise AssertionError(f"the socket closed while waiting for {kind!r}")
+        if header["type"] != "frame":
+            pending.append((header, arrays))
     raise AssertionError(f"no {kind!r} message in {MESSAGE_LIMIT} messages")
 
 
 def start(ws) -> tuple[dict, dict, dict]:
-    """The setup message and the first frame of a new connection (setup, frame, arrays)."""
+    """The setup message and the first frame of the newest run (setup, frame, arrays).
+
+    Older runs' control messages still waiting are dropped: the test moved past them.
+    """
     setup, _ = wait_for(ws, "setup")
+    pending = _pending(ws)
+    pending[:] = [(h, a) for h, a in pending if h.get("run", setup["run"]) >= setup["run"]]
     frame, arrays = wait_for(ws, "frame", lambda h: h["run"] == setup["run"])
     return setup, frame, arrays

@@ -29,7 +29,7 @@ HOSTS = ("testserver", "127.0.0.1", "localhost")
 @pytest.fixture(autouse=True)
 def no_hang():
     """A WebSocket read that never returns ends the run with a traceback, not a CI timeout."""
-    faulthandler.dump_traceback_later(120, exit=True)
+    faulthandler.dump_traceback_later(90, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
 

@@ -192,7 +192,7 @@ def test_heat_bytes_and_thumbnails():
     )
     grid = np.linspace(-1, 1, 100)
     columns = np.column_stack([np.tile(grid, 100), 3 * np.repeat(grid, 100)])
-    thumbs = thumbnails(columns)
+    thumbs = thumbnails([columns[:, :1], columns[:, 1:]])
     assert thumbs.shape == (2, 20, 20) and thumbs.dtype == np.uint8
     assert thumbs[0, 0, 0] < 20 and thumbs[0, 0, -1] > 235  # left to right
     assert thumbs[1, 0, 0] < 20 and thumbs[1, -1, 0] > 235  # scaled by its own largest value

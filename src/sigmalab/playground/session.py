@@ -584,6 +584,8 @@ class Session:
         self.outbox.send(pack(header, arrays))
 
     def _publish_frame(self) -> None:
+        # The next frame is due a frame period after this one started, not after it ended.
+        self._last_frame = time.perf_counter()
         run = self._run
         with np.errstate(all="ignore"):
             metrics, status = run.view.metrics(run.model)
@@ -600,7 +602,6 @@ class Session:
             **metrics,
         }
         self.outbox.send_frame(pack(header, arrays))
-        self._last_frame = time.perf_counter()
         self._epochs_since_frame = 0
         self._publish_findings()
 

@@ -19,7 +19,7 @@ from ..model import Sequential
 from ..runner import Preprocessing, predicted_labels
 
 GRID = 100  # the Playground's 100 x 100 heat-map
-THUMB = 20  # neuron thumbnails (5 x 5 blocks of the grid averaged)
+THUMB = 20  # neuron thumbnails: the centre of each 5 x 5 block of the grid
 PLAYGROUND_EXTENT = 6.0  # the Playground's square [-6, 6]^2
 # Per-unit status in a frame, as the page colours it.
 UNIT_OK, UNIT_DEAD, UNIT_SATURATED = 0, 1, 2
@@ -60,18 +60,22 @@ def to_bytes(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
-def thumbnails(columns: np.ndarray) -> np.ndarray:
-    """(units, THUMB, THUMB) bytes from (GRID * GRID, units) unit outputs on the grid.
+def thumbnails(columns: list[np.ndarray]) -> np.ndarray:
+    """(units, THUMB, THUMB) bytes from unit outputs on the grid, (GRID * GRID, units) each.
 
-    Each unit is scaled by its largest magnitude (at least 1, so tanh and sigmoid keep
-    their natural range), -scale -> 0, 0 -> 128, +scale -> 255.
+    A thumbnail samples the centre of each block of the grid (no copy of the whole grid;
+    at this size it looks the same as the Playground's block average). Each unit is scaled
+    by its largest magnitude (at least 1, so tanh and sigmoid keep their natural range):
+    -scale -> 0, 0 -> 128, +scale -> 255.
     """
     block = GRID // THUMB
-    units = columns.shape[1]
-    averaged = columns.T.reshape(units, THUMB, block, THUMB, block).mean(axis=(2, 4))
+    centre = slice(block // 2, GRID, block)
+    sampled = np.concatenate(
+        [np.moveaxis(c.reshape(GRID, GRID, -1)[centre, centre], -1, 0) for c in columns]
+    )
     with np.errstate(invalid="ignore"):
-        scale = np.maximum(np.nanmax(np.abs(averaged), axis=(1, 2), initial=0.0), 1.0)
-    return to_bytes(averaged / scale[:, None, None], -1.0, 1.0)
+        scale = np.maximum(np.nanmax(np.abs(sampled), axis=(1, 2), initial=0.0), 1.0)
+    return to_bytes(sampled / scale[:, None, None], -1.0, 1.0)
 
 
 class View:
@@ -90,12 +94,16 @@ class View:
         self.plane = plane
         self.classification = prepared.task == CLASSIFICATION
         self.n_classes = prepared.n_classes
-        self.grid = None if plane is None else preprocessing.apply(plane.points())
+        # Inputs in the model's float type, converted once rather than at every frame.
+        dtype = np.float32
+        self.grid = None if plane is None else preprocessing.apply(plane.points()).astype(dtype)
+        self._inputs = [prepared.X_train.astype(dtype), prepared.X_test.astype(dtype)]
+        self._targets: list[np.ndarray] | None = None
 
     # ---- what is sent once per run -----------------------------------------------------
     def input_thumbnails(self) -> np.ndarray | None:
         """Thumbnails of each model input over the plane (None without a plane)."""
-        return None if self.grid is None else thumbnails(self.grid)
+        return None if self.grid is None else thumbnails([self.grid])
 
     def heat_range(self) -> tuple[float, float]:
         """The output values mapped to bytes 0 and 255: probabilities [0, 1], values [-1, 1]."""
@@ -105,22 +113,33 @@ class View:
 
     # ---- each frame ----------------------------------------------------------------------
     def metrics(self, model: Sequential) -> tuple[dict, list[list[int]]]:
-        """Train and test loss, accuracy (classification) or R^2 (regression), the test
-        confusion matrix, and per-unit status measured on the training split."""
+        """Train and test loss (penalty included, as ``evaluate`` gives it), accuracy and the
+        test confusion matrix (classification) or R^2 (regression), and per-unit status
+        measured on the training split: one inference pass per split."""
         data = self.data
-        train = model.evaluate(data.X_train, data.y_train)
-        status = self._unit_status(model)  # the layers still hold the training split's pass
-        test_out = model.predict(data.X_test)
-        test = model.evaluate(data.X_test, data.y_test)
-        metrics = {"train_loss": train["loss"], "test_loss": test["loss"]}
+        if self._targets is None:  # once per run: the labels as the loss reads them
+            self._targets = [
+                model.loss.prepare_targets(y, len(y), model.output_dim, model.dtype)
+                for y in (data.y_train, data.y_test)
+            ]
+        penalty = model.penalty()
+        train_out = model.forward(self._inputs[0])
+        status = self._unit_status(model)  # the layers hold the training split's pass
+        test_out = model.forward(self._inputs[1])
+        metrics = {
+            "train_loss": model.loss.value(train_out, self._targets[0]) + penalty,
+            "test_loss": model.loss.value(test_out, self._targets[1]) + penalty,
+        }
         if self.classification:
-            train_labels = predicted_labels(model.predict(data.X_train), self.loss, self.n_classes)
-            test_labels = predicted_labels(test_out, self.loss, self.n_classes)
-            metrics["train_accuracy"] = float(np.mean(train_labels == data.y_train))
-            metrics["test_accuracy"] = float(np.mean(test_labels == data.y_test))
             k = self.n_classes or 2
+            predicted = [
+                predicted_labels(model.loss.transform(out), self.loss, k)
+                for out in (train_out, test_out)
+            ]
+            metrics["train_accuracy"] = float(np.mean(predicted[0] == data.y_train))
+            metrics["test_accuracy"] = float(np.mean(predicted[1] == data.y_test))
             confusion = np.zeros((k, k), dtype=np.int64)
-            np.add.at(confusion, (data.y_test, np.clip(test_labels, 0, k - 1)), 1)
+            np.add.at(confusion, (data.y_test, np.clip(predicted[1], 0, k - 1)), 1)
             metrics["confusion"] = confusion.tolist()
         else:
             residual = float(np.sum((test_out[:, 0] - data.y_test) ** 2))
@@ -158,7 +177,7 @@ class View:
         else:
             arrays["heat"] = to_bytes(outputs[:, 0], *self.heat_range())
         if units:
-            arrays["units"] = thumbnails(np.concatenate(units, axis=1))
+            arrays["units"] = thumbnails(units)
         return arrays
 
 
