@@ -160,7 +160,7 @@ async def run_session(socket: WebSocket, sessions: set[Session], idle_seconds: f
         sender.cancel()
         sessions.discard(session)
         session.close()
-        with contextlib.suppress(RuntimeError):  # already closed
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the page closed it first
             await socket.close()
 
 

@@ -74,33 +74,52 @@ export class LossCurve {
   }
 }
 
-// Columns of colour: one per probe, one row per Dense layer (input side at the top).
+// Columns of colour: one per probe, one row per Dense layer (input side at the top), drawn
+// as one small image that CSS stretches (a few thousand fillRects a frame were too slow).
+const FLOW_COLUMNS = 300;
+const FLOW_LUT = (() => {
+  const lut = [];
+  for (let i = 0; i < 256; i++) {
+    const match = flowColor(-8 + (9 * i) / 255).match(/\d+/g).map(Number);
+    lut.push(match.slice(0, 3));
+  }
+  return lut;
+})();
+
 export class FlowStrip {
   constructor(canvas) { this.canvas = canvas; this.reset(); }
   reset() { this.rows = []; this.dirty = true; }
-  add(rows) { for (const row of rows) this.rows.push(row); if (this.rows.length > 400) this.rows.splice(0, this.rows.length - 400); this.dirty = rows.length > 0 || this.dirty; }
-  draw() {
-    const context = this.canvas.getContext("2d");
-    const { width, height } = this.canvas;
-    context.fillStyle = "#f4f5f6";
-    context.fillRect(0, 0, width, height);
-    if (!this.rows.length) return;
-    const layers = this.rows[this.rows.length - 1][1].length;
-    const columnWidth = Math.max(1, width / Math.max(60, this.rows.length));
-    const rowHeight = height / layers;
-    const start = Math.max(0, this.rows.length - Math.floor(width / columnWidth));
-    for (let i = start; i < this.rows.length; i++) {
-      const errors = this.rows[i][1];
-      const x = (i - start) * columnWidth;
-      errors.forEach((error, layer) => {
-        const value = num(error);
-        context.fillStyle = Number.isFinite(value) ? flowColor(Math.log10(Math.max(value, 1e-12))) : "#d00";
-        context.fillRect(x, layer * rowHeight, Math.ceil(columnWidth), Math.ceil(rowHeight));
-      });
-    }
-    this.dirty = false;
+  add(rows) {
+    for (const row of rows) this.rows.push(row);
+    if (this.rows.length > FLOW_COLUMNS) this.rows.splice(0, this.rows.length - FLOW_COLUMNS);
+    this.dirty = rows.length > 0 || this.dirty;
   }
-  latest() { return this.rows.length ? this.rows[this.rows.length - 1] : null; }
+  draw() {
+    this.dirty = false;
+    const layers = this.rows.length ? this.rows[this.rows.length - 1][1].length : 1;
+    if (this.canvas.width !== FLOW_COLUMNS || this.canvas.height !== layers) {
+      this.canvas.width = FLOW_COLUMNS;
+      this.canvas.height = layers;
+    }
+    const context = this.canvas.getContext("2d");
+    const image = context.createImageData(FLOW_COLUMNS, layers);
+    const offset = FLOW_COLUMNS - this.rows.length;
+    for (let layer = 0; layer < layers; layer++) {
+      for (let x = 0; x < FLOW_COLUMNS; x++) {
+        const at = (layer * FLOW_COLUMNS + x) * 4;
+        const row = this.rows[x - offset];
+        let rgb = [244, 245, 246];
+        if (row && row[1].length === layers) {
+          const value = num(row[1][layer]);
+          rgb = Number.isFinite(value)
+            ? FLOW_LUT[Math.max(0, Math.min(255, Math.round(((Math.log10(Math.max(value, 1e-12)) + 8) / 9) * 255)))]
+            : [221, 0, 0];
+        }
+        image.data[at] = rgb[0]; image.data[at + 1] = rgb[1]; image.data[at + 2] = rgb[2]; image.data[at + 3] = 255;
+      }
+    }
+    context.putImageData(image, 0, 0);
+  }
 }
 
 export function drawCurve(canvas, curve) {

@@ -21,7 +21,7 @@ const MAX_LAYERS = 6, MAX_UNITS = 8, MAX_UPLOAD = 1000000;
 
 const state = { settings: null, setup: null, run: 0, frame: null, fresh: false, findings: [], preview: null, playing: false };
 // Measured by the benchmark and the tests: frames received and drawn, bytes received.
-const stats = (window.playgroundStats = { frames: 0, drawn: 0, bytes: 0, epoch: 0, started: performance.now() });
+const stats = (window.playgroundStats = { frames: 0, drawn: 0, bytes: 0, epoch: 0, drawMs: 0, decodeMs: 0 });
 
 // ---- connection ---------------------------------------------------------------------------
 const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${location.search}`);
@@ -31,8 +31,10 @@ const change = (settings) => send({ type: "settings", settings });
 socket.addEventListener("message", (event) => {
   if (typeof event.data === "string") return onMessage(JSON.parse(event.data), null);
   stats.bytes += event.data.byteLength;
+  const started = performance.now();
   const { header, arrays } = unpack(event.data);
   onMessage(header, arrays);
+  stats.decodeMs += performance.now() - started;
 });
 socket.addEventListener("close", () => showMessage("The server closed the connection: reload the page to start again.", "error", 0));
 setInterval(() => { if (document.visibilityState === "visible") send({ type: "ping" }); }, 30000);
@@ -118,6 +120,7 @@ function applySettings(message) {
   else if (shared) { ensureOption($("activation"), shared); }
   else { ensureOption($("activation"), "per layer"); }
   if (shared && !ACTIVATIONS.includes(shared)) $("formula").value = shared;
+  if (shared && shared !== state.curveSpec) { state.curveSpec = shared; send({ type: "curve", spec: shared }); }
   for (const key of ["optimizer", "loss", "init"]) $(key).value = s[key];
   ensureOption($("l1"), s.l1);
   ensureOption($("l2"), s.l2);
@@ -236,7 +239,7 @@ function layerControls(layer) {
   return box;
 }
 
-const network = new NetworkView($("network"), $("links"), $("columns"), $("weight-editor"), $("curve-tip"), {
+const network = new NetworkView($("network"), $("link-canvas"), $("links"), $("columns"), $("weight-editor"), $("curve-tip"), {
   layerControls,
   toggleFeature: (name) => {
     const features = new Set(state.settings.features);
@@ -344,6 +347,7 @@ function draw() {
   requestAnimationFrame(draw);
   if (!state.fresh || !state.frame || !state.setup) return;
   state.fresh = false;
+  const started = performance.now();
   const { header, arrays } = state.frame;
   const s = state.settings;
   $("epoch").textContent = String(header.epoch).padStart(6, "0");
@@ -370,5 +374,6 @@ function draw() {
   const confusion = JSON.stringify(header.confusion || null);
   if (confusion !== state.confusion) { state.confusion = confusion; renderConfusion(header.confusion); }
   stats.drawn++;
+  stats.drawMs += performance.now() - started;
 }
 requestAnimationFrame(draw);

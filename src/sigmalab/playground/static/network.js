@@ -1,6 +1,6 @@
 // The network diagram: a column of inputs, one per hidden layer, the outputs; thumbnails in
 // the nodes, and links whose width is |weight| and whose colour is its sign.
-import { divergingCss } from "./colors.js";
+import { DIVERGING, divergingCss } from "./colors.js";
 import { paintGrid } from "./plane.js";
 import { fmt } from "./protocol.js";
 
@@ -10,11 +10,18 @@ const LABELS = { "x1": "X\u2081", "x2": "X\u2082", "x1^2": "X\u2081\u00b2", "x2^
   "x1*x2": "X\u2081X\u2082", "sin(x1)": "sin(X\u2081)", "sin(x2)": "sin(X\u2082)" };
 
 export class NetworkView {
-  constructor(area, svg, columns, editor, tooltip, actions) {
-    Object.assign(this, { area, svg, columns, editor, tooltip, actions });
+  // Links and the hidden units' thumbnails are painted on one canvas each frame (repainting
+  // hundreds of SVG curves and dozens of small canvases was the slowest part of a frame);
+  // invisible SVG paths on top, never restyled, take the mouse.
+  constructor(area, canvas, svg, columns, editor, tooltip, actions) {
+    Object.assign(this, { area, canvas, svg, columns, editor, tooltip, actions });
     this.links = [];
     this.unitNodes = [];
     this.weights = null;
+    this.thumbs = null;
+    this.scratch = document.createElement("canvas");
+    this.scratch.width = this.scratch.height = 20;
+    this.scratchImage = this.scratch.getContext("2d").createImageData(20, 20);
     editor.addEventListener("keydown", (event) => this.onEditorKey(event));
     editor.addEventListener("blur", () => { editor.hidden = true; });
     new ResizeObserver(() => this.layoutLinks()).observe(area);
@@ -126,36 +133,87 @@ export class NetworkView {
     const box = this.area.getBoundingClientRect();
     this.svg.setAttribute("width", box.width);
     this.svg.setAttribute("height", box.height);
+    const scale = window.devicePixelRatio || 1;
+    this.canvas.width = Math.round(box.width * scale);
+    this.canvas.height = Math.round(box.height * scale);
+    this.canvas.style.width = `${box.width}px`;
+    this.canvas.style.height = `${box.height}px`;
     const rects = new Map();
     const rect = (node) => {
       if (!rects.has(node)) rects.set(node, node.element.getBoundingClientRect());
       return rects.get(node);
     };
+    for (const node of this.unitNodes.flat()) {
+      const r = rect(node);
+      node.box = [r.left - box.left + 1, r.top - box.top + 1, r.width - 2, r.height - 2];
+    }
     for (const link of this.links) {
       const a = rect(link.a), b = rect(link.b);
       const x1 = a.right - box.left, y1 = a.top + a.height / 2 - box.top;
       const x2 = b.left - box.left, y2 = b.top + b.height / 2 - box.top;
       const mx = (x1 + x2) / 2;
       link.path.setAttribute("d", `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`);
+      link.curve = [x1, y1, mx, x2, y2];
+    }
+    this.paint();
+  }
+
+  paint() {
+    const context = this.canvas.getContext("2d");
+    const scale = window.devicePixelRatio || 1;
+    context.setTransform(scale, 0, 0, scale, 0, 0);
+    context.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    context.globalAlpha = 0.8;
+    for (const link of this.links) {
+      if (!link.curve || link.width === undefined) continue;
+      const [x1, y1, mx, x2, y2] = link.curve;
+      context.beginPath();
+      context.moveTo(x1, y1);
+      context.bezierCurveTo(mx, y1, mx, y2, x2, y2);
+      context.lineWidth = link.width;
+      context.strokeStyle = link.color;
+      context.stroke();
+    }
+    context.globalAlpha = 1;
+    if (!this.thumbs) return;
+    const pixels = this.scratchImage.data;
+    let index = 0;
+    for (const node of this.unitNodes.flat()) {
+      const bytes = this.thumbs.subarray(index * 400, index * 400 + 400);
+      index++;
+      if (!node.box || bytes.length < 400) continue;
+      const dead = node.status === 1;
+      for (let i = 0; i < 400; i++) {
+        const o = bytes[i] * 4;
+        if (dead) {  // a dead unit in grey: it no longer tells the classes apart
+          const grey = 0.3 * DIVERGING[o] + 0.59 * DIVERGING[o + 1] + 0.11 * DIVERGING[o + 2];
+          pixels[i * 4] = pixels[i * 4 + 1] = pixels[i * 4 + 2] = 200 + grey * 0.2;
+        } else {
+          pixels[i * 4] = DIVERGING[o]; pixels[i * 4 + 1] = DIVERGING[o + 1]; pixels[i * 4 + 2] = DIVERGING[o + 2];
+        }
+        pixels[i * 4 + 3] = 255;
+      }
+      this.scratch.getContext("2d").putImageData(this.scratchImage, 0, 0);
+      context.drawImage(this.scratch, ...node.box);
     }
   }
 
   // Each frame: link widths and colours, unit thumbnails and their doctor status.
   update(frame) {
-    this.updateWeights(frame.arrays);
-    const units = frame.arrays.units;
-    let index = 0;
+    this.thumbs = frame.arrays.units ? frame.arrays.units.data : null;
     this.unitNodes.forEach((nodes, layer) => {
       const status = frame.header.units[layer] || [];
       nodes.forEach((node, unit) => {
-        if (units) paintGrid(node.canvas, units.data.subarray(index * 400, index * 400 + 400), 20);
-        index++;
-        node.element.classList.toggle("dead", status[unit] === 1);
-        node.element.classList.toggle("saturated", status[unit] === 2);
-        node.element.title = status[unit] === 1 ? "dead: never active on the training data"
-          : status[unit] === 2 ? "saturated: stuck on a flat end of its activation" : "";
+        if (node.status !== status[unit]) {  // the DOM is touched only when the status changes
+          node.status = status[unit];
+          node.element.classList.toggle("dead", status[unit] === 1);
+          node.element.classList.toggle("saturated", status[unit] === 2);
+          node.element.title = status[unit] === 1 ? "dead: never active on the training data"
+            : status[unit] === 2 ? "saturated: stuck on a flat end of its activation" : "";
+        }
       });
     });
+    this.updateWeights(frame.arrays);
   }
 
   updateWeights(arrays) {
@@ -165,9 +223,11 @@ export class NetworkView {
       if (!w) continue;
       const value = w.data[link.row * w.shape[1] + link.col];
       link.value = value;
-      link.path.setAttribute("stroke-width", (0.6 + Math.min(Math.abs(value), 5) * 1.6).toFixed(2));
-      link.path.setAttribute("stroke", divergingCss(Math.max(-1, Math.min(1, value))));
+      link.width = 0.6 + Math.min(Math.abs(value), 5) * 1.6;
+      const shade = Math.round(Math.max(-1, Math.min(1, value)) * 32);
+      if (shade !== link.shade) { link.shade = shade; link.color = divergingCss(shade / 32); }
     }
+    this.paint();
   }
 
   paintOutputs(heat, size, discretize) {

@@ -3,9 +3,10 @@ import { CLASS_COLORS, DIVERGING, divergingCss, rgb } from "./colors.js";
 
 // Paint bytes (0..255 on the diverging scale) into a canvas of the grid's size.
 export function paintGrid(canvas, bytes, size, { discretize = false, classes = null, k = 2 } = {}) {
-  if (canvas.width !== size) { canvas.width = size; canvas.height = size; }
+  if (canvas.width !== size) { canvas.width = size; canvas.height = size; canvas.image = null; }
   const context = canvas.getContext("2d");
-  const image = context.createImageData(size, size);
+  if (!canvas.image) canvas.image = context.createImageData(size, size);  // reused every frame
+  const image = canvas.image;
   const out = image.data;
   for (let i = 0; i < size * size; i++) {
     if (classes) {
