@@ -47,6 +47,8 @@ def wait_for(ws, kind: str, where: Callable[[dict], bool] = lambda header: True)
             return header, arrays
         if header["type"] == "closed":
             raise AssertionError(f"the socket closed while waiting for {kind!r}")
+        if header["type"] == "error" and header["message"].startswith("internal error"):
+            raise AssertionError(f"the session failed while waiting for {kind!r}: {header}")
         if header["type"] != "frame":
             pending.append((header, arrays))
     raise AssertionError(f"no {kind!r} message in {MESSAGE_LIMIT} messages")

@@ -4,8 +4,10 @@ protocol a page speaks (play, settings, caps, uploads, remedies, exports, sessio
 from __future__ import annotations
 
 import faulthandler
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,12 +28,17 @@ from sigmalab.runner import train_run  # noqa: E402
 HOSTS = ("testserver", "127.0.0.1", "localhost")
 
 
+HANG_REPORT = Path(tempfile.gettempdir()) / "sigmalab-playground-hang.txt"
+
+
 @pytest.fixture(autouse=True)
 def no_hang():
-    """A WebSocket read that never returns ends the run with a traceback, not a CI timeout."""
-    faulthandler.dump_traceback_later(90, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
+    """A WebSocket read that never returns ends the run (exit code 1) instead of a CI
+    timeout, with every thread's traceback in HANG_REPORT (pytest captures stderr)."""
+    with HANG_REPORT.open("w") as report:
+        faulthandler.dump_traceback_later(90, exit=True, file=report)
+        yield
+        faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture

@@ -88,3 +88,12 @@ def test_the_command_prints_its_url_says_when_the_port_moves_and_serves_the_page
         process.terminate()
         process.wait(timeout=10)
         busy.close()
+
+
+def test_importing_sigmalab_and_its_cli_loads_no_web_framework():
+    code = (
+        "import sys, sigmalab, sigmalab.cli; "
+        "print(sorted(m for m in ('fastapi', 'starlette', 'uvicorn') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
