@@ -20,7 +20,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from ..doctor.findings import json_safe
+from ..json_values import json_safe
 from .session import Outbox, Session
 
 log = logging.getLogger(__name__)

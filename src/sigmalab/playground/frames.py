@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..doctor.findings import json_safe
+from ..json_values import json_safe
 
 DTYPES = {"uint8": np.uint8, "float32": np.float32, "int32": np.int32}
 

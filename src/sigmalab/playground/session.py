@@ -242,19 +242,23 @@ class Session:
         return f"stopped at the limit of {MAX_EPOCHS:,} epochs"
 
     def _after_epoch(self, epoch: int) -> None:
-        """After each epoch inside fit: commands, a frame when due, pacing, pausing."""
+        """After each epoch inside fit: commands, a frame when due, pacing, pausing.
+
+        A step asked for before this epoch began was this epoch: show it and pause. One
+        asked for now (while the commands are read) is the next epoch, never this one.
+        """
         self.epoch = epoch
         self._epochs_since_frame += 1
+        stepped, self._step = self._step, False
         self._drain()
         speed = self._run.settings.speed
         now = time.perf_counter()
-        if self._step:
-            self._step = False
+        if stepped:
             self._publish_frame()
-        elif speed == 0:
+        elif self.playing and speed == 0:
             if now - self._last_frame >= FULL_SPEED_FRAME_SECONDS:
                 self._publish_frame()
-        elif self._epochs_since_frame >= speed:
+        elif self.playing and self._epochs_since_frame >= speed:
             # The Playground's pace: ``speed`` epochs, then wait for the next screen refresh.
             self._wait(self._last_frame + PACED_FRAME_SECONDS - now)
             self._publish_frame()
@@ -506,14 +510,15 @@ class Session:
             )
         task, n_classes = self._task_of(settings)
         config = self._config(settings, 1)
-        raw, prepared, preprocessing = load_data(config)
-        check_loss_fits(config, prepared)
-        model = build_model(config)
-        model.build(prepared.X_train.shape[1])
+        dataset, preprocessing = load_data(config)
+        check_loss_fits(config, dataset)
+        model = build_model(config)  # as the runner builds it: the model owns its preprocessing
+        model.preprocessing = preprocessing
+        model.class_names = dataset.class_names
+        model.build(len(preprocessing.output_names))
         loss = resolve_loss(settings, task, n_classes)
-        view = View(raw, prepared, preprocessing, loss, plane_for(raw, builtin=not settings.is_csv))
-        self._raw = raw
-        return _Run(settings, config, model, view, task, n_classes, loss, Doctor(), prepared)
+        view = View(dataset, model, loss, plane_for(dataset, builtin=not settings.is_csv))
+        return _Run(settings, config, model, view, task, n_classes, loss, Doctor(), dataset)
 
     def _rebuild(self, settings: Settings, problems: list[str] | None = None) -> None:
         self._pending = None
@@ -538,7 +543,7 @@ class Session:
         self._send_setup(problems or [])
         self._publish_frame()
         with np.errstate(all="ignore"):
-            static = check_static(run.model, run.data.X_train)
+            static = check_static(run.model, run.model.preprocess(run.data.X_train))
         self._send_findings(static)
 
     # ---- messages ------------------------------------------------------------------------
@@ -552,7 +557,7 @@ class Session:
     def _send_setup(self, problems: list[str]) -> None:
         run = self._run
         view = run.view
-        raw = self._raw
+        raw = run.data
         header = {
             "type": "setup",
             "run": self.run_id,
@@ -561,7 +566,7 @@ class Session:
             "task": run.task,
             "n_classes": run.n_classes,
             "loss": run.loss,
-            "inputs": list(run.data.feature_names),
+            "inputs": list(run.model.preprocessing.output_names),
             "layers": [layer.units for layer in hidden_dense(run.model)],
             "outputs": run.model.output_dim,
             "plane": None

@@ -16,7 +16,6 @@ from ..data.dataset import CLASSIFICATION, Dataset
 from ..doctor.probes import dead_units, saturated_units
 from ..layers import Dense
 from ..model import Sequential
-from ..runner import Preprocessing, predicted_labels
 
 GRID = 100  # the Playground's 100 x 100 heat-map
 THUMB = 20  # neuron thumbnails: the centre of each 5 x 5 block of the grid
@@ -81,23 +80,17 @@ def thumbnails(columns: list[np.ndarray]) -> np.ndarray:
 class View:
     """Computes each frame's arrays and metrics for one run's data."""
 
-    def __init__(
-        self,
-        raw: Dataset,
-        prepared: Dataset,
-        preprocessing: Preprocessing,
-        loss: str,
-        plane: Plane | None,
-    ) -> None:
-        self.data = prepared
+    def __init__(self, data: Dataset, model: Sequential, loss: str, plane: Plane | None) -> None:
+        self.data = data
         self.loss = loss
         self.plane = plane
-        self.classification = prepared.task == CLASSIFICATION
-        self.n_classes = prepared.n_classes
-        # Inputs in the model's float type, converted once rather than at every frame.
-        dtype = np.float32
-        self.grid = None if plane is None else preprocessing.apply(plane.points()).astype(dtype)
-        self._inputs = [prepared.X_train.astype(dtype), prepared.X_test.astype(dtype)]
+        self.classification = data.task == CLASSIFICATION
+        self.n_classes = data.n_classes
+        # The network's inputs (the model's own preprocessing applied), in its float type,
+        # computed once rather than at every frame.
+        dtype = model.dtype
+        self.grid = None if plane is None else model.preprocess(plane.points()).astype(dtype)
+        self._inputs = [model.preprocess(X).astype(dtype) for X in (data.X_train, data.X_test)]
         self._targets: list[np.ndarray] | None = None
 
     # ---- what is sent once per run -----------------------------------------------------
@@ -133,8 +126,7 @@ class View:
         if self.classification:
             k = self.n_classes or 2
             predicted = [
-                predicted_labels(model.loss.transform(out), self.loss, k)
-                for out in (train_out, test_out)
+                model.class_indices(model.loss.transform(out)) for out in (train_out, test_out)
             ]
             metrics["train_accuracy"] = float(np.mean(predicted[0] == data.y_train))
             metrics["test_accuracy"] = float(np.mean(predicted[1] == data.y_test))
@@ -167,7 +159,7 @@ class View:
         """
         if self.grid is None:
             return {}
-        outputs = model.predict(self.grid)
+        outputs = model.loss.transform(model.forward(self.grid))  # the grid is preprocessed
         units = [layer.a for layer in hidden_dense(model)]  # the grid pass, just made
         arrays: dict[str, np.ndarray] = {}
         if self.loss == "cross_entropy":
