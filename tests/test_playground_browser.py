@@ -111,11 +111,13 @@ def test_dataset_activation_and_layers_change_the_network(page):
     page.wait_for_url("**activation=relu**")
     page.get_by_test_id("add-layer").click()
     page.wait_for_url("**layers=4,2,2**")
-    assert page.locator(".net-column").count() == 1 + 3 + 1  # inputs, 3 hidden, output
+    # The URL changes on the click, the network is drawn when the server's frame arrives:
+    # expect waits for it (an immediate count raced the redraw on a loaded machine).
+    sync_api.expect(page.locator(".net-column")).to_have_count(1 + 3 + 1)  # in, 3 hidden, out
     page.get_by_test_id("remove-layer").click()
     page.get_by_test_id("remove-layer").click()
     page.wait_for_url("**layers=4&**")
-    assert page.locator(".node.unit").count() == 4
+    sync_api.expect(page.locator(".node.unit")).to_have_count(4)
 
 
 def test_a_good_csv_trains_and_a_broken_one_says_where(page, tmp_path):
