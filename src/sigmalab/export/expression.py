@@ -109,7 +109,7 @@ def lower(expressions: Sequence[sympy.Basic], inputs: Sequence[sympy.Symbol]) ->
 
 
 class _Lowering:
-    """Walks SymPy trees, appending each distinct subterm once (memoised by the subterm)."""
+    """Walks SymPy trees into steps; a step already made (a repeated subterm) is reused."""
 
     def __init__(self, inputs: Sequence[sympy.Symbol]) -> None:
         self.steps: list[Step] = []
