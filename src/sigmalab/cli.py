@@ -296,5 +296,6 @@ def export(
     from .export import check_format, export_model
     from .io import load_model
 
-    export_model(load_model(model), check_format(format, "--format"), out)
+    format = check_format(format, "--format")  # before the model loads
+    export_model(load_model(model), format, out)
     typer.echo(f"wrote {out}")
