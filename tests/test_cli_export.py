@@ -1,5 +1,7 @@
 """``sigmalab export``: good files out, and one red error line for bad input."""
 
+import sys
+
 import pytest
 from export_cases import TOLERANCE, max_difference, playground_model, raw_rows
 from test_cli import assert_user_error, sigmalab
@@ -26,6 +28,21 @@ def test_onnx_file_matches_predict(model_file, tmp_path):
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     output = session.run(["Y"], {"X": X.astype("float32")})[0]
     assert max_difference(output, model, X) <= TOLERANCE["float32"]
+
+
+@pytest.mark.slow  # a process that imports torch and runs torch.export: several seconds
+def test_torch_file_loads_without_sigmalab_and_matches_predict(model_file, tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+    model, path = model_file
+    out = tmp_path / "model.pt2"
+    process = sigmalab("export", path, "--format", "torch", "--out", out)
+    assert process.returncode == 0, process.stderr
+    for name in [name for name in sys.modules if name.split(".")[0] == "sigmalab"]:
+        monkeypatch.setitem(sys.modules, name, None)  # importing any of sigmalab now fails
+    X = raw_rows(7, seed=6)  # another batch size than the export's example
+    output = torch.export.load(out).module()(torch.tensor(X, dtype=torch.float32))
+    monkeypatch.undo()
+    assert max_difference(output.detach().numpy(), model, X) <= TOLERANCE["float32"]
 
 
 def test_missing_model_file(tmp_path):

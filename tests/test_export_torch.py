@@ -1,7 +1,5 @@
 """model.to_torch() and the .pt2 export compute what model.predict computes."""
 
-import sys
-
 import numpy as np
 import pytest
 from export_cases import (
@@ -16,7 +14,6 @@ from export_cases import (
 )
 
 import sigmalab as sl
-from sigmalab.export import export_model
 
 torch = pytest.importorskip("torch", reason="the torch extra is not installed")
 
@@ -68,20 +65,6 @@ def test_model_without_preprocessing():
     model = sl.Sequential([sl.Dense(4, "elu"), sl.Dense(2)], dtype="float64").build(3)
     X = raw_rows(10).repeat(2, axis=1)[:, :3]
     assert max_difference(run_torch(model.to_torch(), X, "float64"), model, X) <= 1e-12
-
-
-@pytest.mark.slow  # torch.export traces the module: about 2 s, 5 s on first use
-def test_exported_file_loads_without_sigmalab(tmp_path, monkeypatch):
-    model = playground_model("x * sigmoid(x)", "float32", "cross_entropy")
-    path = tmp_path / "model.pt2"
-    export_model(model, "torch", path)
-    for name in [name for name in sys.modules if name.split(".")[0] == "sigmalab"]:
-        monkeypatch.setitem(sys.modules, name, None)  # importing any of sigmalab now fails
-    module = torch.export.load(path).module()
-    X = raw_rows(7, seed=4)  # another batch size than the export's example
-    output = module(torch.tensor(X, dtype=torch.float32)).detach().numpy()
-    monkeypatch.undo()
-    assert max_difference(output, model, X) <= TOLERANCE["float32"]
 
 
 def test_a_python_callable_activation_cannot_be_exported():
