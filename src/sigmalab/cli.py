@@ -282,3 +282,20 @@ def playground(
             "pip install 'sigmalab[playground]'"
         ) from None
     serve(host=host, port=port, open_browser=open_browser, say=typer.echo)
+
+
+@command()
+def export(
+    model: Annotated[Path, typer.Argument(help="A model file saved by sigmalab.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="torch (a torch.export .pt2 file) or onnx.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")],
+) -> None:
+    """Write a model as a PyTorch program or an ONNX graph that computes its predictions."""
+    from .export import check_format, export_model
+    from .io import load_model
+
+    format = check_format(format, "--format")  # before the model loads
+    export_model(load_model(model), format, out)
+    typer.echo(f"wrote {out}")

@@ -638,6 +638,18 @@ class Sequential:
 
         save_model(self, path)
 
+    def to_torch(self) -> object:
+        """A ``torch.nn.Module`` computing ``predict`` (needs the torch extra)."""
+        from .export import to_torch
+
+        return to_torch(self)
+
+    def to_onnx(self) -> object:
+        """An ONNX model (opset 17) computing ``predict`` (needs the onnx extra)."""
+        from .export import to_onnx
+
+        return to_onnx(self)
+
     def summary(self, print_fn: Callable[[str], object] = print) -> None:
         """Print the layers, output shapes and parameter counts as a table, as Keras does."""
         from .model_summary import summary_text
