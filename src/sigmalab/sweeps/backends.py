@@ -17,6 +17,10 @@ from .training import train_batch
 
 Batch = list[tuple[str, dict[str, Any]]]
 LOCAL_CLUSTER = "local"
+_LOST = (
+    "some runs did not finish ({error}); the others are recorded: run the same command "
+    "again to train only the rest"
+)
 
 
 def run_batches(
@@ -40,12 +44,18 @@ def _in_processes(
     batches: Sequence[Batch], base_dir: str | None, doctor: bool, workers: int
 ) -> Iterator[list[dict[str, Any]]]:
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers)
+    finished = False
     try:
         futures = [pool.submit(train_batch, batch, base_dir, doctor) for batch in batches]
         for future in concurrent.futures.as_completed(futures):
-            yield future.result()
+            try:
+                outcomes = future.result()
+            except concurrent.futures.process.BrokenProcessPool as error:
+                raise SigmalabError(_LOST.format(error=error or "a worker process died")) from None
+            yield outcomes
+        finished = True
     finally:  # on Ctrl-C or an error: drop what has not started, do not wait for it
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=finished, cancel_futures=not finished)
 
 
 def _on_dask(
@@ -72,8 +82,16 @@ def _on_dask(
             futures = [
                 client.submit(train_batch, batch, base_dir, doctor, pure=False) for batch in batches
             ]
+            lost = None
             for future in distributed.as_completed(futures):
-                yield future.result()
+                try:
+                    outcomes = future.result()
+                except Exception as error:  # a worker died more often than Dask retries
+                    lost = error
+                    continue
+                yield outcomes
+            if lost is not None:
+                raise SigmalabError(_LOST.format(error=lost))
     finally:
         if cluster is not None:
             cluster.close()

@@ -55,8 +55,7 @@ def run_sweep(
         for outcomes in run_batches(
             batches, None if base_dir is None else str(base_dir), doctor, workers, scheduler
         ):
-            for outcome in outcomes:
-                store.record(outcome)
+            store.record(outcomes)
             if on_outcomes is not None:
                 on_outcomes(outcomes)
     except BaseException:
