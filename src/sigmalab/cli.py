@@ -298,7 +298,8 @@ class RunByDefault(TyperGroup):
 
 
 sweep_app = typer.Typer(
-    help="Train a run file over a grid of settings x seeds, resumably; 'sweep show DIR'.",
+    help="Train a run file over a grid of settings x seeds, resumably: 'sigmalab sweep "
+    "RUN.toml --grid KEY=V1,V2 ...' (short for 'sweep run'); 'sigmalab sweep show DIR'.",
     no_args_is_help=True,
     cls=RunByDefault,
 )

@@ -86,8 +86,9 @@ class ResultStore:
             row = self.connection.execute("SELECT value FROM sweep WHERE key = 'grid'").fetchone()
             if row is not None and row[0] != described:
                 raise SigmalabError(
-                    f"{self.folder} holds a different sweep (grid {row[0]}, received "
-                    f"{described}); choose another --out folder or remove {self.path}"
+                    f"{self.folder} holds a different sweep: its grid, seeds or run file "
+                    f"differ (stored {row[0]}, received {described}); choose another --out "
+                    f"folder or remove {self.path}"
                 )
             self.connection.execute(
                 "INSERT OR IGNORE INTO sweep (key, value) VALUES ('grid', ?)", (described,)
