@@ -232,6 +232,18 @@ def test_a_dask_local_cluster_trains_the_sweep(run_file, tmp_path):
 
 
 @pytest.mark.slow
+def test_scheduler_local_starts_a_local_cluster_of_worker_processes(run_file, tmp_path):
+    pytest.importorskip("distributed")
+    grid = ["--grid", "model.layers[0].units=2,3", "--grid", "train.epochs=3"]
+    process = sigmalab(
+        "sweep", run_file, *grid, "--scheduler", "local", "--workers", "2", "-q",
+        "--out", tmp_path,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    assert [status for status, *_ in metrics_by_id(tmp_path).values()] == [DONE, DONE]
+
+
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_clear_error(run_file, tmp_path):
     pytest.importorskip("distributed")
     process = in_process(
