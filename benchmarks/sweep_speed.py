@@ -26,7 +26,6 @@ from sigmalab.config import RunConfig, build_model
 from sigmalab.runner import load_data, watched_split
 from sigmalab.sweeps.execute import run_sweep
 from sigmalab.sweeps.grid import expand
-from sigmalab.sweeps.store import ResultStore
 
 RUN = """\
 [data]
@@ -95,14 +94,10 @@ def sweep(run_file: Path, grid: dict, folder: Path, **options) -> float:
     return timed(lambda: run_sweep(run_file, grid, folder, **options).close())
 
 
-def in_flight(folder: Path, wall: float) -> float:
-    """Runs training at once on average: the runs' own seconds over the sweep's wall time.
-
-    With 2 workers this is near 2 whatever the machine's load; the speed-up reaches it
-    only when 2 cores are free.
-    """
-    with ResultStore(folder) as store:
-        return sum(row["seconds"] for row in store.rows()) / wall
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its finished children (pool workers)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def main() -> None:
@@ -135,12 +130,19 @@ def main() -> None:
             f"{one_command:.2f} s each, x 120)"
         )
         print(f"\n{len(SHAPES_GRID['model.layers[0].units'])} runs of different shapes")
+        used = cpu_seconds()
         one = sweep(run_file, SHAPES_GRID, folder / "w1")
+        used_one, used = cpu_seconds() - used, cpu_seconds()
         two = sweep(run_file, SHAPES_GRID, folder / "w2", workers=2)
-        print(f"  1 worker                      {one:8.1f} s")
+        used_two = cpu_seconds() - used
+        print(f"  1 worker                      {one:8.1f} s   {used_one:.1f} CPU s")
         print(
-            f"  2 worker processes            {two:8.1f} s   {one / two:.2f}x  "
-            f"({in_flight(folder / 'w2', two):.2f} runs in flight on average)"
+            f"  2 worker processes            {two:8.1f} s   {used_two:.1f} CPU s"
+            f"   {one / two:.2f}x"
+        )
+        print(
+            f"  CPU per wall second: {used_one / one:.2f} (1 worker), {used_two / two:.2f} "
+            "(2 workers); 2.0 is two free cores"
         )
     print(f"\nload average after: {os.getloadavg()}")
 
