@@ -4,7 +4,9 @@ Only the light core is imported here; SymPy, rich, matplotlib and scikit-learn l
 when a feature needs them.
 """
 
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import data as datasets
 from .activations import Activation, get_activation
@@ -21,6 +23,7 @@ from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .preprocessing import Preprocessing
 
 if TYPE_CHECKING:
+    from .config import RunConfig
     from .doctor.diagnose import RunSource
     from .doctor.repair import RepairResult
 
@@ -35,6 +38,23 @@ def repair(config_or_path: "RunSource", budget: int = 4, verbose: bool = False) 
     from .doctor.repair import repair as repair_run
 
     return repair_run(config_or_path, budget=budget, verbose=verbose)
+
+
+def sweep(
+    run: "str | os.PathLike | RunConfig | Mapping[str, Any]",
+    grid: "Mapping[str, Sequence[Any]]",
+    seeds: int = 1,
+    **options: Any,
+) -> Any:
+    """Train a run over a grid of settings x seeds; a row per run (see ``sigmalab.sweeps``).
+
+    ``sl.sweep("examples/circle.toml", grid={"train.optimizer.lr": [0.1, 0.03]}, seeds=10)``;
+    options: ``data_seeds``, ``out``, ``workers``, ``scheduler``, ``doctor``. A function
+    rather than an import so that ``import sigmalab`` does not load pydantic.
+    """
+    from .sweeps import sweep as run_sweep
+
+    return run_sweep(run, grid, seeds=seeds, **options)
 
 
 __all__ = [
@@ -64,4 +84,5 @@ __all__ = [
     "get_loss",
     "load",
     "repair",
+    "sweep",
 ]

@@ -87,8 +87,9 @@ def _options(
     """Build, train and inspect feed-forward neural networks in NumPy."""
 
 
-def command(**settings: Any) -> Callable[[Callable], Callable]:
-    """Register a CLI verb whose user errors print one red line and exit with code 2."""
+def command(group: typer.Typer | None = None, **settings: Any) -> Callable[[Callable], Callable]:
+    """Register a CLI verb (on ``group``, else the top level) whose user errors print one
+    red line and exit with code 2."""
 
     def register(function: Callable) -> Callable:
         @functools.wraps(function)
@@ -102,7 +103,7 @@ def command(**settings: Any) -> Callable[[Callable], Callable]:
                 typer.secho("interrupted", fg="yellow", err=True)
                 raise typer.Exit(INTERRUPTED_EXIT) from None
 
-        return app.command(**settings)(guarded)
+        return (group or app).command(**settings)(guarded)
 
     return register
 
@@ -299,3 +300,100 @@ def export(
     format = check_format(format, "--format")  # before the model loads
     export_model(load_model(model), format, out)
     typer.echo(f"wrote {out}")
+
+
+# ---- sweep -------------------------------------------------------------------------------
+class RunByDefault(TyperGroup):
+    """``sigmalab sweep RUN.toml ...`` means ``sigmalab sweep run RUN.toml ...``; ``show``
+    and ``run`` name themselves."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Put ``run`` in front unless a subcommand (or the group's --help) comes first."""
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+sweep_app = typer.Typer(
+    help="Train a run file over a grid of settings x seeds, resumably: 'sigmalab sweep "
+    "RUN.toml --grid KEY=V1,V2 ...' (short for 'sweep run'); 'sigmalab sweep show DIR'.",
+    no_args_is_help=True,
+    cls=RunByDefault,
+)
+app.add_typer(sweep_app, name="sweep")
+
+
+@command(sweep_app, name="run")
+def sweep_run(
+    run_file: Annotated[Path, typer.Argument(help="A TOML run file, e.g. examples/circle.toml.")],
+    grid: Annotated[
+        list[str],
+        typer.Option(
+            "--grid",
+            metavar="KEY=V1,V2,...",
+            help="Values of one run-file key, e.g. --grid train.optimizer.lr=0.1,0.03 "
+            "(repeatable: every combination runs).",
+        ),
+    ],
+    seeds: Annotated[
+        int,
+        typer.Option(
+            "--seeds", help="Seeds per combination (model seeds; data too with --data-seeds)."
+        ),
+    ] = 1,
+    data_seeds: Annotated[
+        bool, typer.Option("--data-seeds", help="Vary the data seed with the model seed.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Results folder [default: sweeps/<run file name>]."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-j", help="Local worker processes (or Dask workers).")
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="A Dask scheduler such as tcp://host:8786, or 'local' for a LocalCluster.",
+        ),
+    ] = None,
+    doctor: Annotated[
+        bool, typer.Option("--doctor/--no-doctor", help="Record the doctor's finding kinds.")
+    ] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Train every combination of the grid x seeds; results go to DIR/results.sqlite."""
+    from .sweeps.execute import results_folder, run_sweep
+    from .sweeps.grid import parse_grid_option
+    from .sweeps.progress import SweepProgress
+    from .sweeps.show import show
+
+    axes = dict(parse_grid_option(text) for text in grid)
+    folder = results_folder(out, run_file)
+    with SweepProgress(quiet) as progress:
+        store = run_sweep(
+            run_file,
+            axes,
+            folder,
+            seeds=seeds,
+            data_seeds=data_seeds,
+            workers=workers,
+            scheduler=scheduler,
+            doctor=doctor,
+            on_start=progress.start,
+            on_outcomes=progress.advance,
+        )
+    store.close()
+    if not quiet:
+        show(folder)
+
+
+@command(sweep_app, name="show")
+def sweep_show(
+    folder: Annotated[Path, typer.Argument(help="A sweep's results folder.")],
+) -> None:
+    """Table of a sweep (mean +- std over seeds, best first); writes results.csv, sweep.png."""
+    from .sweeps.show import show
+
+    show(folder)

@@ -161,7 +161,7 @@ def _train(config: RunConfig, callbacks: Sequence[Callback], verbose: int) -> Ru
         verbose=verbose,
         callbacks=[*stopper, *callbacks],
     )
-    summary = _summarize(model, history, dataset)
+    summary = summarize(model, history, dataset)
     summary["seconds"] = round(time.perf_counter() - started, 3)
     summary["preprocessing"] = _describe(preprocessing)
     return RunResult(model, history, dataset, summary)
@@ -195,7 +195,8 @@ def _describe(preprocessing: Preprocessing) -> dict[str, Any]:
     return described
 
 
-def _summarize(model: Sequential, history: History, dataset: Dataset) -> dict[str, Any]:
+def summarize(model: Sequential, history: History, dataset: Dataset) -> dict[str, Any]:
+    """A trained model's summary: dataset sizes, epochs, and each split's loss and accuracy."""
     summary: dict[str, Any] = {
         "dataset": dataset.name,
         "task": dataset.task,
