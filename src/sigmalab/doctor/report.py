@@ -23,7 +23,9 @@ def summarize_evidence(evidence: dict, limit: int = 3) -> str:
 
 
 def describe_remedy(remedy: dict) -> str:
-    """'set_activation relu (hidden)' from a remedy dict."""
+    """'set_activation relu (hidden)' from a remedy dict; its ``pytorch`` line if it has one."""
+    if "pytorch" in remedy:
+        return remedy["pytorch"]
     details = [str(value) for key, value in remedy.items() if key != "action"]
     return " ".join([remedy["action"], *details])
 

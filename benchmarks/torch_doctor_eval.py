@@ -1,0 +1,235 @@
+"""The doctor in PyTorch loops, measured on the scenario catalogue next to sigmalab's doctor.
+
+Each run file becomes a PyTorch loop: the same network (nn.Linear, activation modules,
+nn.BatchNorm1d, nn.Dropout) starting from the initial weights of the sigmalab model the
+run file builds, the same data and preprocessing (sigmalab.runner.load_data), the same
+update rule and learning rate, batch size and epochs, trained with ``sl.doctor.watch``
+attached. Shuffling and dropout masks come from torch's generator, so the runs are twins,
+not copies. Prints recall and precision per kind for both frameworks (benchmarks/
+doctor_eval.py's tables), the false alarms on healthy runs and the probe cost (each
+doctor's own count of probe time against training time).
+
+    python benchmarks/torch_doctor_eval.py            # the whole catalogue, a few minutes
+    python benchmarks/torch_doctor_eval.py --quick    # one run file per kind
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+from doctor_eval import (
+    HEALTHY,
+    Scenario,
+    detection_table,
+    load_catalogue,
+    machine_line,
+    quick_subset,
+)
+from torch import nn
+
+import sigmalab as sl
+from sigmalab.config import RunConfig, build_model, load_run
+from sigmalab.layers import BatchNorm, Dense, Dropout
+from sigmalab.runner import check_loss_fits, load_data, train_run, watched_split
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "selu": nn.SELU,
+    "gelu": nn.GELU,
+    "swish": nn.SiLU,
+    "softplus": nn.Softplus,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "hard_sigmoid": nn.Hardsigmoid,
+}
+LOSSES = {"bce": nn.BCEWithLogitsLoss, "cross_entropy": nn.CrossEntropyLoss, "mse": nn.MSELoss}
+
+
+def torch_twin(model: sl.Sequential) -> nn.Sequential:
+    """An nn.Sequential computing what the built sigmalab ``model`` computes, same weights."""
+    modules: list[nn.Module] = []
+    for layer in model.layers:
+        if isinstance(layer, Dense):
+            W = layer.params["W"]
+            linear = nn.Linear(W.shape[0], W.shape[1], bias="b" in layer.params)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W.T.copy()))
+                if "b" in layer.params:
+                    linear.bias.copy_(torch.from_numpy(layer.params["b"]))
+            modules.append(linear)
+            if layer.activation.name != "linear":
+                modules.append(ACTIVATIONS[layer.activation.name]())
+        elif isinstance(layer, BatchNorm):
+            norm = nn.BatchNorm1d(layer.params["gamma"].shape[0], layer.eps, layer.momentum)
+            modules.append(norm)
+        elif isinstance(layer, Dropout):
+            modules.append(nn.Dropout(layer.rate))
+    return nn.Sequential(*modules)
+
+
+def torch_optimizer(settings: dict, parameters) -> torch.optim.Optimizer:
+    """The torch optimizer with the run file's update rule and settings."""
+    name, lr = settings["name"], settings["lr"]
+    if name == "sgd":
+        return torch.optim.SGD(
+            parameters, lr=lr, momentum=settings["momentum"], nesterov=settings["nesterov"]
+        )
+    if name == "adam":
+        betas = (settings["beta1"], settings["beta2"])
+        return torch.optim.Adam(parameters, lr=lr, betas=betas, eps=settings["eps"])
+    return torch.optim.RMSprop(parameters, lr=lr, alpha=settings["rho"], eps=settings["eps"])
+
+
+def _targets(y: np.ndarray, loss: str) -> torch.Tensor:
+    if loss == "cross_entropy":
+        return torch.from_numpy(np.asarray(y, dtype=np.int64))
+    return torch.from_numpy(np.asarray(y, dtype=np.float32).reshape(-1, 1))
+
+
+def _metrics(model: nn.Module, loss_fn, X, y, loss: str) -> dict[str, float]:
+    """Loss (and accuracy for classification) in inference mode."""
+    model.eval()
+    with torch.no_grad():
+        out = model(X)
+        metrics = {"loss": float(loss_fn(out, y))}
+        if loss == "bce":
+            metrics["accuracy"] = float(((out > 0) == (y > 0.5)).float().mean())
+        elif loss == "cross_entropy":
+            metrics["accuracy"] = float((out.argmax(1) == y).float().mean())
+    model.train()
+    return metrics
+
+
+def train_torch(config: RunConfig) -> sl.doctor.TorchDoctor:
+    """Train the run file's PyTorch twin with a watch attached; the watch after it closed."""
+    dataset, preprocessing = load_data(config)
+    check_loss_fits(config, dataset)
+    model_sl = build_model(config)
+    model_sl.preprocessing = preprocessing
+    X = model_sl.preprocess(dataset.X_train).astype(np.float32)
+    model_sl.build(X.shape[1])
+    torch.manual_seed(config.model.seed)
+    model = torch_twin(model_sl)
+    loss_name = config.train.loss
+    loss_fn = LOSSES[loss_name]()
+    settings = config.train.optimizer.model_dump()
+    optimizer = torch_optimizer(settings, model.parameters())
+    X_val, y_val = watched_split(dataset)
+    X_val = torch.from_numpy(model_sl.preprocess(X_val).astype(np.float32))
+    y_val = _targets(y_val, loss_name)
+    X, y = torch.from_numpy(X), _targets(dataset.y_train, loss_name)
+    batch, generator = config.train.batch_size, torch.Generator().manual_seed(config.model.seed)
+    with sl.doctor.watch(model, optimizer, loss_fn=loss_fn) as doctor:
+        for _ in range(config.train.epochs):
+            order = torch.randperm(len(X), generator=generator)
+            diverged = False
+            for start in range(0, len(X), batch):
+                rows = order[start : start + batch]
+                optimizer.zero_grad()
+                loss = loss_fn(model(X[rows]), y[rows])
+                loss.backward()
+                doctor.step(loss)
+                if settings.get("clip_norm") is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), settings["clip_norm"])
+                optimizer.step()
+                if not math.isfinite(float(loss.detach())):
+                    diverged = True
+                    break
+            train = _metrics(model, loss_fn, X, y, loss_name)
+            val = _metrics(model, loss_fn, X_val, y_val, loss_name)
+            doctor.epoch_end(
+                accuracy=train.get("accuracy"),
+                val_loss=val["loss"],
+                val_accuracy=val.get("accuracy"),
+            )
+            if diverged:
+                break
+    return doctor
+
+
+def sigmalab_doctor(config: RunConfig) -> sl.Doctor:
+    """The sigmalab doctor's run of the same file (as ``diagnose`` trains it)."""
+    doctor = sl.Doctor()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        train_run(config, callbacks=[doctor], verbose=0)
+    return doctor
+
+
+def _cell(value: float) -> str:
+    return "  -  " if math.isnan(value) else f"{value:5.2f}"
+
+
+def print_side_by_side(tables: dict[str, dict[str, dict[str, float]]]) -> None:
+    """Per kind: TP/FP/FN, recall and precision for each framework."""
+    names = list(tables)
+    header = "".join(f"{name + ' TP/FP/FN':>20}{'recall':>8}{'prec.':>7}" for name in names)
+    print(f"\n{'kind':<24}{header}")
+    for kind in tables[names[0]]:
+        cells = ""
+        for name in names:
+            row = tables[name][kind]
+            counts = f"{row['tp']}/{row['fp']}/{row['fn']}"
+            cells += f"{counts:>20}{_cell(row['recall']):>8}{_cell(row['precision']):>7}"
+        print(f"{kind:<24}{cells}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both doctors over the catalogue and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run file per kind")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    np.seterr(all="ignore")
+    torch.set_num_threads(1)  # tiny networks: one thread is fastest, and the count is fixed
+    scenarios = load_catalogue()
+    if args.quick:
+        scenarios = quick_subset(scenarios)
+    print(f"{machine_line()}; torch {torch.__version__}")
+    started = time.perf_counter()
+    doctors: dict[str, dict[Scenario, object]] = {"sigmalab": {}, "pytorch": {}}
+    for scenario in scenarios:
+        config = load_run(scenario.path)
+        doctors["sigmalab"][scenario] = sigmalab_doctor(config)
+        doctors["pytorch"][scenario] = train_torch(config)
+    print(f"trained {len(scenarios)} run files twice in {time.perf_counter() - started:.1f} s")
+    found = {
+        name: {s: frozenset(f.kind for f in d.findings) for s, d in runs.items()}
+        for name, runs in doctors.items()
+    }
+    print_side_by_side({name: detection_table(results) for name, results in found.items()})
+    healthy = [s for s in scenarios if s.kind == HEALTHY]
+    for name, runs in doctors.items():
+        alarms = [
+            s.name
+            for s in healthy
+            if any(f.severity in ("warning", "error") for f in runs[s].findings)
+        ]
+        shares = [d.to_dict()["overhead"] for d in runs.values()]
+        costliest = max(runs, key=lambda s: runs[s].to_dict()["overhead"]).name
+        print(
+            f"{name}: false alarms on healthy runs {len(alarms)} of {len(healthy)} "
+            f"{alarms or ''}; probe time / train time median {statistics.median(shares):.1%}, "
+            f"max {max(shares):.1%} ({costliest})"
+        )
+    print("\nscenarios where the two doctors disagree:")
+    for scenario in scenarios:
+        ours, theirs = found["sigmalab"][scenario], found["pytorch"][scenario]
+        if ours != theirs:
+            print(
+                f"  {scenario.name}: sigmalab {', '.join(sorted(ours)) or '-'}; "
+                f"pytorch {', '.join(sorted(theirs)) or '-'}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""The doctor in a PyTorch loop: sl.doctor.watch diagnoses with the sigmalab doctor's rules."""
+
+import contextlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+import sigmalab as sl
+
+try:
+    import torch
+    from torch import nn
+except ImportError:
+    torch = nn = None
+
+needs_torch = pytest.mark.skipif(
+    torch is None, reason="PyTorch is not installed: pip install 'sigmalab[torch]'"
+)
+
+
+def _circle(samples=200, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(samples, 2, generator=generator)
+    y = ((X**2).sum(1, keepdim=True) < 1.4).float()
+    return X, y
+
+
+def _train(model, optimizer, loss_fn, X, y, epochs, batch_size=16, watch=True, **options):
+    """The issue's loop; returns the watch (None without one)."""
+    torch.manual_seed(0)
+    doctor = sl.doctor.watch(model, optimizer, loss_fn=loss_fn, **options) if watch else None
+    with doctor or contextlib.nullcontext():
+        for _ in range(epochs):
+            order = torch.randperm(len(X))
+            for start in range(0, len(X), batch_size):
+                rows = order[start : start + batch_size]
+                optimizer.zero_grad()
+                loss = loss_fn(model(X[rows]), y[rows])
+                loss.backward()
+                if doctor:
+                    doctor.step(loss)
+                optimizer.step()
+            if doctor:
+                doctor.epoch_end()
+    return doctor
+
+
+def _kinds(doctor):
+    return {finding.kind for finding in doctor.findings}
+
+
+def _mlp(*sizes, activation=None):
+    activation = activation or nn.ReLU
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-2], sizes[1:-1], strict=True):
+        layers += [nn.Linear(fan_in, fan_out), activation()]
+    return nn.Sequential(*layers, nn.Linear(sizes[-2], sizes[-1]))
+
+
+@needs_torch
+def test_a_healthy_loop_gets_no_warning():
+    torch.manual_seed(0)
+    model = _mlp(2, 16, 16, 1)
+    X, y = _circle()
+    optimizer = torch.optim.Adam(model.parameters(), 0.01)
+    doctor = _train(model, optimizer, nn.BCEWithLogitsLoss(), X, y, 30, batch_size=32)
+    assert [f for f in doctor.findings if f.severity != "info"] == []
+    assert doctor.probes >= 8
+    assert all(record["layers"][0]["error"] > 0 for record in doctor.records if record["layers"])
+
+
+@needs_torch
+def test_a_deep_sigmoid_net_shows_vanishing_gradients_with_pytorch_remedies():
+    torch.manual_seed(0)
+    model = _mlp(2, *[8] * 8, 1, activation=nn.Sigmoid)
+    X, y = _circle()
+    doctor = _train(
+        model, torch.optim.SGD(model.parameters(), 0.1), nn.BCEWithLogitsLoss(), X, y, 10
+    )
+    finding = next(f for f in doctor.findings if f.kind == "vanishing_gradients")
+    assert finding.layer["name"] == "model.0 (sigmoid)"
+    assert finding.evidence["ratio"] < 1e-3
+    assert "`model.1` is `nn.Sigmoid()`: use `nn.ReLU()`" in finding.remedies[0]["pytorch"]
+    assert "vanishing_risk" in _kinds(doctor)
+
+
+@needs_torch
+def test_a_huge_learning_rate_shows_divergence():
+    torch.manual_seed(0)
+    model = _mlp(2, 16, 16, 1)
+    X, _ = _circle()
+    y = X.sum(1, keepdim=True)
+    optimizer = torch.optim.SGD(model.parameters(), 5.0)
+    doctor = _train(model, optimizer, nn.MSELoss(), X, y, 5)
+    finding = next(f for f in doctor.findings if f.kind == "divergence")
+    assert finding.severity == "error"
+    lines = [remedy["pytorch"] for remedy in finding.remedies]
+    assert "lower `optimizer.param_groups[0]['lr']` from 5 to 0.5" in lines
+    assert any("torch.nn.utils.clip_grad_norm_(model.parameters(), 1)" in line for line in lines)
+
+
+@needs_torch
+def test_dead_relu_units_are_found_in_their_module():
+    torch.manual_seed(0)
+    model = _mlp(2, 16, 16, 1)
+    with torch.no_grad():
+        model[0].bias.fill_(-10.0)  # every unit of model.0 starts (and stays) below 0
+    X, y = _circle()
+    doctor = _train(
+        model, torch.optim.SGD(model.parameters(), 0.05), nn.BCEWithLogitsLoss(), X, y, 10
+    )
+    finding = next(f for f in doctor.findings if f.kind == "dead_relu")
+    assert finding.layer["name"] == "model.0 (relu)"
+    assert finding.evidence["dead_fraction"] == 1.0
+
+
+@needs_torch
+def test_static_checks_name_the_module_and_the_line_to_change():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(2, 16),
+        nn.Linear(16, 16),
+        nn.ReLU(),
+        nn.Dropout(0.9),
+        nn.Linear(16, 1),
+        nn.Sigmoid(),
+    )
+    X, y = _circle(64)
+    optimizer = torch.optim.Adam(model.parameters(), 2.0)
+    doctor = _train(model, optimizer, nn.BCEWithLogitsLoss(), X, y, 1, static=True)
+    by_kind = {f.kind: f for f in doctor.findings}
+    mismatch = by_kind["output_loss_mismatch"]
+    assert mismatch.severity == "error"
+    assert mismatch.remedies[0]["pytorch"].startswith("remove `model.5` (`nn.Sigmoid()`)")
+    missing = by_kind["missing_nonlinearity"]
+    assert missing.layer["name"] == "model.0"
+    assert missing.remedies[0]["pytorch"] == "add `nn.ReLU()` after `model.0` (`nn.Linear`)"
+    dropout = by_kind["dropout_too_high"]
+    assert dropout.evidence["rate"] == 0.9
+    assert (
+        dropout.remedies[0]["pytorch"]
+        == "`model.3` is `nn.Dropout(p=0.9)`: use `nn.Dropout(p=0.2)`"
+    )
+    assert by_kind["learning_rate_too_high"].evidence["lr"] == 2.0
+
+
+@needs_torch
+def test_softmax_before_cross_entropy_and_unscaled_inputs_are_found():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 3), nn.Softmax(dim=1))
+    X = torch.randn(64, 2) * 100 + 50
+    y = torch.randint(0, 3, (64,))
+    optimizer = torch.optim.SGD(model.parameters(), 1e-3)
+    doctor = _train(model, optimizer, nn.CrossEntropyLoss(), X, y, 1)
+    kinds = _kinds(doctor)
+    assert {"output_loss_mismatch", "unscaled_inputs"} <= kinds
+    mismatch = next(f for f in doctor.findings if f.kind == "output_loss_mismatch")
+    assert mismatch.evidence["output_activation"] == "softmax"
+
+
+@needs_torch
+def test_module_trees_are_followed_by_their_tensors_not_their_registration():
+    class Net(nn.Module):
+        def __init__(self, between):
+            super().__init__()
+            self.head = nn.Linear(8, 1)  # registered first, runs last
+            self.encoder = nn.ModuleDict({"fc1": nn.Linear(2, 8), "fc2": nn.Linear(8, 8)})
+            self.act = nn.Tanh()  # shared by fc1 and, in "shared", fc2
+            self.between = between
+
+        def forward(self, x):
+            h = self.encoder["fc2"](self.act(self.encoder["fc1"](x)))
+            if self.between == "functional":
+                h = torch.nn.functional.relu(h)  # no module, but a nonlinearity
+            elif self.between == "shared":
+                h = self.act(h)
+            return self.head(h)
+
+    X, y = _circle(64)
+    for between, missing, paths in (
+        ("functional", [], ["act", None]),
+        ("nothing", ["model.encoder.fc2"], ["act", None]),
+        ("shared", [], ["act", "act"]),
+    ):
+        torch.manual_seed(0)
+        model = Net(between)
+        doctor = _train(
+            model, torch.optim.SGD(model.parameters(), 0.1), nn.BCEWithLogitsLoss(), X, y, 1
+        )
+        layers = doctor.context["layers"]
+        assert layers[0]["name"] == "model.encoder.fc1 (tanh)"
+        assert layers[-1]["name"] == "model.head"
+        assert [entry["activation_path"] for entry in layers[:2]] == paths
+        found = [f.layer["name"] for f in doctor.findings if f.kind == "missing_nonlinearity"]
+        assert found == missing
+
+
+@needs_torch
+def test_the_watch_does_not_change_training():
+    X, y = _circle(64)
+
+    def trained(watch):
+        torch.manual_seed(0)
+        model = nn.Sequential(
+            nn.Linear(2, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 1)
+        )
+        optimizer = torch.optim.Adam(model.parameters(), 0.01)
+        doctor = _train(
+            model, optimizer, nn.BCEWithLogitsLoss(), X, y, 3, watch=watch, probe_every=2
+        )
+        assert not watch or doctor.probes >= 3  # the windows measured steps in between
+        return model.state_dict()
+
+    with_watch, without = trained(True), trained(False)
+    assert all(torch.equal(with_watch[key], without[key]) for key in without)
+
+
+@needs_torch
+def test_the_report_renders_the_findings_and_writes_html(tmp_path):
+    from rich.console import Console
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 4), nn.Linear(4, 1))
+    X, y = _circle(32)
+    doctor = _train(
+        model, torch.optim.SGD(model.parameters(), 0.1), nn.BCEWithLogitsLoss(), X, y, 1
+    )
+    console = Console(record=True, width=200)
+    doctor.report(html=tmp_path / "doctor.html", console=console)
+    text = re.sub(r"<[^>]+>", "", (tmp_path / "doctor.html").read_text())
+    assert "first remedy: add `nn.ReLU()` after `model.0` (`nn.Linear`)" in text
+
+
+def test_a_missing_torch_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    with pytest.raises(sl.SigmalabError, match=r"pip install 'sigmalab\[torch\]'"):
+        sl.doctor.watch(object(), object())
+
+
+def test_import_sigmalab_does_not_import_torch():
+    code = "import sys, sigmalab; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
