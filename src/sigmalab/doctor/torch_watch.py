@@ -24,7 +24,6 @@ import numpy as np
 from ..activations import RELU, SATURATING
 from ..errors import SigmalabError
 from ..validation import check_int
-from .callback import MIN_PROBES
 from .findings import Finding
 from .probes import ACTIVE_OUTPUT_RANGE, SATURATED_SAMPLE_SHARE, SATURATED_Z
 from .records import EpochLog, LayerRecord, ProbeRecord
@@ -41,6 +40,10 @@ from .torch_remedies import in_pytorch_terms
 from .torch_static import check_torch_static, torch_context
 
 INSTALL_HINT = "pip install 'sigmalab[torch]'"
+# By default the gap between probes is this share of the steps so far (and at least one
+# window): probes come at 1, 2, 3, 4.5, 6.75... windows, so a run of T steps gets about
+# log(T / window) / log(1.5) probes, and their cost is a falling share of a long run.
+GAP_DIVISOR = 2
 
 
 def _import_torch():
@@ -290,16 +293,16 @@ class TorchDoctor:
         self._next_probe = step + self._gap(step)
 
     def _gap(self, step: int) -> int:
-        """Steps from this probe to the next: ``probe_every`` if given, else a window (the
-        first windows follow each other) growing to an eighth of the steps so far.
+        """Steps from this probe to the next: ``probe_every`` if given, else half the steps
+        so far, at least one window.
 
-        The loop's length is unknown, so the default spaces probes by the steps so far:
-        a short run still gets about MIN_PROBES probes, as sigmalab's schedule gives it,
-        and a long run's probes cost an ever smaller share of its steps.
+        The loop's length is unknown (sigmalab's schedule knows it), so the default spaces
+        probes by the steps so far: a short run still gets several probes, and a long
+        run's probes cost an ever smaller share of its steps.
         """
         if self._explicit_every is not None:
             return self._explicit_every
-        return max(self._window, step // MIN_PROBES)
+        return max(self._window, step // GAP_DIVISOR)
 
     def _layer_record(self, layer, output: bool) -> LayerRecord:
         entry = self.context["layers"][layer.index]
