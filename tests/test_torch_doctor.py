@@ -233,6 +233,21 @@ def test_the_report_renders_the_findings_and_writes_html(tmp_path):
     assert "first remedy: add `nn.ReLU()` after `model.0` (`nn.Linear`)" in text
 
 
+@needs_torch
+def test_bad_arguments_get_a_clear_error():
+    model = _mlp(2, 4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    with pytest.raises(sl.SigmalabError, match=r"model must be a torch.nn.Module \(received list"):
+        sl.doctor.watch([model], optimizer)
+    with pytest.raises(sl.SigmalabError, match=r"optimizer must be .*\(received float\)"):
+        sl.doctor.watch(model, 0.1)
+    with pytest.raises(sl.SigmalabError, match=r"probe_every"):
+        sl.doctor.watch(model, optimizer, probe_every=0)
+    doctor = sl.doctor.watch(model, optimizer)
+    with pytest.raises(sl.SigmalabError, match="epoch_end: pass loss="):
+        doctor.epoch_end()
+
+
 def test_a_missing_torch_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     with pytest.raises(sl.SigmalabError, match=r"pip install 'sigmalab\[torch\]'"):

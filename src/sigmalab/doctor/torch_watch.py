@@ -119,10 +119,13 @@ class TorchDoctor:
     ) -> None:
         self._torch = _import_torch()
         if not isinstance(model, self._torch.nn.Module):
-            raise SigmalabError(f"watch: model must be a torch.nn.Module (received {model!r})")
+            raise SigmalabError(
+                f"watch: model must be a torch.nn.Module (received {type(model).__name__})"
+            )
         if not isinstance(optimizer, self._torch.optim.Optimizer):
             raise SigmalabError(
-                f"watch: optimizer must be a torch.optim.Optimizer (received {optimizer!r})"
+                "watch: optimizer must be a torch.optim.Optimizer "
+                f"(received {type(optimizer).__name__})"
             )
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self._explicit_every = (
@@ -225,7 +228,10 @@ class TorchDoctor:
     ) -> None:
         """Close an epoch; ``loss`` defaults to the mean of its step losses."""
         if loss is None and not self._epoch_losses:
-            raise SigmalabError("epoch_end: no doctor.step(loss) since the last epoch and no loss")
+            raise SigmalabError(
+                "epoch_end: pass loss=..., or call doctor.step(loss) in the epoch first "
+                "(received no loss and no step since the last epoch)"
+            )
         log: EpochLog = {
             "epoch": len(self.epochs),
             "loss": float(np.mean(self._epoch_losses)) if loss is None else float(loss),
