@@ -84,11 +84,13 @@ class _Window:
         self.activation_rows += a.shape[0]
 
     def dead_fraction(self) -> float | None:
+        """Share of units active on no sample of the window; None if none were counted."""
         if self.active is None or not self.activation_rows:
             return None
         return float((~self.active).float().mean())
 
     def saturated_fraction(self) -> float | None:
+        """Share of units on a flat end for >= 90 % of the window's samples, or None."""
         if self.flat is None or not self.activation_rows:
             return None
         saturated = self.flat >= SATURATED_SAMPLE_SHARE * self.activation_rows
