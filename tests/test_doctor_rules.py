@@ -314,12 +314,16 @@ def test_slow_convergence_is_left_out_when_its_cause_is_found():
     assert "slow_convergence" not in kinds(diagnose_records(records, epochs))
 
 
-def test_the_doctor_never_asks_to_raise_and_to_lower_the_learning_rate_at_once():
-    """Too-high steps can strand a network where updates vanish; the high lr is the cause."""
+@pytest.mark.parametrize("symptom", ["learning_rate_too_low", "slow_convergence"])
+def test_the_doctor_never_asks_to_raise_and_to_lower_the_learning_rate_at_once(symptom):
+    """Too-high steps can strand a network where the loss stops falling (slow_convergence) or
+    where updates vanish (learning_rate_too_low): the high lr is the cause, and both symptoms'
+    remedies would raise it."""
     context = {"optimizer": "adam", "lr": 2.0}
     high = make_finding("learning_rate_too_high", "warning", {"update_ratio": 0.4}, None, context)
-    low = make_finding("learning_rate_too_low", "warning", {"update_ratio": 0.0}, None, context)
-    assert [finding.kind for finding in rules.without_symptoms([low, high])] == [
+    stalled = make_finding(symptom, "warning", {"improvement": 0.0}, None, context)
+    assert stalled.remedies[0]["factor"] > 1 > high.remedies[0]["factor"]
+    assert [finding.kind for finding in rules.without_symptoms([stalled, high])] == [
         "learning_rate_too_high"
     ]
 

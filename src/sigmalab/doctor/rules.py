@@ -433,6 +433,7 @@ EXPLAINED_BY = {
         *_NO_LEARNING,
     },
     "slow_convergence": {
+        "learning_rate_too_high",  # its stall is the slow progress: a larger lr would worsen it
         "vanishing_gradients",
         "exploding_gradients",
         "dead_relu",
