@@ -354,6 +354,22 @@ def test_overfitting_ignores_one_val_spike_and_equal_accuracy():
     assert "overfitting" not in kinds(diagnose_records(records, epochs))
 
 
+def test_a_swinging_loss_is_oscillation_not_overfitting():
+    """Training loss averaged during an epoch, validation loss after it: on a loss that swings
+    every few epochs the two are sampled at different points of the swing, and the best
+    validation epoch is the bottom of one. The overfitting rule alone reads that as a rise;
+    with the swing found, the swing is what is reported."""
+    records, epochs = healthy_run()
+    cycle = [0.1, 0.6, 0.4]  # a swing over three epochs, validation two epochs ahead
+    for log in epochs:
+        e = log["epoch"]
+        log["loss"] = cycle[e % 3]
+        log["val_loss"] = 1.6 * cycle[(e + 2) % 3] + 0.001 * e
+        del log["accuracy"], log["val_accuracy"]  # a regression: no accuracy gap to check
+    assert rules.overfitting(records, epochs, {}) and rules.oscillation(records, epochs, {})
+    assert kinds(diagnose_records(records, epochs)) == {"oscillation"}
+
+
 def test_overfitting_is_judged_up_to_the_epoch_early_stopping_restored():
     """Early stopping ran on 17 epochs past the best (patience) and put the best back."""
     records, epochs = healthy_run()

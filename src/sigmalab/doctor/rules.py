@@ -443,6 +443,10 @@ EXPLAINED_BY = {
         *_NO_LEARNING,
     },
     "oscillation": {"divergence", "exploding_gradients", "learning_rate_too_high"},
+    # On a loss that swings, the best validation epoch is the bottom of a swing, so a
+    # validation loss "above its best" measures the swing. Memorisation drives the training
+    # loss towards 0, below the level at which oscillation is judged at all.
+    "overfitting": {"oscillation"},
 }
 
 
