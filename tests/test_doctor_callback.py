@@ -92,13 +92,10 @@ def test_batchnorm_inference_loss_at_step_one_is_no_divergence(xor):
     assert len(net.history.epoch) == 5  # not stopped
 
 
-def test_overfitting_is_not_reported_once_early_stopping_restored_the_best_weights():
-    """A big net on 40 noisy xor points overfits; early stopping (patience 10) keeps the best
-    epoch's weights, so the epochs it ran on past the best are not held against the run."""
-    from sigmalab.doctor.diagnose import diagnose
-
-    run = {
-        "data": {"dataset": "xor", "samples": 80, "noise": 0.3, "standardize": True, "seed": 0},
+def _big_net_on_noisy_xor(data: dict) -> dict:
+    """A run that overfits: two layers of 64 ReLU units, Adam, 60 epochs on noisy xor."""
+    return {
+        "data": {"dataset": "xor", "noise": 0.3, "standardize": True, **data},
         "model": {
             "seed": 0,
             "layers": [
@@ -114,6 +111,14 @@ def test_overfitting_is_not_reported_once_early_stopping_restored_the_best_weigh
             "optimizer": {"name": "adam", "lr": 0.003},
         },
     }
+
+
+def test_overfitting_is_not_reported_once_early_stopping_restored_the_best_weights():
+    """A big net on 40 noisy xor points overfits; early stopping (patience 10) keeps the best
+    epoch's weights, so the epochs it ran on past the best are not held against the run."""
+    from sigmalab.doctor.diagnose import diagnose
+
+    run = _big_net_on_noisy_xor({"samples": 80, "seed": 0})
     assert diagnose(run).has_problem("overfitting")
     run["train"]["early_stopping_patience"] = 10
     stopped = diagnose(run)
@@ -126,28 +131,7 @@ def test_with_a_validation_split_the_doctor_and_repair_watch_it_not_the_test_spl
     metric is their accuracy; the test split is only evaluated at the end."""
     from sigmalab.doctor.diagnose import diagnose
 
-    run = {
-        "data": {
-            "dataset": "xor",
-            "samples": 160,
-            "noise": 0.3,
-            "standardize": True,
-            "validation_fraction": 0.5,
-        },
-        "model": {
-            "layers": [
-                {"type": "dense", "units": 64, "activation": "relu"},
-                {"type": "dense", "units": 64, "activation": "relu"},
-                {"type": "dense", "units": 1},
-            ],
-        },
-        "train": {
-            "loss": "bce",
-            "epochs": 60,
-            "batch_size": 16,
-            "optimizer": {"name": "adam", "lr": 0.003},
-        },
-    }
+    run = _big_net_on_noisy_xor({"samples": 160, "validation_fraction": 0.5})
     diagnosis = diagnose(run)
     assert diagnosis.has_problem("overfitting")
     assert diagnosis.summary["samples_validation"] == 40
