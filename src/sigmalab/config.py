@@ -38,11 +38,13 @@ from .backend import DTYPES
 from .data import available
 from .data.features import FEATURES, check_feature_names
 from .data.registry import check_features_apply, check_task_applies
-from .errors import SigmalabError, unknown_name_message
+from .errors import ArgumentError, SigmalabError, unknown_name_message
 from .initializers import INIT_NAMES
+from .layers import LAYER_TYPES
 from .limits import MAX_SAMPLES, MAX_UNITS, Cap
 from .losses import LOSSES
 from .model import Sequential
+from .optimizers import OPTIMIZERS
 from .overrides import apply_overrides
 
 
@@ -66,6 +68,23 @@ def _engine_check(check: Callable[..., object], *args: Any, hint: str = "") -> N
         check(*args)
     except SigmalabError as error:
         raise _problem(f"{error}{hint}") from None
+
+
+def _build_checked(build: Callable[..., object], arguments: dict[str, Any], raw: Any) -> None:
+    """Build the engine object a table describes, so each bound lives in its constructor; an
+    argument it refuses becomes that key's problem (quoting the value as the file wrote it),
+    any other refusal the table's."""
+    try:
+        build(**arguments)
+    except ArgumentError as error:
+        written = raw.get(error.argument, error.received) if isinstance(raw, Mapping) else None
+        raise PydanticCustomError(
+            "sigmalab_key",
+            "{message}",
+            {"key": error.argument, "message": f"{error.requirement} (received {written!r})"},
+        ) from None
+    except SigmalabError as error:
+        raise _problem(str(error)) from None
 
 
 def _within(cap: Cap) -> AfterValidator:
@@ -170,17 +189,30 @@ def _resolve(path: str, base_dir: Path | None) -> Path:
 
 
 # ---- [model] -------------------------------------------------------------------------------
-class DenseConfig(_Table):
+class _LayerTable(_Table):
+    """A layer's table: the layer's own constructor checks the bounds of its values."""
+
+    type: str
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _layer_accepts(cls, data: Any, handler: Callable[[Any], _LayerTable]) -> _LayerTable:
+        table = handler(data)
+        _build_checked(LAYER_TYPES[table.type], table.model_dump(exclude={"type"}), data)
+        return table
+
+
+class DenseConfig(_LayerTable):
     """``sl.Dense``: units, activation (a name or a formula in x), init, scale, bias, L1/L2."""
 
     type: Literal["dense"] = "dense"
-    units: Annotated[int, _within(MAX_UNITS)] = Field(ge=1)
+    units: Annotated[int, _within(MAX_UNITS)]
     activation: str | None = None
     init: Annotated[str, _one_of("init", INIT_NAMES)] = "auto"
-    weight_scale: float = Field(1.0, ge=0.0)
+    weight_scale: float = 1.0
     use_bias: bool = True
-    l1: float = Field(0.0, ge=0.0)
-    l2: float = Field(0.0, ge=0.0)
+    l1: float = 0.0
+    l2: float = 0.0
 
     @field_validator("activation")
     @classmethod
@@ -189,19 +221,19 @@ class DenseConfig(_Table):
         return value
 
 
-class BatchNormConfig(_Table):
+class BatchNormConfig(_LayerTable):
     """``sl.BatchNorm``: running-statistics momentum and the variance epsilon."""
 
     type: Literal["batchnorm"] = "batchnorm"
-    momentum: float = Field(0.1, ge=0.0, le=1.0)
-    eps: float = Field(1e-5, gt=0.0)
+    momentum: float = 0.1
+    eps: float = 1e-5
 
 
-class DropoutConfig(_Table):
+class DropoutConfig(_LayerTable):
     """``sl.Dropout``: the fraction of units dropped in training."""
 
     type: Literal["dropout"] = "dropout"
-    rate: float = Field(ge=0.0, le=1.0)
+    rate: float
 
 
 LayerConfig = Annotated[DenseConfig | BatchNormConfig | DropoutConfig, Field(discriminator="type")]
@@ -233,43 +265,48 @@ class ModelConfig(_Table):
 
 # ---- [train] -------------------------------------------------------------------------------
 class _OptimizerConfig(_Table):
+    """An optimizer's table: the optimizer's own constructor checks the bounds."""
+
     name: str
     lr: float
-    clip_norm: float | None = Field(None, gt=0.0)
+    clip_norm: float | None = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _optimizer_accepts(
+        cls, data: Any, handler: Callable[[Any], _OptimizerConfig]
+    ) -> _OptimizerConfig:
+        table = handler(data)
+        _build_checked(OPTIMIZERS[table.name], table.model_dump(exclude={"name"}), data)
+        return table
 
 
 class SGDConfig(_OptimizerConfig):
     """``sl.SGD``: plain, momentum or Nesterov gradient descent."""
 
     name: Literal["sgd"] = "sgd"
-    lr: float = Field(0.01, gt=0.0)
-    momentum: float = Field(0.0, ge=0.0, lt=1.0)
+    lr: float = 0.01
+    momentum: float = 0.0
     nesterov: bool = False
-
-    @model_validator(mode="after")
-    def _nesterov_needs_momentum(self) -> SGDConfig:
-        if self.nesterov and self.momentum == 0.0:
-            raise _problem("nesterov = true needs momentum > 0")
-        return self
 
 
 class AdamConfig(_OptimizerConfig):
     """``sl.Adam``."""
 
     name: Literal["adam"] = "adam"
-    lr: float = Field(1e-3, gt=0.0)
-    beta1: float = Field(0.9, ge=0.0, lt=1.0)
-    beta2: float = Field(0.999, ge=0.0, lt=1.0)
-    eps: float = Field(1e-8, gt=0.0)
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
 
 
 class RMSpropConfig(_OptimizerConfig):
     """``sl.RMSprop``."""
 
     name: Literal["rmsprop"] = "rmsprop"
-    lr: float = Field(1e-2, gt=0.0)
-    rho: float = Field(0.99, ge=0.0, lt=1.0)
-    eps: float = Field(1e-8, gt=0.0)
+    lr: float = 1e-2
+    rho: float = 0.99
+    eps: float = 1e-8
 
 
 OptimizerConfig = Annotated[SGDConfig | AdamConfig | RMSpropConfig, Field(discriminator="name")]
@@ -380,6 +417,9 @@ def _describe(problem: dict[str, Any], data: Any) -> str:
         message = "missing required key"
     elif kind == "sigmalab":
         message = problem["msg"]
+    elif kind == "sigmalab_key":
+        message = problem["msg"]
+        loc.append(ctx["key"])
     elif problem["msg"].startswith("Input should be"):
         message = f"must be{problem['msg'][len('Input should be') :]} (received {received!r})"
     else:

@@ -10,6 +10,17 @@ class SigmalabError(ValueError):
     """Base class for every error sigmalab raises about user input."""
 
 
+class ArgumentError(SigmalabError):
+    """One argument outside its bounds. ``argument``, ``requirement`` and ``received`` stay
+    separate so a run file can report the problem at its own key path."""
+
+    def __init__(self, argument: str, requirement: str, received: object) -> None:
+        self.argument = argument
+        self.requirement = requirement
+        self.received = received
+        super().__init__(f"{argument} {requirement}, received: {argument}={received!r}")
+
+
 class ShapeError(SigmalabError):
     """Arrays whose shapes do not fit the model or each other."""
 

@@ -88,7 +88,7 @@ class SGD(Optimizer):
         super().__init__(lr, clip_norm)
         self.momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_open=True)
         if nesterov and self.momentum == 0.0:
-            raise SigmalabError("nesterov=True needs momentum > 0")
+            raise SigmalabError("nesterov needs momentum > 0")
         self.nesterov = bool(nesterov)
         self.velocity: xp.ndarray | None = None
 

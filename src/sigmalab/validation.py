@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .errors import NotFiniteError, ShapeError, SigmalabError
+from .errors import ArgumentError, NotFiniteError, ShapeError, SigmalabError
 
 
 def check_number(
@@ -20,29 +20,33 @@ def check_number(
 ) -> float:
     """Return ``value`` as a float after checking it is a real number within the bounds."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SigmalabError(f"{name} must be a number, received: {name}={value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise SigmalabError(f"{name} must be finite, received: {name}={value!r}")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
+        raise ArgumentError(name, "must be a number", value)
+    number = float(value)
+    if not np.isfinite(number):
+        raise ArgumentError(name, "must be finite", value)
+    too_low = low is not None and (number <= low if low_open else number < low)
+    too_high = high is not None and (number >= high if high_open else number > high)
     if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open or high is None else "]"
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        raise SigmalabError(
-            f"{name} must be in {left}{lo}, {hi}{right}, received: {name}={value!r}"
-        )
-    return value
+        raise ArgumentError(name, _bounds(low, high, low_open, high_open), value)
+    return number
+
+
+def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    """``must be in [0, 1)`` for two bounds, ``must be > 0`` or ``must be <= 1`` for one."""
+    if low is not None and high is not None:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        return f"must be in {left}{low:g}, {high:g}{right}"
+    if low is not None:
+        return f"must be {'>' if low_open else '>='} {low:g}"
+    return f"must be {'<' if high_open else '<='} {high:g}"
 
 
 def check_int(name: str, value: object, *, low: int = 1) -> int:
     """Return ``value`` as an int after checking it is a whole number >= ``low``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise SigmalabError(f"{name} must be an integer, received: {name}={value!r}")
+        raise ArgumentError(name, "must be an integer", value)
     if value < low:
-        raise SigmalabError(f"{name} must be >= {low}, received: {name}={value!r}")
+        raise ArgumentError(name, f"must be >= {low}", value)
     return int(value)
 
 
