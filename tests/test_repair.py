@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,9 +46,14 @@ def layers_of(config: dict) -> list[dict]:
     return config["model"]["layers"]
 
 
+# What a rule adds to its kind's remedies: activation_domain names the layer at fault.
+FILLED_IN_BY_RULE = {"replace_activation": {"layer": 0}}
+
+
 def test_every_remedy_the_doctor_proposes_has_an_action_and_yields_a_valid_run():
     for remedies in REMEDIES.values():
         for remedy in remedies:
+            remedy = {**FILLED_IN_BY_RULE.get(remedy["action"], {}), **remedy}
             changed = apply_remedy(small_run(), remedy)
             RunConfig.from_dict(changed)
             assert changed != small_run(), describe_remedy(remedy)
@@ -265,7 +271,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_doctor_json_prints_one_object_with_the_findings():
     done = run_cli("doctor", str(SCENARIOS / "dropout_too_high/01-gauss-dropout-1.toml"), "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # an error remains
     report = json.loads(done.stdout)
     assert set(report) == {"findings", "repair"} and report["repair"] is None
     dropout = next(f for f in report["findings"] if f["kind"] == "dropout_too_high")
@@ -283,6 +289,34 @@ def test_doctor_repair_writes_the_repaired_run_file(tmp_path):
     repaired = tmp_path / "vanishing.repaired.toml"
     assert report["saved_to"] == str(repaired)
     assert load_run(repaired).model.layers[0].activation == "relu"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "metric"),
+    [
+        ("healthy/03-gauss-sigmoid-sgd.toml", "accuracy"),
+        ("healthy/06-reg-plane-tanh-sgd.toml", r"loss \(mse\)"),
+    ],
+)
+def test_doctor_exits_0_on_a_healthy_run_and_shows_its_metric(scenario, metric):
+    done = run_cli("doctor", str(SCENARIOS / scenario))
+    assert done.returncode == 0, done.stderr
+    assert "No problems found" in done.stdout
+    assert re.search(rf"^{metric}: train [0-9.e-]+, test [0-9.e-]+$", done.stdout, re.M)
+
+
+def test_doctor_repair_exits_1_when_no_remedy_was_accepted_and_the_problem_remains():
+    """The first underfitting remedy (another layer) lowers this run's accuracy: rejected."""
+    run_file = SCENARIOS / "underfitting/02-checkerboard-2-8-1.toml"
+    done = run_cli("doctor", str(run_file), "--repair", "--budget", "1")
+    assert done.returncode == 1, done.stderr
+    assert "no remedy was accepted" in done.stdout
+    assert re.search(r"^accuracy: train [0-9.]+, test [0-9.]+$", done.stdout, re.M)
+    done = run_cli("doctor", str(run_file), "--repair", "--budget", "1", "--json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)["repair"]
+    assert not report["attempts"][0]["accepted"] and not report["healthy"]
+    assert not run_file.with_name(f"{run_file.stem}.repaired.toml").exists()
 
 
 def test_doctor_names_a_missing_run_file():

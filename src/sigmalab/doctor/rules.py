@@ -16,7 +16,7 @@ import statistics
 from collections.abc import Callable
 from itertools import pairwise
 
-from .findings import Finding, layer_ref, make_finding, severity_rank
+from .findings import KINDS, Finding, layer_ref, make_finding, severity_rank
 
 PERSIST = 3
 # AUTOTRAINER: vanishing when |first| / |last| < 1e-3 and |first| < 1e-4. Here the
@@ -58,6 +58,14 @@ STALL_TOLERANCE = 0.01  # a new best loss must beat the old by 1 % to count as p
 # there are harmless (Adam's late spikes near zero loss), so oscillation and
 # learning_rate_too_high need the loss above it.
 CONVERGED_LEVEL = 0.2
+# Underfitting: over the last third of the epochs (at least UNDERFIT_WINDOW) the training
+# loss fell by less than 5 % while training accuracy stayed below 0.8. Measured on the
+# catalogue: healthy runs end at 0.88-1.00 training accuracy with the loss still 25-79 %
+# down over their last third; the 2-16-1 ReLU network on the spiral sits at 0.58-0.67
+# with its loss under 1 % down.
+UNDERFIT_WINDOW = 5
+UNDERFIT_PROGRESS = 0.05
+UNDERFIT_ACCURACY = 0.8
 
 Rule = Callable[[list[dict], list[dict], dict], list[Finding]]
 
@@ -406,6 +414,73 @@ def learning_rate_too_low(records: list[dict], epochs: list[dict], context: dict
     return [make_finding("learning_rate_too_low", "warning", evidence, None, context)]
 
 
+def activation_domain(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """The first NaN/inf of the run came out of an activation fed finite weighted sums.
+
+    The weighted sums were fine, so the weights are not too large: the activation is not
+    defined on all of the real line (log or sqrt of a negative number), and its layer and
+    formula are the cause to name. A first NaN in a weighted sum is divergence's instead.
+    """
+    where = next((r["first_nonfinite"] for r in records if "first_nonfinite" in r), None)
+    if where is None or where["stage"] != "activation":
+        return []
+    step = next(r["step"] for r in records if "first_nonfinite" in r)
+    evidence = {
+        "activation": where["activation"],
+        "step": step,
+        "nonfinite_fraction": where["nonfinite_fraction"],
+        "bad_input_min": where["bad_input_min"],
+        "bad_input_max": where["bad_input_max"],
+    }
+    layer = {"index": where["index"], "name": where["name"]}
+    output = _is_output_layer(where["index"], context)
+    # An output layer needs no squashing at all (the loss works on raw sums); a hidden
+    # one needs a nonlinearity defined everywhere.
+    values = ("linear",) if output else ("relu", "tanh")
+    remedies = [
+        {"action": "replace_activation", "layer": where["index"], "value": value}
+        for value in values
+    ]
+    return [make_finding("activation_domain", "error", evidence, layer, context, remedies=remedies)]
+
+
+def _is_output_layer(index: int, context: dict) -> bool:
+    """Whether ``index`` is the last Dense layer of the context's layers."""
+    dense = [entry["index"] for entry in context.get("layers", []) if entry["kind"] == "dense"]
+    return bool(dense) and index == dense[-1]
+
+
+def underfitting(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+    """The training loss stopped falling while the training accuracy stayed low.
+
+    The network cannot fit even the samples it trains on. Judged on the epoch logs: the
+    best loss of the last third of the epochs (at least UNDERFIT_WINDOW) beats the best
+    before it by less than UNDERFIT_PROGRESS, and the median training accuracy of the
+    last PERSIST epochs is below UNDERFIT_ACCURACY. Classification only: a regression
+    loss says nothing absolute without the targets' scale. Any other finding present
+    explains a plateau better (see EXPLAINED_BY), since its remedy is the one to try.
+    """
+    logs = [log for log in epochs if _finite(log.get("loss")) and _finite(log.get("accuracy"))]
+    window = max(UNDERFIT_WINDOW, len(logs) // 3)
+    if len(logs) < MIN_CURVE_POINTS or len(logs) <= window:
+        return []
+    losses = [log["loss"] for log in logs]
+    before, recent = min(losses[:-window]), min(losses[-window:])
+    progress = 1.0 - recent / before if before > 0 else 0.0
+    accuracy = statistics.median(log["accuracy"] for log in logs[-PERSIST:])
+    if progress >= UNDERFIT_PROGRESS or accuracy >= UNDERFIT_ACCURACY:
+        return []
+    evidence = {
+        "train_accuracy": accuracy,
+        "accuracy_threshold": UNDERFIT_ACCURACY,
+        "recent_improvement": progress,
+        "window_epochs": window,
+        "improvement_threshold": UNDERFIT_PROGRESS,
+        "train_loss": losses[-1],
+    }
+    return [make_finding("underfitting", "warning", evidence, None, context)]
+
+
 RULES: tuple[Rule, ...] = (
     vanishing_gradients,
     exploding_gradients,
@@ -417,13 +492,17 @@ RULES: tuple[Rule, ...] = (
     overfitting,
     learning_rate_too_high,
     learning_rate_too_low,
+    activation_domain,
+    underfitting,
 )
 
 # A symptom is not reported when a finding that explains it is present: the cause is
 # what the learner (and the repair loop) should act on. Static findings count as causes.
 _NO_LEARNING = {"dropout_too_high", "missing_nonlinearity", "output_loss_mismatch"}
 EXPLAINED_BY = {
-    "vanishing_gradients": {"dead_relu"},  # dead units pass no error back
+    # Dead units pass no error back; after a blow-up, a saturated output passes none either,
+    # and a lower learning rate (divergence's remedy), not ReLU, is what helps.
+    "vanishing_gradients": {"dead_relu", "divergence"},
     "learning_rate_too_low": {
         "learning_rate_too_high",  # huge steps can strand the weights where updates vanish
         "vanishing_gradients",
@@ -446,7 +525,13 @@ EXPLAINED_BY = {
     # On a loss that swings, the best validation epoch is the bottom of a swing, so a
     # validation loss "above its best" measures the swing. Memorisation drives the training
     # loss towards 0, below the level at which oscillation is judged at all.
-    "overfitting": {"oscillation"},
+    # After a blow-up the validation loss measures the broken weights, not memorisation.
+    "overfitting": {"oscillation", "divergence"},
+    # An activation that turned finite sums into NaN, not weights too large, made it diverge.
+    "divergence": {"activation_domain"},
+    # A plateau at low accuracy is underfitting only when nothing else explains it: every
+    # other kind names a cause whose own remedy comes first.
+    "underfitting": {kind for kind in KINDS if kind != "underfitting"},
 }
 
 
