@@ -10,6 +10,7 @@ import pytest
 from sigmalab.doctor import KINDS, Finding, diagnose_records, make_finding, rules, worst
 from sigmalab.doctor.explanations import explain
 from sigmalab.doctor.findings import REMEDIES, applicable_remedies
+from sigmalab.doctor.torch_remedies import in_pytorch_terms
 from sigmalab.json_values import json_safe
 
 PROBES = 20
@@ -532,6 +533,14 @@ def test_every_kind_has_an_explanation_and_remedies():
         assert REMEDIES[kind]
         text = explain(kind, {}, None)
         assert text and "{" not in text
+
+
+def test_a_finding_whose_remedies_have_no_pytorch_line_keeps_them_as_actions():
+    """The PyTorch watch words the remedies it knows; a run-file-only one (another hidden
+    layer) stays an action instead of failing the whole diagnosis."""
+    finding = make_finding("underfitting", "warning", {}, None, {})
+    in_pytorch_terms(finding, {})
+    assert finding.remedies[0] == {"action": "add_hidden_layer"}
 
 
 def test_finding_rejects_unknown_kind_and_severity():
