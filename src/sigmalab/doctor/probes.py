@@ -10,8 +10,11 @@ not apply. Alongside them the stream holds loss-only records ``{"step", "epoch",
 "layers": []}``: a training-batch loss (training mode), kept at step 1 and whenever it
 is above the blow-up limit (the rules call a run diverged when it stays there for a few
 steps). Probe losses are measured in inference mode, so the rules never compare a probe
-loss with a batch loss. The rules read only these records, so any framework that emits
-them can be diagnosed.
+loss with a batch loss. The first record with a non-finite loss also carries
+``first_nonfinite``: the Dense layer whose weighted sum or activation produced the first
+NaN/inf on that record's forward pass (``Probe.locate_nonfinite``, asked once per run).
+The rules read only these records (typed in :mod:`.records`), so any framework that
+emits them can be diagnosed.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Rules: one small function per failure kind over the probe records and the epoch logs.
 
-Rules read plain data only - probe records (see :mod:`.probes`), epoch logs
-(``{"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}``) and the run context (see
-``probes.run_context``; ``restored_epoch`` when early stopping put back the weights of an
-earlier epoch) - so any framework that emits the same dicts can be diagnosed. Each rule
+Rules read plain data only - probe records, epoch logs and the run context, the dicts
+typed in :mod:`.records` (``ProbeRecord``, ``EpochLog``, ``RunContext``) - so any
+framework that emits the same dicts can be diagnosed. Each rule
 returns a list of at most one Finding. A per-layer condition must hold on the last
 ``PERSIST`` probes in a row before it warns (nnscope's 3 logs): one noisy probe never
 raises an alarm.
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from itertools import pairwise
 
 from .findings import KINDS, Finding, layer_ref, make_finding, severity_rank
+from .records import EpochLog, ProbeRecord, RunContext
 
 PERSIST = 3
 # AUTOTRAINER: vanishing when |first| / |last| < 1e-3 and |first| < 1e-4. Here the
@@ -67,7 +67,7 @@ UNDERFIT_WINDOW = 5
 UNDERFIT_PROGRESS = 0.05
 UNDERFIT_ACCURACY = 0.8
 
-Rule = Callable[[list[dict], list[dict], dict], list[Finding]]
+Rule = Callable[[list[ProbeRecord], list[EpochLog], RunContext], list[Finding]]
 
 
 # ---- helpers over the stream ----------------------------------------------------------
@@ -194,7 +194,9 @@ def _loss_curve(records: list[dict], epochs: list[dict]) -> list[float]:
 
 
 # ---- the rules -------------------------------------------------------------------------
-def vanishing_gradients(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def vanishing_gradients(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """The first layer's error is 1000x below the last's and tiny, on the last probes."""
     return _error_ratio_rule(
         records,
@@ -206,7 +208,9 @@ def vanishing_gradients(records: list[dict], epochs: list[dict], context: dict) 
     )
 
 
-def exploding_gradients(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def exploding_gradients(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """The first layer's error is more than 70x the last's on the last probes."""
     return _error_ratio_rule(
         records,
@@ -217,17 +221,23 @@ def exploding_gradients(records: list[dict], epochs: list[dict], context: dict) 
     )
 
 
-def dead_relu(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def dead_relu(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """>= 70 % of a hidden ReLU layer's units never active on the probe batch."""
     return _per_layer_rule(records, context, "dead_relu", "dead_fraction", DEAD_FRACTION)
 
 
-def saturation(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def saturation(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """> 50 % of a hidden sigmoid/tanh layer's units stuck on a flat end."""
     return _per_layer_rule(records, context, "saturation", "saturated_fraction", SATURATED_FRACTION)
 
 
-def divergence(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def divergence(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """NaN/Inf anywhere, or a blown-up loss (20x its initial value): an error at once.
 
     A probe loss (inference mode, a fixed batch) is compared with the first probe's. A
@@ -293,7 +303,9 @@ def _initial_losses(records: list[dict]) -> dict[str, float | None]:
     return initial
 
 
-def oscillation(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def oscillation(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """The loss keeps swinging up and down by more than half its typical level."""
     curve = [value for value in _loss_curve(records, epochs) if _finite(value)]
     if len(curve) < MIN_CURVE_POINTS:
@@ -314,7 +326,9 @@ def oscillation(records: list[dict], epochs: list[dict], context: dict) -> list[
     return [make_finding("oscillation", "warning", evidence, None, context)]
 
 
-def slow_convergence(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def slow_convergence(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """After >= 10 epochs the loss fell by less than 10 % from the first probe."""
     probes = _probes(records)
     improvement = _improvement(probes)
@@ -330,7 +344,9 @@ def slow_convergence(records: list[dict], epochs: list[dict], context: dict) -> 
     return [make_finding("slow_convergence", "warning", evidence, None, context)]
 
 
-def overfitting(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def overfitting(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """Validation loss rose 20 % (and 0.01) above its best for 5+ epochs as training loss fell.
 
     Judged on the epochs up to the weights the run keeps: when early stopping restored the
@@ -387,7 +403,9 @@ def _accuracy_gap(logs: list[dict]) -> float:
     return statistics.median(train - val for train, val in pairs)
 
 
-def learning_rate_too_high(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def learning_rate_too_high(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """Steps change a layer's weights by > 5 % each, and the loss stopped improving."""
     probes = _probes_with_updates(records)
     if not _stalled(probes):
@@ -402,7 +420,9 @@ def learning_rate_too_high(records: list[dict], epochs: list[dict], context: dic
     )
 
 
-def learning_rate_too_low(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def learning_rate_too_low(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """Every layer's steps are below 1e-6 of its weights, and the loss has barely moved."""
     probes = _probes_with_updates(records)
     largest = [max(entry["update_ratio"] or 0.0 for entry in r["layers"]) for r in probes]
@@ -414,7 +434,9 @@ def learning_rate_too_low(records: list[dict], epochs: list[dict], context: dict
     return [make_finding("learning_rate_too_low", "warning", evidence, None, context)]
 
 
-def activation_domain(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def activation_domain(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """The first NaN/inf of the run came out of an activation fed finite weighted sums.
 
     The weighted sums were fine, so the weights are not too large: the activation is not
@@ -444,13 +466,15 @@ def activation_domain(records: list[dict], epochs: list[dict], context: dict) ->
     return [make_finding("activation_domain", "error", evidence, layer, context, remedies=remedies)]
 
 
-def _is_output_layer(index: int, context: dict) -> bool:
+def _is_output_layer(index: int, context: RunContext) -> bool:
     """Whether ``index`` is the last Dense layer of the context's layers."""
     dense = [entry["index"] for entry in context.get("layers", []) if entry["kind"] == "dense"]
     return bool(dense) and index == dense[-1]
 
 
-def underfitting(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def underfitting(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """The training loss stopped falling while the training accuracy stayed low.
 
     The network cannot fit even the samples it trains on. Judged on the epoch logs: the
@@ -543,7 +567,7 @@ def without_symptoms(findings: list[Finding]) -> list[Finding]:
 
 
 def diagnose_records(
-    records: list[dict], epochs: list[dict], context: dict | None = None
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext | None = None
 ) -> list[Finding]:
     """All rule findings for a run, most severe first, symptoms of a found cause left out."""
     context = context or {}
