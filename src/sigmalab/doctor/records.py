@@ -99,3 +99,6 @@ class RunContext(TypedDict, total=False):
     layers: list[LayerDescription]
     inputs_standardized: bool  # every input feature has mean ~0 and std ~1
     restored_epoch: int  # early stopping put back this epoch's weights (from 0)
+    # Known from a run file only (``remedies.setup_of_config``), not from a model:
+    early_stopping_patience: int | None
+    features: list[str] | None  # the Playground input features fed to the network

@@ -116,9 +116,7 @@ def setup_of_config(config: dict) -> RunContext:
         "clip_norm": optimizer.get("clip_norm"),
         "layers": layers,
         "inputs_standardized": bool(data.get("standardize")),
-        "epochs": train.get("epochs"),
         "early_stopping_patience": train.get("early_stopping_patience"),
-        "dataset": data.get("dataset"),
         "features": data.get("features"),
     }
 
