@@ -133,6 +133,30 @@ def test_input_structure_and_schedule_remedies():
     assert longer["train"]["epochs"] == 20
 
 
+def test_capacity_remedies_for_underfitting():
+    deeper = layers_of(apply_remedy(small_run(), {"action": "add_hidden_layer"}))
+    assert [layer["type"] for layer in deeper] == ["dense", "dropout", "dense", "dense", "dense"]
+    assert deeper[3] == deeper[2]  # the last hidden layer repeated, settings and all
+    wider = layers_of(apply_remedy(small_run(), {"action": "scale_units", "factor": 4}))
+    assert [layer.get("units") for layer in wider] == [32, None, 32, 1]
+    remedy = {"action": "set_features", "value": ["x1", "x2", "x1*x2"]}
+    assert apply_remedy(small_run(), remedy)["data"]["features"] == ["x1", "x2", "x1*x2"]
+    wine = {**small_run(), "data": {"dataset": "wine"}}
+    with pytest.raises(RemedyError, match="only to the 2-D built-in datasets"):
+        apply_remedy(wine, remedy)
+
+
+def test_replace_activation_changes_one_layer_and_linear_means_none():
+    relu = layers_of(
+        apply_remedy(small_run(), {"action": "replace_activation", "layer": 2, "value": "relu"})
+    )
+    assert [layer.get("activation") for layer in relu] == ["sigmoid", None, "relu", "sigmoid"]
+    remedy = {"action": "replace_activation", "layer": 3, "value": "linear"}
+    assert "activation" not in layers_of(apply_remedy(small_run(), remedy))[3]
+    with pytest.raises(RemedyError, match=r"model.layers\[1\] is not a Dense layer"):
+        apply_remedy(small_run(), {"action": "replace_activation", "layer": 1, "value": "relu"})
+
+
 @pytest.mark.parametrize(
     ("remedy", "message"),
     [

@@ -356,17 +356,14 @@ def scale_units(config: dict, factor: float) -> None:
 
 
 def add_hidden_layer(config: dict) -> None:
-    """Repeat the last hidden Dense layer (units and activation) before the output layer.
+    """Repeat the last hidden Dense layer (all its settings) before the output layer.
 
     A second layer composes the first one's features, which one layer of the same width
     can only approximate with many more units.
     """
     layers = _layers(config)
     last = _hidden_indices(layers, "add_hidden_layer")[-1]
-    copied = {
-        key: layers[last][key] for key in ("type", "units", "activation") if key in layers[last]
-    }
-    layers.insert(_dense_indices(layers)[-1], copied)
+    layers.insert(_dense_indices(layers)[-1], copy.deepcopy(layers[last]))
 
 
 def set_features(config: dict, value: list[str]) -> None:
