@@ -10,6 +10,7 @@ import pytest
 from sigmalab.doctor import KINDS, Finding, diagnose_records, make_finding, rules, worst
 from sigmalab.doctor.explanations import explain
 from sigmalab.doctor.findings import REMEDIES, applicable_remedies
+from sigmalab.doctor.report import describe_remedy
 from sigmalab.doctor.torch_remedies import in_pytorch_terms
 from sigmalab.json_values import json_safe
 
@@ -303,6 +304,7 @@ def test_activation_domain_names_the_layer_and_replaces_divergence():
         {"action": "replace_activation", "layer": 0, "value": "tanh"},
     ]
     assert all(remedy["action"] != "scale_learning_rate" for remedy in finding.remedies)
+    assert describe_remedy(finding.remedies[0]) == "replace_activation relu in model.layers[0]"
 
 
 def test_a_first_nan_in_a_weighted_sum_is_divergence_not_the_activation():

@@ -460,7 +460,7 @@ def activation_domain(
     # one needs a nonlinearity defined everywhere.
     values = ("linear",) if output else ("relu", "tanh")
     remedies = [
-        {"action": "replace_activation", "layer": where["index"], "value": value}
+        {"action": "replace_activation", "value": value, "layer": where["index"]}
         for value in values
     ]
     return [make_finding("activation_domain", "error", evidence, layer, context, remedies=remedies)]
