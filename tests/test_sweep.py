@@ -198,7 +198,7 @@ def test_a_process_pool_gives_the_same_results_as_one_worker(run_file, tmp_path)
         assert status == DONE and values == pytest.approx(one[run_id][1:], rel=1e-6)
 
 
-def exit_in_the_worker(batch, base_dir, doctor):
+def exit_in_the_worker(batch, base_dir, doctor, measure=None):
     """A worker process that dies as if killed (module level: the pool pickles it by name)."""
     os._exit(1)
 
@@ -311,3 +311,54 @@ def test_settings_every_dense_layer_shares_become_member_settings(run_file):
     assert member_settings(load_run(run_file).to_dict())[1] == key  # one ensemble
     assert "l2" not in member_settings(one.to_dict())[0]  # a per-layer value stays in the key
     assert member_settings(one.to_dict())[1] != key
+
+
+# ---- measures ---------------------------------------------------------------------------------
+def first_layer_weight_norm(config, model, dataset):
+    """A measure: numbers read from the trained model, its config and its data."""
+    import numpy as np
+
+    return {
+        "first_norm": float(np.linalg.norm(model.get_weights()[0])),
+        "seed": config.model.seed,
+        "rows": len(dataset.X_train),
+    }
+
+
+def test_a_measure_adds_its_numbers_to_every_run_alone_or_in_an_ensemble(run_file, tmp_path):
+    grid = {"model.layers[0].units": [3], "train.optimizer.lr": [0.1, 0.01]}
+    store = run_sweep(run_file, grid, tmp_path, seeds=2, measure=first_layer_weight_norm)
+    rows = store.rows()
+    store.close()
+    assert [row["measures"]["seed"] for row in rows] == [0, 1, 0, 1]
+    assert all(row["measures"]["rows"] == 60 and row["measures"]["first_norm"] > 0 for row in rows)
+    alone = train_batch(
+        [(rows[0]["id"], expand(run_file, grid, seeds=2)[0].config.to_dict())],
+        str(run_file.parent),
+        False,
+        first_layer_weight_norm,
+    )
+    assert alone[0]["measures"]["first_norm"] == pytest.approx(
+        rows[0]["measures"]["first_norm"], rel=1e-4
+    )
+    calls = []
+    run_sweep(
+        run_file,
+        grid,
+        tmp_path,
+        seeds=2,
+        measure=first_layer_weight_norm,
+        on_start=lambda *counts: calls.append(counts),
+    ).close()
+    assert calls == [(4, 0)]  # resumed: nothing trains again
+    with pytest.raises(sl.SigmalabError, match="different sweep"):
+        run_sweep(run_file, grid, tmp_path, seeds=2)  # rows without the measure's numbers
+
+
+def test_a_results_file_from_before_measures_gains_the_column(run_file, tmp_path):
+    run_sweep(run_file, {"train.epochs": [2]}, tmp_path, doctor=False).close()
+    with sqlite3.connect(tmp_path / RESULTS_FILE) as connection:
+        connection.execute("ALTER TABLE runs DROP COLUMN measures")
+    store = run_sweep(run_file, {"train.epochs": [2]}, tmp_path, doctor=False)
+    assert [row["measures"] for row in store.rows()] == [{}]
+    store.close()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .execute import run_sweep
 from .summary import flat_rows
+from .training import Measure
 
 if TYPE_CHECKING:
     from ..config import RunConfig
@@ -29,17 +30,21 @@ def sweep(
     workers: int = 1,
     scheduler: str | None = None,
     doctor: bool = True,
+    measure: Measure | None = None,
 ) -> Any:
     """Train ``run`` for every combination of ``grid`` x ``seeds``; one row per run.
 
     ``grid`` maps run-file key paths to values (``{"train.optimizer.lr": [0.1, 0.03]}``).
     With ``out`` the results go to ``out/results.sqlite`` and a second call resumes; without
-    it they live in a temporary folder. The rows come as a pandas DataFrame when pandas is
-    installed, else as a list of dicts.
+    it they live in a temporary folder. ``measure(config, model, dataset)``, a module-level
+    function, adds numbers of its own from each trained model (the ``measures`` column).
+    The rows come as a pandas DataFrame when pandas is installed, else as a list of dicts.
     """
     temporary = tempfile.TemporaryDirectory() if out is None else contextlib.nullcontext(out)
     with temporary as folder:
-        store = run_sweep(run, grid, folder, seeds, data_seeds, workers, scheduler, doctor)
+        store = run_sweep(
+            run, grid, folder, seeds, data_seeds, workers, scheduler, doctor, measure=measure
+        )
         with store:
             rows = flat_rows(store.rows())
     try:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import SigmalabError
-from .training import train_batch
+from .training import Measure, train_batch
 
 Batch = list[tuple[str, dict[str, Any]]]
 LOCAL_CLUSTER = "local"
@@ -29,24 +29,29 @@ def run_batches(
     doctor: bool,
     workers: int = 1,
     scheduler: str | None = None,
+    measure: Measure | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Each batch's outcomes, in the order the batches finish."""
     if scheduler is not None:
-        yield from _on_dask(batches, base_dir, doctor, workers, scheduler)
+        yield from _on_dask(batches, base_dir, doctor, workers, scheduler, measure)
     elif workers == 1:
         for batch in batches:
-            yield train_batch(batch, base_dir, doctor)
+            yield train_batch(batch, base_dir, doctor, measure)
     else:
-        yield from _in_processes(batches, base_dir, doctor, workers)
+        yield from _in_processes(batches, base_dir, doctor, workers, measure)
 
 
 def _in_processes(
-    batches: Sequence[Batch], base_dir: str | None, doctor: bool, workers: int
+    batches: Sequence[Batch],
+    base_dir: str | None,
+    doctor: bool,
+    workers: int,
+    measure: Measure | None,
 ) -> Iterator[list[dict[str, Any]]]:
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers)
     finished = False
     try:
-        futures = [pool.submit(train_batch, batch, base_dir, doctor) for batch in batches]
+        futures = [pool.submit(train_batch, batch, base_dir, doctor, measure) for batch in batches]
         for future in concurrent.futures.as_completed(futures):
             try:
                 outcomes = future.result()
@@ -59,7 +64,12 @@ def _in_processes(
 
 
 def _on_dask(
-    batches: Sequence[Batch], base_dir: str | None, doctor: bool, workers: int, scheduler: str
+    batches: Sequence[Batch],
+    base_dir: str | None,
+    doctor: bool,
+    workers: int,
+    scheduler: str,
+    measure: Measure | None,
 ) -> Iterator[list[dict[str, Any]]]:
     distributed = _import_distributed()
     cluster = None
@@ -80,7 +90,8 @@ def _on_dask(
             ) from None
         with client:
             futures = [
-                client.submit(train_batch, batch, base_dir, doctor, pure=False) for batch in batches
+                client.submit(train_batch, batch, base_dir, doctor, measure, pure=False)
+                for batch in batches
             ]
             lost = None
             for future in distributed.as_completed(futures):

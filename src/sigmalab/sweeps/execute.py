@@ -19,7 +19,7 @@ from ..validation import check_int
 from .backends import Batch, run_batches
 from .grid import SweepRun, expand
 from .store import ResultStore
-from .training import member_settings
+from .training import Measure, member_settings
 
 MAX_MEMBERS = 256  # a bound on one ensemble's memory: members x samples x features per epoch
 
@@ -35,17 +35,19 @@ def run_sweep(
     doctor: bool = True,
     on_start: Callable[[int, int], None] | None = None,
     on_outcomes: Callable[[list[dict[str, Any]]], None] | None = None,
+    measure: Measure | None = None,
 ) -> ResultStore:
     """Train every run of the grid not yet finished in ``out``; the open results store.
 
     ``on_start(total, pending)`` is called once the grid is validated and registered;
-    ``on_outcomes(outcomes)`` after each batch is recorded (a progress bar).
+    ``on_outcomes(outcomes)`` after each batch is recorded (a progress bar). ``measure``
+    (see ``training.Measure``) adds its numbers to each run's row as ``measures``.
     """
     workers = check_int("workers", workers, low=1)
     runs = expand(run, grid, seeds=seeds, data_seeds=data_seeds)
     store = ResultStore(out)
     try:
-        store.register(_description(runs, grid, seeds, data_seeds), runs)
+        store.register(_description(runs, grid, seeds, data_seeds, measure), runs)
         pending = store.pending(run.id for run in runs)
         todo = [run for run in runs if run.id in pending]
         if on_start is not None:
@@ -53,7 +55,12 @@ def run_sweep(
         base_dir = runs[0].config.base_dir
         batches = plan_batches(todo, workers)
         for outcomes in run_batches(
-            batches, None if base_dir is None else str(base_dir), doctor, workers, scheduler
+            batches,
+            None if base_dir is None else str(base_dir),
+            doctor,
+            workers,
+            scheduler,
+            measure,
         ):
             store.record(outcomes)
             if on_outcomes is not None:
@@ -65,16 +72,24 @@ def run_sweep(
 
 
 def _description(
-    runs: Sequence[SweepRun], grid: Mapping[str, Sequence[Any]], seeds: int, data_seeds: bool
+    runs: Sequence[SweepRun],
+    grid: Mapping[str, Sequence[Any]],
+    seeds: int,
+    data_seeds: bool,
+    measure: Measure | None = None,
 ) -> dict[str, Any]:
-    """What makes a sweep the same sweep: the grid, the seeds and the run file it varies."""
+    """What makes a sweep the same sweep: the grid, the seeds, the run file it varies and
+    the measure function (rows without its numbers must not be mixed in)."""
     ids = " ".join(sorted(run.id for run in runs))  # a changed run file changes them
-    return {
+    description = {
         "grid": [[key, list(values)] for key, values in grid.items()],  # keeps the key order
         "seeds": seeds,
         "data_seeds": data_seeds,
         "runs": hashlib.sha256(ids.encode()).hexdigest()[:16],
     }
+    if measure is not None:
+        description["measure"] = f"{measure.__module__}.{measure.__qualname__}"
+    return description
 
 
 def plan_batches(runs: Sequence[SweepRun], workers: int) -> list[Batch]:

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS runs (
     {", ".join(f"{name} REAL" for name in METRICS)},
     epochs INTEGER,
     seconds REAL,
-    findings TEXT
+    findings TEXT,
+    measures TEXT
 );
 """
 
@@ -63,8 +64,15 @@ class ResultStore:
             self.connection.execute("PRAGMA synchronous=NORMAL")
             with self.connection:
                 self.connection.executescript(_SCHEMA)
+                self._add_measures_column()
         except sqlite3.DatabaseError as error:
             raise SigmalabError(f"{self.path}: not a sweep results file ({error})") from None
+
+    def _add_measures_column(self) -> None:
+        """Give a results file written before ``measures`` existed that column (empty)."""
+        columns = {row[1] for row in self.connection.execute("PRAGMA table_info(runs)")}
+        if "measures" not in columns:
+            self.connection.execute("ALTER TABLE runs ADD COLUMN measures TEXT")
 
     def close(self) -> None:
         """Close the file."""
@@ -121,12 +129,13 @@ class ResultStore:
             self.connection.executemany(
                 f"UPDATE runs SET status = ?, error = ?, "
                 f"{', '.join(f'{name} = ?' for name in METRICS)}, "
-                "epochs = ?, seconds = ?, findings = ? WHERE id = ?",
+                "epochs = ?, seconds = ?, findings = ?, measures = ? WHERE id = ?",
                 [_record_values(outcome) for outcome in outcomes],
             )
 
     def rows(self) -> list[dict[str, Any]]:
-        """Every run as a dict, in grid order: swept values decoded, findings as a list."""
+        """Every run as a dict, in grid order: swept values decoded, findings as a list,
+        measures as a dict (empty without a measure; 'nan' and 'inf' back as floats)."""
         cursor = self.connection.execute("SELECT * FROM runs ORDER BY position")
         names = [column[0] for column in cursor.description]
         rows = []
@@ -134,6 +143,8 @@ class ResultStore:
             row = dict(zip(names, values, strict=True))
             row["swept"] = json.loads(row["swept"])
             row["findings"] = json.loads(row["findings"]) if row["findings"] else []
+            measures = json.loads(row["measures"]) if row["measures"] else {}
+            row["measures"] = {name: float(value) for name, value in measures.items()}
             del row["position"]
             rows.append(row)
         return rows
@@ -148,6 +159,7 @@ def _record_values(outcome: Mapping[str, Any]) -> tuple:
         outcome.get("epochs"),
         outcome.get("seconds"),
         _json(outcome.get("findings", [])),
+        _json(outcome["measures"]) if "measures" in outcome else None,
         outcome["id"],
     )
 

@@ -6,7 +6,9 @@ dropout rate when every such layer shares it) train together, so one batched ste
 the work of K small ones; each member ends with the weights it would reach alone (see
 ``sigmalab.ensemble``), so its metrics equal ``train_run``'s up to float rounding. Any
 other run trains through ``train_run`` itself. Outcomes are plain dicts, so that they
-travel from a process pool or a Dask worker unchanged.
+travel from a process pool or a Dask worker unchanged. A ``measure`` function, when given,
+adds numbers of its own (a dead-unit fraction, per-layer gradients) from each trained
+model: the metrics alone cannot show why a run went the way it did.
 """
 
 from __future__ import annotations
@@ -14,11 +16,19 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import RunConfig
+
+if TYPE_CHECKING:
+    from ..data.dataset import Dataset
+    from ..model import Sequential
+
+# measure(config, trained model, dataset) -> {name: number}; a module-level function, so
+# that it travels to a process pool or a Dask worker by name.
+Measure = Callable[[RunConfig, "Sequential", "Dataset"], Mapping[str, float]]
 
 # Per-layer keys an ensemble member can set, when all layers of that type share the value.
 _DENSE_SETTINGS = ("l1", "l2", "weight_scale")
@@ -47,12 +57,16 @@ def member_settings(config: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 
 def train_batch(
-    runs: Sequence[tuple[str, dict[str, Any]]], base_dir: str | None, doctor: bool
+    runs: Sequence[tuple[str, dict[str, Any]]],
+    base_dir: str | None,
+    doctor: bool,
+    measure: Measure | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``(id, config dict)`` runs that share an ensemble key; one outcome per run.
 
     A batch of one trains with ``train_run``. If the ensemble cannot train (an error of
-    one member's settings), each run trains alone so the others still finish.
+    one member's settings), each run trains alone so the others still finish. ``measure``
+    adds its numbers to each outcome as ``measures``.
     """
     configs = [
         (run_id, RunConfig.from_dict(config, None if base_dir is None else Path(base_dir)))
@@ -60,13 +74,15 @@ def train_batch(
     ]
     if len(configs) > 1:
         try:
-            return _train_ensemble(configs, doctor)
+            return _train_ensemble(configs, doctor, measure)
         except Exception:  # fall back: each run then fails or succeeds alone
             pass
-    return [_train_alone(run_id, config, doctor) for run_id, config in configs]
+    return [_train_alone(run_id, config, doctor, measure) for run_id, config in configs]
 
 
-def _train_alone(run_id: str, config: RunConfig, doctor: bool) -> dict[str, Any]:
+def _train_alone(
+    run_id: str, config: RunConfig, doctor: bool, measure: Measure | None
+) -> dict[str, Any]:
     from ..doctor import Doctor
     from ..runner import train_run
 
@@ -74,12 +90,24 @@ def _train_alone(run_id: str, config: RunConfig, doctor: bool) -> dict[str, Any]
     watcher = Doctor() if doctor else None
     try:
         result = train_run(config, callbacks=[] if watcher is None else [watcher], verbose=0)
+        measures = _measured(measure, config, result.model, result.dataset)
     except Exception as error:  # a failed run is a result of the sweep
         return _failure(run_id, error, started)
-    return _outcome(run_id, result.summary, watcher, time.perf_counter() - started)
+    return _outcome(run_id, result.summary, watcher, time.perf_counter() - started, measures)
 
 
-def _train_ensemble(configs: list[tuple[str, RunConfig]], doctor: bool) -> list[dict[str, Any]]:
+def _measured(
+    measure: Measure | None, config: RunConfig, model: Sequential, dataset: Dataset
+) -> dict[str, float] | None:
+    """``measure``'s numbers as plain floats, or None without a measure."""
+    if measure is None:
+        return None
+    return {str(name): float(value) for name, value in measure(config, model, dataset).items()}
+
+
+def _train_ensemble(
+    configs: list[tuple[str, RunConfig]], doctor: bool, measure: Measure | None
+) -> list[dict[str, Any]]:
     from ..doctor import Doctor
     from ..ensemble import Ensemble
     from ..runner import check_loss_fits, load_data, summarize, watched_split
@@ -113,20 +141,23 @@ def _train_ensemble(configs: list[tuple[str, RunConfig]], doctor: bool) -> list[
     )
     seconds = (time.perf_counter() - started) / len(configs)  # each run's share
     outcomes = []
-    for k, (run_id, _) in enumerate(configs):
+    for k, (run_id, config) in enumerate(configs):
         model = ensemble.member(k)
         model.preprocessing = preprocessing
         model.class_names = dataset.class_names
         summary = summarize(model, model.history, dataset)
-        outcomes.append(_outcome(run_id, summary, watchers[k], seconds))
+        measures = _measured(measure, config, model, dataset)
+        outcomes.append(_outcome(run_id, summary, watchers[k], seconds, measures))
     return outcomes
 
 
-def _outcome(run_id: str, summary: dict, watcher: Any, seconds: float) -> dict[str, Any]:
+def _outcome(
+    run_id: str, summary: dict, watcher: Any, seconds: float, measures: dict | None = None
+) -> dict[str, Any]:
     from .store import DONE, METRICS
 
     kinds = [] if watcher is None else sorted({finding.kind for finding in watcher.findings})
-    return {
+    outcome = {
         "id": run_id,
         "status": DONE,
         "metrics": {name: summary[name] for name in METRICS if name in summary},
@@ -134,6 +165,9 @@ def _outcome(run_id: str, summary: dict, watcher: Any, seconds: float) -> dict[s
         "seconds": round(seconds, 4),
         "findings": kinds,
     }
+    if measures is not None:
+        outcome["measures"] = measures
+    return outcome
 
 
 def _failure(run_id: str, error: Exception, started: float) -> dict[str, Any]:
