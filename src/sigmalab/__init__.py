@@ -57,6 +57,23 @@ def sweep(
     return run_sweep(run, grid, seeds=seeds, **options)
 
 
+def lab(
+    claims: "Sequence[str]" = (),
+    out: "str | os.PathLike" = "lab",
+    quick: bool = False,
+    workers: int = 1,
+) -> list:
+    """Run the text's claims as experiments; write ``out/index.html`` (``sigmalab.experiments``).
+
+    ``sl.lab(["vanishing_gradients"], quick=True)`` returns one result per claim, each with
+    its ``evidence.verdict`` and ``evidence.numbers``. A function rather than an import so
+    that ``import sigmalab`` does not load pydantic.
+    """
+    from .experiments import run_lab
+
+    return run_lab(claims, out, quick=quick, workers=workers)
+
+
 __all__ = [
     "SGD",
     "Activation",
@@ -82,6 +99,7 @@ __all__ = [
     "datasets",
     "get_activation",
     "get_loss",
+    "lab",
     "load",
     "repair",
     "sweep",

@@ -422,3 +422,39 @@ def sweep_show(
     from .sweeps.show import show
 
     show(folder)
+
+
+# ---- lab -----------------------------------------------------------------------------------
+@command()
+def lab(
+    claims: Annotated[
+        list[str] | None,
+        typer.Argument(help="Claims to run (default: all), e.g. vanishing_gradients dropout."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Report folder: index.html, run files, results.")
+    ] = Path("lab"),
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Fewer seeds (10) and epochs: about half a minute.")
+    ] = False,
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Local worker processes.")] = 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
+) -> None:
+    """Run the text's claims as sweeps over settings x seeds; write DIR/index.html."""
+    from rich.console import Console
+
+    from .experiments import run_lab, select
+    from .experiments.report import REPORT_FILE
+    from .experiments.table import print_summary
+
+    select(claims or [])  # an unknown claim fails before anything trains
+    console = Console(stderr=True, quiet=quiet)
+
+    def announce(result: Any) -> None:
+        console.print(
+            f"{result.claim.name}: {result.evidence.verdict.status} ({result.seconds:.1f} s)"
+        )
+
+    results = run_lab(claims or [], out, quick=quick, workers=workers, on_claim=announce)
+    if not quiet:
+        print_summary(results, out / REPORT_FILE)

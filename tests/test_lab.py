@@ -1,0 +1,88 @@
+"""``sigmalab lab --quick``: run once for the module; the report, run files, results, resume."""
+
+import re
+
+import pytest
+from test_cli import assert_user_error
+from test_cli_options import in_process
+
+import sigmalab as sl
+from sigmalab.config import load_run
+from sigmalab.experiments import CLAIMS
+from sigmalab.experiments.verdicts import VERDICTS
+from sigmalab.runner import train_run
+from sigmalab.sweeps.store import DONE, ResultStore
+
+
+@pytest.fixture(scope="module")
+def quick_lab(tmp_path_factory):
+    """The whole quick lab, run once through the CLI (about half a minute)."""
+    out = tmp_path_factory.mktemp("lab")
+    process = in_process("lab", "--quick", "--out", out)
+    assert process.returncode == 0, process.stderr
+    return out, process
+
+
+def test_the_quick_lab_judges_every_claim_and_prints_a_summary(quick_lab):
+    out, process = quick_lab
+    for name in CLAIMS:
+        line = re.search(rf"^{name}: (.+) \(", process.stderr, re.MULTILINE)
+        assert line is not None and line.group(1) in VERDICTS, process.stderr
+        assert name in process.stdout  # the summary table
+    assert "lab report" in process.stdout
+
+
+def test_the_report_is_one_offline_page_with_a_section_per_claim(quick_lab):
+    out, _ = quick_lab
+    page = (out / "index.html").read_text()
+    assert "<script" not in page and "http" not in page.replace("http-equiv", "")
+    for name, claim in CLAIMS.items():
+        assert f"id='{name}'" in page
+        assert f"<img src='figures/{name}.png' loading='lazy'" in page
+        assert (out / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert claim.sentence.split(",")[0] in page.replace("&#x27;", "'")
+    for reference in (
+        "Glorot and Bengio (2010)",
+        "He, Zhang, Ren and Sun (2015)",
+        "Ioffe and Szegedy (2015)",
+        "Srivastava, Hinton",
+    ):
+        assert reference in page
+    assert page.count("95 % interval") >= len(CLAIMS)
+
+
+def test_every_setting_is_a_run_file_that_sigmalab_train_reproduces(quick_lab):
+    out, _ = quick_lab
+    page = (out / "index.html").read_text()
+    commands = re.findall(r"<code>sigmalab train (\S+) --out", page)
+    assert len(commands) == len(set(commands)) >= 3 * len(CLAIMS)
+    run_file = out / "nonlinearity" / "linear.toml"
+    assert f"<code>sigmalab train {run_file} --out" in page
+    with ResultStore(out / "results" / "nonlinearity-quick") as store:
+        rows = [
+            row for row in store.rows() if row["swept"]["model.layers[0].activation"] == "linear"
+        ]
+    assert len(rows) == 10 and all(row["status"] == DONE for row in rows)
+    alone = train_run(load_run(run_file), verbose=0).summary  # seed 0, as the file says
+    first = next(row for row in rows if row["seed"] == 0)
+    assert alone["train_loss"] == pytest.approx(first["train_loss"], rel=1e-4)
+
+
+def test_running_again_resumes_from_the_results_without_training(quick_lab):
+    out, _ = quick_lab
+    results = sl.lab(["dead_relu"], out=out, quick=True)
+    assert [result.claim.name for result in results] == ["dead_relu"]
+    assert results[0].runs == 50 and results[0].seconds < 5  # read back, not trained again
+
+
+def test_an_unknown_claim_is_one_error_line_naming_the_valid_ones(tmp_path):
+    process = in_process("lab", "vanishing_gradient", "--out", tmp_path / "lab")
+    assert_user_error(
+        process,
+        "unknown claim 'vanishing_gradient'",
+        "Did you mean 'vanishing_gradients'?",
+        "Allowed: nonlinearity",
+    )
+    assert not (tmp_path / "lab").exists()
+    with pytest.raises(sl.SigmalabError, match="unknown claim 'xor'"):
+        sl.lab(["xor"], out=tmp_path / "lab")
