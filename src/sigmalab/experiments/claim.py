@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..sweeps.store import DONE
@@ -20,6 +20,7 @@ from .verdicts import Verdict
 FULL_SEEDS = 30
 QUICK_SEEDS = 10
 OUTPUT = {"type": "dense", "units": 1}  # a logit for the bce loss
+_SHARES = ("accuracy", "fraction")  # quantities between 0 and 1
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,6 @@ class Claim:
     label: Callable[[Mapping[str, Any]], str]
     judge: Callable[[dict[str, list[dict[str, Any]]]], Evidence]
     draw: Callable[[Any, dict[str, list[dict[str, Any]]]], None]  # (figure, groups)
-    notes: list[str] = field(default_factory=list)
 
     def seeds(self, quick: bool) -> int:
         """Seeds per setting: at least 10 even in a quick lab."""
@@ -74,9 +74,16 @@ def playground_run(
     noise: float = 0.0,
     batch_size: int = 10,
 ) -> dict[str, Any]:
-    """A run file (as a dict) on a Playground dataset, standardised, with the bce loss."""
+    """A run file (as a dict) on a Playground dataset, standardised, with the bce loss; the
+    inputs named as the playground page names them, so that it can open the file."""
     return {
-        "data": {"dataset": dataset, "samples": samples, "noise": noise, "standardize": True},
+        "data": {
+            "dataset": dataset,
+            "samples": samples,
+            "noise": noise,
+            "standardize": True,
+            "features": ["x1", "x2"],
+        },
         "model": {"seed": 0, "layers": layers},
         "train": {
             "loss": "bce",
@@ -99,8 +106,12 @@ def done(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def mean_of(rows: Sequence[Mapping[str, Any]], name: str) -> Interval:
-    """The mean of ``name`` over the finished runs, with its interval."""
-    return mean_interval(value(row, name) for row in done(rows))
+    """The mean of ``name`` over the finished runs, with its interval; accuracies and
+    fractions keep their interval inside [0, 1] (Student's t does not know the bounds)."""
+    interval = mean_interval(value(row, name) for row in done(rows))
+    if name.endswith(_SHARES):
+        return replace(interval, low=max(interval.low, 0.0), high=min(interval.high, 1.0))
+    return interval
 
 
 def log10_mean_of(rows: Sequence[Mapping[str, Any]], name: str) -> Interval:

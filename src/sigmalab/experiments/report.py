@@ -101,15 +101,21 @@ def _section(out: Path, result: ClaimResult) -> str:
     files = "".join(
         f"<li><a href='{e(_relative(run.path, out))}'>{e(run.setting)}</a>: "
         f"<code>{e(run.train_command)}</code><br>"
-        f"all seeds: <code>{e(run.sweep_command)}</code></li>"
+        f"all seeds: <code>{e(run.sweep_command)}</code><br>"
+        + (
+            "playground: drop the file on the page"
+            if run.not_in_playground is None
+            else f"playground: cannot show it ({e(run.not_in_playground)})"
+        )
+        + "</li>"
         for run in result.run_files
     )
     return (
         f"<h2 id='{e(claim.name)}'>{e(claim.name)} {_badge(evidence.verdict.status)}</h2>"
         f"<p><b>Claim.</b> {e(claim.sentence)}</p>"
         f"<p><b>Verdict: {e(evidence.verdict.status)}.</b> {e(evidence.verdict.reason)}.</p>"
-        f"<p><b>Setup.</b> {e(claim.method)} {result.seeds} seeds per setting "
-        f"({result.runs} runs, {result.seconds:.1f} s).</p>"
+        f"<p><b>Setup.</b> {e(claim.method)} {result.epochs} epochs, {result.seeds} seeds "
+        f"per setting ({result.runs} runs, {result.seconds:.1f} s).</p>"
         f"<img src='{e(figure)}' loading='lazy' alt='{e(claim.name)} figure'>"
         f"<p><b>Compare with.</b> {e(claim.reference)}</p>"
         "<details><summary>numbers (mean, 95 % interval, seeds)</summary><table>"

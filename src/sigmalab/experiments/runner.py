@@ -30,12 +30,14 @@ from .measures import network_measures
 
 @dataclass(frozen=True)
 class RunFile:
-    """A setting of a claim as a run file (seed 0) and the commands that re-run it."""
+    """A setting of a claim as a run file (seed 0), the commands that re-run it, and why
+    the playground cannot show it (None when it can)."""
 
     setting: str
     path: Path
     train_command: str
     sweep_command: str
+    not_in_playground: str | None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ClaimResult:
     figure: Path
     runs: int
     seeds: int
+    epochs: int
     seconds: float
 
 
@@ -100,9 +103,9 @@ def run_claim(claim: Claim, out: Path, quick: bool, workers: int = 1) -> ClaimRe
     run_files = write_run_files(claim, run, out, seeds)
     figure = out / "figures" / f"{claim.name}.png"
     save_figure(figure, lambda canvas: claim.draw(canvas, groups))
-    return ClaimResult(
-        claim, evidence, run_files, figure, len(rows), seeds, time.perf_counter() - started
-    )
+    epochs = run["train"]["epochs"]
+    seconds = time.perf_counter() - started
+    return ClaimResult(claim, evidence, run_files, figure, len(rows), seeds, epochs, seconds)
 
 
 def write_run_files(claim: Claim, run: dict[str, Any], out: Path, seeds: int) -> list[RunFile]:
@@ -122,9 +125,23 @@ def write_run_files(claim: Claim, run: dict[str, Any], out: Path, seeds: int) ->
                 f"sigmalab train {path} --out runs/{claim.name}/{_slug(label)}",
                 f"sigmalab sweep {path} --grid train.epochs={epochs} --seeds {seeds} "
                 f"--out sweeps/{claim.name}/{_slug(label)}",
+                _playground_refusal(setting.config.to_dict()),
             )
         )
     return files
+
+
+def _playground_refusal(run: dict[str, Any]) -> str | None:
+    """Why the playground page cannot open ``run`` (its own message), or None if it can."""
+    from ..data.dataset import CLASSIFICATION
+    from ..playground.run_file import from_run
+    from ..playground.settings import SettingsError
+
+    try:
+        from_run(run, CLASSIFICATION, 2)
+    except SettingsError as error:
+        return str(error)
+    return None
 
 
 def _slug(label: str) -> str:
