@@ -95,3 +95,11 @@ def test_an_unknown_claim_is_one_error_line_naming_the_valid_ones(tmp_path):
     assert not (tmp_path / "lab").exists()
     with pytest.raises(sl.SigmalabError, match="unknown claim 'xor'"):
         sl.lab(["xor"], out=tmp_path / "lab")
+
+
+def test_an_output_folder_that_is_a_file_is_one_error_line(tmp_path):
+    taken = tmp_path / "report"
+    taken.write_text("not a folder")
+    process = in_process("lab", "nonlinearity", "--quick", "--out", taken)
+    assert_user_error(process, "out: must be a folder", str(taken))
+    assert taken.read_text() == "not a folder"

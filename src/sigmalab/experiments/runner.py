@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import save_run
-from ..errors import DivergenceWarning
+from ..errors import DivergenceWarning, SigmalabError
 from ..sweeps.execute import run_sweep
 from ..sweeps.grid import expand
 from .claim import Claim, Evidence
@@ -66,6 +66,8 @@ def run_lab(
 
     selected = select(claims)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SigmalabError(f"out: must be a folder (received {out}, which is not one)")
     results = []
     for claim in selected:
         result = run_claim(claim, out, quick, workers)
