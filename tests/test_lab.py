@@ -27,8 +27,8 @@ def quick_lab(tmp_path_factory):
 def test_the_quick_lab_judges_every_claim_and_prints_a_summary(quick_lab):
     out, process = quick_lab
     for name in CLAIMS:
-        line = re.search(rf"^{name}: (.+) \(", process.stderr, re.MULTILINE)
-        assert line is not None and line.group(1) in VERDICTS, process.stderr
+        line = re.search(rf"^{name}: (.+) \(", process.stdout, re.MULTILINE)
+        assert line is not None and line.group(1) in VERDICTS, process.stdout
         assert name in process.stdout  # the summary table
     assert "lab report" in process.stdout
 

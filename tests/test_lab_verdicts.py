@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from sigmalab.experiments.claim import mean_of
 from sigmalab.experiments.claims import (
     any_activation,
     dead_relu,
@@ -45,6 +46,21 @@ def test_differences_are_welch_or_paired_and_shares_wilson():
     share = proportion_interval(0, 10)  # Wilson: not a zero-width interval at 0 of 10
     assert share.mean == 0 and share.low == 0 and share.high == pytest.approx(0.2775, abs=1e-4)
     assert around(0.9).above(around(0.5)) and not around(0.9).above(around(0.895))
+
+
+def test_accuracies_shares_and_losses_keep_their_intervals_inside_their_bounds():
+    def runs(name, values):
+        return [{"status": "done", name: value, "measures": {}} for value in values]
+
+    accuracy = mean_of(runs("test_accuracy", [1.0, 1.0, 0.98]), "test_accuracy")
+    assert accuracy.high == 1.0 and accuracy.low < 0.98
+    assert mean_of(runs("train_loss", [0.0, 0.0, 0.0, 0.01]), "train_loss").low == 0.0
+    dead = mean_of(
+        [{"status": "done", "measures": {"dead_fraction": v}} for v in (0, 0, 0.1)], "dead_fraction"
+    )
+    assert dead.low == 0.0
+    free = mean_interval([0.0, 0.0, 0.0, 0.01])  # an unbounded quantity keeps Student's t
+    assert free.low < 0
 
 
 # ---- verdicts: each claim with intervals that support it, do not, or only partly ---------------

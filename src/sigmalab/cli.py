@@ -441,20 +441,29 @@ def lab(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
 ) -> None:
     """Run the text's claims as sweeps over settings x seeds; write DIR/index.html."""
-    from rich.console import Console
-
     from .experiments import run_lab, select
     from .experiments.report import REPORT_FILE
     from .experiments.table import print_summary
+    from .sweeps.progress import SweepProgress
 
     select(claims or [])  # an unknown claim fails before anything trains
-    console = Console(stderr=True, quiet=quiet)
+    with SweepProgress(quiet) as progress:
 
-    def announce(result: Any) -> None:
-        console.print(
-            f"{result.claim.name}: {result.evidence.verdict.status} ({result.seconds:.1f} s)"
+        def announce(result: Any) -> None:
+            if progress.bar is not None:  # above the bar, on the bar's console
+                progress.bar.console.print(
+                    f"{result.claim.name}: {result.evidence.verdict.status} "
+                    f"({result.seconds:.1f} s)"
+                )
+
+        results = run_lab(
+            claims or [],
+            out,
+            quick=quick,
+            workers=workers,
+            on_claim=announce,
+            on_start=progress.start,
+            on_outcomes=progress.advance,
         )
-
-    results = run_lab(claims or [], out, quick=quick, workers=workers, on_claim=announce)
     if not quiet:
         print_summary(results, out / REPORT_FILE)

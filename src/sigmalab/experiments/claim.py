@@ -20,7 +20,8 @@ from .verdicts import Verdict
 FULL_SEEDS = 30
 QUICK_SEEDS = 10
 OUTPUT = {"type": "dense", "units": 1}  # a logit for the bce loss
-_SHARES = ("accuracy", "fraction")  # quantities between 0 and 1
+# Bounds of the quantities by the end of their names: shares lie in [0, 1], losses >= 0.
+_BOUNDS = {"accuracy": (0.0, 1.0), "fraction": (0.0, 1.0), "loss": (0.0, math.inf)}
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,12 @@ def done(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def mean_of(rows: Sequence[Mapping[str, Any]], name: str) -> Interval:
-    """The mean of ``name`` over the finished runs, with its interval; accuracies and
-    fractions keep their interval inside [0, 1] (Student's t does not know the bounds)."""
+    """The mean of ``name`` over the finished runs, with its interval, kept inside the
+    quantity's bounds (Student's t does not know that an accuracy stops at 1)."""
     interval = mean_interval(value(row, name) for row in done(rows))
-    if name.endswith(_SHARES):
-        return replace(interval, low=max(interval.low, 0.0), high=min(interval.high, 1.0))
+    for ending, (low, high) in _BOUNDS.items():
+        if name.endswith(ending):
+            return replace(interval, low=max(interval.low, low), high=min(interval.high, high))
     return interval
 
 

@@ -60,8 +60,14 @@ def run_lab(
     quick: bool = False,
     workers: int = 1,
     on_claim: Callable[[ClaimResult], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_outcomes: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[ClaimResult]:
-    """Run the named claims (all for none) into ``out`` and write ``out/index.html``."""
+    """Run the named claims (all for none) into ``out`` and write ``out/index.html``.
+
+    ``on_claim(result)`` is called as each claim is judged; ``on_start`` and
+    ``on_outcomes`` are passed to each claim's sweep (``run_sweep``: a progress bar).
+    """
     from .report import write_report
 
     selected = select(claims)
@@ -70,7 +76,7 @@ def run_lab(
         raise SigmalabError(f"out: must be a folder (received {out}, which is not one)")
     results = []
     for claim in selected:
-        result = run_claim(claim, out, quick, workers)
+        result = run_claim(claim, out, quick, workers, on_start, on_outcomes)
         results.append(result)
         if on_claim is not None:
             on_claim(result)
@@ -78,7 +84,14 @@ def run_lab(
     return results
 
 
-def run_claim(claim: Claim, out: Path, quick: bool, workers: int = 1) -> ClaimResult:
+def run_claim(
+    claim: Claim,
+    out: Path,
+    quick: bool,
+    workers: int = 1,
+    on_start: Callable[[int, int], None] | None = None,
+    on_outcomes: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> ClaimResult:
     """One claim's sweep (resumed if begun), judged, with its run files and figure."""
     started = time.perf_counter()
     run = claim.run(quick)
