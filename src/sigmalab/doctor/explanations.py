@@ -81,6 +81,12 @@ TEMPLATES = {
         "Each step changes the weights by only {update_ratio} of their size (below "
         "{threshold}), so the network trains very slowly or not at all. Raise the learning rate."
     ),
+    "no_learning": (
+        "The {metric} is {value}, no better than a constant predictor ({constant}: "
+        "{constant_predictor}): the network has learned nothing from its inputs, whatever its "
+        "curves show. Fix what stops it learning (the other findings), or train it with Adam "
+        "or for longer."
+    ),
 }
 
 

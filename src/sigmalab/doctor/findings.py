@@ -28,6 +28,7 @@ KINDS = (
     "overfitting",
     "learning_rate_too_high",
     "learning_rate_too_low",
+    "no_learning",
 )
 SEVERITIES = ("info", "warning", "error")
 
@@ -67,6 +68,13 @@ REMEDIES: dict[str, tuple[dict, ...]] = {
     ),
     "learning_rate_too_high": (_LOWER_LR,),
     "learning_rate_too_low": ({"action": "scale_learning_rate", "factor": 10.0},),
+    # Usually the consequence of another finding, whose remedies come first (it is last in
+    # KINDS); alone, the run needs a better optimizer or more time (or, with large initial
+    # weights, the default initialiser: see initial_scale.py).
+    "no_learning": (
+        {"action": "set_optimizer", "value": "adam"},
+        {"action": "increase_epochs", "factor": 2},
+    ),
 }
 
 

@@ -96,7 +96,10 @@ def set_init(config: dict, value: str) -> None:
     multiplier would change nothing.
     """
     dense = _dense(config)
-    if all(layer.get("init") == value and layer.get("weight_scale", 1.0) == 1.0 for layer in dense):
+    if all(
+        layer.get("init", "auto") == value and layer.get("weight_scale", 1.0) == 1.0
+        for layer in dense
+    ):
         raise _unchanged("set_init", f"every Dense layer already uses {value!r} at scale 1")
     for layer in dense:
         layer["init"] = value

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from itertools import pairwise
 
 from .findings import Finding, layer_ref, make_finding, severity_rank
+from .initial_scale import blame_large_weights
 
 PERSIST = 3
 # AUTOTRAINER: vanishing when |first| / |last| < 1e-3 and |first| < 1e-4. Here the
@@ -462,4 +463,5 @@ def diagnose_records(
 ) -> list[Finding]:
     """All rule findings for a run, most severe first, symptoms of a found cause left out."""
     context = context or {}
-    return without_symptoms([f for rule in RULES for f in rule(records, epochs, context)])
+    found = [f for rule in RULES for f in rule(records, epochs, context)]
+    return without_symptoms([blame_large_weights(f, context) for f in found])
