@@ -355,14 +355,26 @@ def test_doctor_json_prints_one_object_with_the_findings():
 def test_doctor_repair_writes_the_repaired_run_file(tmp_path):
     run_file = tmp_path / "vanishing.toml"
     run_file.write_text((SCENARIOS / "vanishing_gradients/01-circle-deep-sigmoid.toml").read_text())
-    done = run_cli("doctor", str(run_file), "--repair", "--json", "--budget", "1")
+    page = tmp_path / "report.html"
+    done = run_cli(
+        "doctor", str(run_file), "--repair", "--json", "--budget", "1", "--html", str(page)
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)["repair"]
     assert report["attempts"][0]["accepted"]
     assert report["path"][0]["remedy"]["action"] == "set_activation"
+    html = page.read_text()
+    assert "Path taken" in html and "set_activation relu" in html
     repaired = tmp_path / "vanishing.repaired.toml"
     assert report["saved_to"] == str(repaired)
     assert load_run(repaired).model.layers[0].activation == "relu"
+
+
+def test_doctor_html_without_repair_is_a_usage_error(tmp_path):
+    done = run_cli("doctor", "any.toml", "--html", str(tmp_path / "report.html"))
+    assert done.returncode == 2
+    assert "--html" in done.stderr and "--repair" in done.stderr
+    assert not (tmp_path / "report.html").exists()
 
 
 def test_doctor_names_a_missing_run_file():
@@ -426,3 +438,34 @@ def test_a_run_diverging_from_weights_3x_too_large_is_repaired_by_the_initialise
     assert [a.remedy for a in result.accepted] == [{"action": "set_init", "value": "auto"}]
     assert result.healthy
     assert result.final.metric.value < 0.9 * result.original.metric.constant
+
+
+def test_a_sibling_that_repairs_the_run_comes_before_following_one_that_only_moved_it():
+    """Weights all zero: ReLU removes vanishing gradients but every unit is dead and nothing
+    is learned, so it is kept aside while the target's other remedies are tried; the
+    initialiser repairs the run and the search never spends a retrain on the dead units."""
+
+    def zero_init(config: RunConfig) -> Diagnosis:
+        dense = [layer for layer in config.model.layers if layer.type == "dense"]
+        if dense[0].init == "he_normal":
+            return fake_diagnosis(config, [], 0.97)
+        if dense[0].activation == "relu":
+            return fake_diagnosis(config, ["dead_relu", "no_learning"], 0.47)
+        return fake_diagnosis(config, ["vanishing_gradients", "no_learning"], 0.47)
+
+    result = repair(small_run_config(lr=0.1), budget=4, diagnose_run=zero_init)
+    assert [a.remedy["action"] for a in result.attempts] == [
+        "set_activation",
+        "add_batchnorm",
+        "set_init",
+    ]
+    assert [a.verdict for a in result.attempts] == ["rejected", "rejected", "accepted"]
+    assert result.healthy and result.retrains == 3
+
+
+def test_scaling_the_learning_rate_down_and_up_gives_back_the_same_run():
+    config = small_run()
+    config["train"]["optimizer"]["lr"] = 1.5
+    down = apply_remedy(config, {"action": "scale_learning_rate", "factor": 0.1})
+    back = apply_remedy(down, {"action": "scale_learning_rate", "factor": 10.0})
+    assert back == config

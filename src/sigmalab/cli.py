@@ -194,12 +194,20 @@ def doctor_command(
         ),
     ] = None,
     budget: Annotated[int, typer.Option("--budget", help="Most retrains a repair may use.")] = 4,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="With --repair: also write the repair report as HTML."),
+    ] = None,
     settings: SetOption = None,
 ) -> None:
     """Train a run file with the doctor watching, explain what went wrong, and repair it."""
     import json
 
     check_int("--budget", budget, low=1)
+    if html is not None and not repair:
+        raise SigmalabError(
+            f"--html: the HTML page is the repair report, add --repair (received --html {html})"
+        )
     from .doctor.diagnose import diagnose
     from .doctor.repair import repair as repair_run
 
@@ -210,6 +218,8 @@ def doctor_command(
     if result is not None and result.accepted:
         saved = out if out is not None else run_file.with_name(f"{run_file.stem}.repaired.toml")
         result.save(saved)
+    if html is not None:
+        result.save_html(html)
     if as_json:
         report = None if result is None else {**result.to_dict(), "saved_to": saved and str(saved)}
         findings = [finding.to_dict() for finding in diagnosis.findings]

@@ -157,6 +157,21 @@ class RepairResult:
         """Write the repaired run file (TOML) so the fix can be rerun and read as a diff."""
         save_run(self.config, path)
 
+    def save_html(self, path: str | os.PathLike) -> None:
+        """Write the original run's findings and this report (attempts, path taken,
+        before/after) as one HTML page, as the terminal shows them."""
+        import io
+
+        from rich.console import Console
+
+        from ..files import atomic_write_bytes
+        from .report import render
+
+        console = Console(record=True, file=io.StringIO(), width=120)
+        render(self.original.findings, console)
+        self.render(console)
+        atomic_write_bytes(path, console.export_html().encode())
+
     def render(self, console: Any = None) -> None:
         """Print the attempts, the path taken and the before/after table with rich."""
         from rich.console import Console
@@ -256,8 +271,10 @@ def config_key(config: RunConfig) -> str:
 
 @dataclass
 class _State:
-    """A run reached from the original by a path of remedies, and the remedies left to try
-    from it: ``queue`` for its current ``target``, then ``further`` (compounded factors)."""
+    """A run reached from the original by a path of remedies, and what is left to try from
+    it: ``queue`` for its current ``target``, then ``further`` (compounded factors), then
+    ``deferred`` (runs that removed the target but are no better yet), then the next target.
+    """
 
     diagnosis: Diagnosis
     parent: _State | None = None
@@ -267,26 +284,42 @@ class _State:
     given_up: set[str] = field(default_factory=set)
     queue: list[tuple[RunConfig, dict, dict]] = field(default_factory=list)
     further: list[tuple[RunConfig, dict, dict]] = field(default_factory=list)
+    deferred: list[_State] = field(default_factory=list)
 
     def next_candidate(self) -> tuple[RunConfig, dict, dict] | None:
-        """(base config, remedy, remedy as applied overall) to try next; None when done."""
-        while not (self.queue or self.further):
-            if self.target is not None:
-                self.given_up.add(self.target.kind)
-            self.target = _next_target(self.diagnosis, self.given_up)
-            if self.target is None:
-                return None
-            config = self.diagnosis.config
-            self.queue = [(config, remedy, remedy) for remedy in self.target.remedies]
-        return self.queue.pop(0) if self.queue else self.further.pop(0)
+        """(base config, remedy, remedy as applied overall) to try next for the target."""
+        if self.queue:
+            return self.queue.pop(0)
+        return self.further.pop(0) if self.further else None
+
+    def best_deferred(self) -> _State | None:
+        """The best-scoring run that removed the target without being better yet."""
+        if not self.deferred:
+            return None
+        best = max(self.deferred, key=lambda state: state.diagnosis.metric.score)
+        self.deferred.remove(best)
+        return best
+
+    def next_target(self) -> bool:
+        """Give up the current target and take the next problem; False when none is left."""
+        if self.target is not None:
+            self.given_up.add(self.target.kind)
+        self.target = _next_target(self.diagnosis, self.given_up)
+        if self.target is None:
+            return False
+        config = self.diagnosis.config
+        self.queue = [(config, remedy, remedy) for remedy in self.target.remedies]
+        return True
 
 
 class _Search:
-    """Depth first over remedies: a remedy that removes its finding is kept and followed by
-    the remedies for what remains, even when that run is worse for now (standardised inputs
-    at the old learning rate train slower until the rate is raised too); one that does not
-    is dropped. The search stops at the first healthy run that beats the original and the
-    constant predictor, or when the budget is spent; the result is the best such run.
+    """Depth first over remedies. A remedy whose run is acceptable (it removed its finding,
+    beats the original and the constant predictor) is followed at once by the remedies for
+    what remains. One that removed its finding but is no better yet is kept aside and
+    followed, best first, once the target's other remedies are tried: standardised inputs
+    at the old learning rate train slower until the rate is raised too. One that did not
+    remove its finding is dropped. The search stops at the first acceptable healthy run or
+    when the budget is spent; the result is the best acceptable run, healthy ones first.
     """
 
     def __init__(self, original: Diagnosis, trained: _Trained, budget: int, verbose: bool):
@@ -305,13 +338,21 @@ class _Search:
             state = stack[-1]
             candidate = state.next_candidate()
             if candidate is None:
-                stack.pop()
+                follow = state.best_deferred()
+                if follow is not None:
+                    stack.append(self._follow(follow))
+                elif not state.next_target():
+                    stack.pop()
                 continue
             child = self._try(state, *candidate)
-            if child is not None:
-                stack.append(child)
-                if not child.diagnosis.problems and self._acceptable(child):
-                    break
+            if child is None:
+                continue
+            if not self._acceptable(child):
+                state.deferred.append(child)
+                continue
+            stack.append(self._follow(child))
+            if not child.diagnosis.problems:
+                break
         final = max(
             (state for state in self.states if self._acceptable(state)),
             key=lambda state: (not state.diagnosis.problems, state.diagnosis.metric.score),
@@ -322,6 +363,10 @@ class _Search:
             step.attempt.accepted = True
             step = step.parent
         return final
+
+    def _follow(self, state: _State) -> _State:
+        state.attempt.followed = True
+        return state
 
     def _try(self, state: _State, base: RunConfig, remedy: dict, total: dict) -> _State | None:
         """Retrain ``base`` with ``remedy``; the new state to follow if it removed the target."""
@@ -336,14 +381,14 @@ class _Search:
         if not attempt.finding_gone:
             if "factor" in remedy and not_worse(state.diagnosis.metric, after.metric):
                 # A scaling remedy that went the right way but not far enough (a learning
-                # rate 1000x too low needs more than one 10x step) is applied again.
+                # rate 1000x too low needs more than one 10x step) is applied again; once
+                # the finding is gone, the remedies for what remains take over.
                 state.further.append((candidate, remedy, _compounded(total, remedy)))
             return None
         key = config_key(candidate)
         if key in self._expanded:
             return None
         self._expanded.add(key)
-        attempt.followed = True
         child = _State(after, parent=state, attempt=attempt, number=len(self.attempts))
         self.states.append(child)
         return child
@@ -356,11 +401,12 @@ class _Search:
 
     def _acceptable(self, state: _State) -> bool:
         """A run other than the original that beats the constant predictor and the original."""
-        diagnosis = state.diagnosis
-        return (
-            state is not self.root
-            and not diagnosis.has_problem("no_learning")
-            and _improved(self.root.diagnosis.metric, diagnosis.metric)
+        return state is not self.root and self._better(state.diagnosis)
+
+    def _better(self, diagnosis: Diagnosis) -> bool:
+        """``diagnosis`` beats the constant predictor and the original run's metric."""
+        return not diagnosis.has_problem("no_learning") and _improved(
+            self.root.diagnosis.metric, diagnosis.metric
         )
 
 
