@@ -51,6 +51,8 @@ from sigmalab.runner import train_run
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios"
 HEALTHY = "healthy"
+# Kinds that diagnose() finds from the watched split after training, not a Doctor callback.
+RUN_LEVEL_KINDS = frozenset({"no_learning"})
 # Medium-size runs where training takes long enough (about a second) for timing to mean
 # something; the catalogue's runs are kept tiny so that the evaluation stays fast.
 OVERHEAD_RUNS = {
@@ -116,6 +118,15 @@ def load_catalogue(root: Path = CATALOGUE) -> list[Scenario]:
             frozenset(also_true.get(name, {}).get("kinds", ())),
         )
         for name, kinds in sorted(table["expected"].items())
+    ]
+
+
+def watched_by_a_doctor_alone(scenarios: list[Scenario]) -> list[Scenario]:
+    """The scenarios as a Doctor callback alone can judge them: ``no_learning`` needs the
+    watched split (``diagnose`` has it), so it becomes allowed instead of expected."""
+    return [
+        Scenario(s.path, s.kind, s.expected - RUN_LEVEL_KINDS, s.allowed | RUN_LEVEL_KINDS)
+        for s in scenarios
     ]
 
 
