@@ -374,30 +374,33 @@ class _Search:
         try:
             candidate = _apply(base, remedy)
         except SigmalabError as error:  # RemedyError, or a remedy that makes the run invalid
-            self._record(_attempt(target, total, state, None, error=str(error)))
+            self._record(_attempt(target, total, state, None, error=str(error)), str(error))
             return None
         after = self.trained(candidate)
-        attempt = self._record(_attempt(target, total, state, after))
+        attempt = _attempt(target, total, state, after)
+        key = config_key(candidate)
         if not attempt.finding_gone:
             if "factor" in remedy and not_worse(state.diagnosis.metric, after.metric):
                 # A scaling remedy that went the right way but not far enough (a learning
                 # rate 1000x too low needs more than one 10x step) is applied again; once
                 # the finding is gone, the remedies for what remains take over.
                 state.further.append((candidate, remedy, _compounded(total, remedy)))
+            self._record(attempt, "finding still there: rejected")
             return None
-        key = config_key(candidate)
         if key in self._expanded:
+            self._record(attempt, "a run already searched from")
             return None
         self._expanded.add(key)
+        better = self._better(after)
+        self._record(attempt, "better: kept" if better else "no better yet: kept aside")
         child = _State(after, parent=state, attempt=attempt, number=len(self.attempts))
         self.states.append(child)
         return child
 
-    def _record(self, attempt: Attempt) -> Attempt:
+    def _record(self, attempt: Attempt, outcome: str) -> None:
         self.attempts.append(attempt)
         if self.verbose:
-            _report(attempt, len(self.attempts), self.root.diagnosis.metric.name)
-        return attempt
+            _report(attempt, len(self.attempts), self.root.diagnosis.metric.name, outcome)
 
     def _acceptable(self, state: _State) -> bool:
         """A run other than the original that beats the constant predictor and the original."""
@@ -463,14 +466,12 @@ def _improved(before: Metric, after: Metric) -> bool:
     return gain > metric_noise(before) or (before.is_fine and not_worse(before, after))
 
 
-def _report(attempt: Attempt, number: int, metric_name: str) -> None:
-    kept = "kept, trying what remains" if attempt.followed else "rejected"
+def _report(attempt: Attempt, number: int, metric_name: str, outcome: str) -> None:
+    start = f"#{attempt.step_from}" if attempt.step_from else "the original"
     print(
-        f"#{number} (from {f'#{attempt.step_from}' if attempt.step_from else 'the original'}) "
-        f"{attempt.finding.kind}: {describe_remedy(attempt.remedy)} -> {metric_name} "
-        f"{_format(attempt.metric_before)} -> {_format(attempt.metric_after)}, "
-        f"finding {'gone' if attempt.finding_gone else 'still there'}: "
-        f"{kept if attempt.error is None else attempt.error}"
+        f"#{number} (from {start}) {attempt.finding.kind}: {describe_remedy(attempt.remedy)} -> "
+        f"{metric_name} {_format(attempt.metric_before)} -> {_format(attempt.metric_after)}: "
+        f"{outcome}"
     )
 
 
