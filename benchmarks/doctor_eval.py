@@ -235,7 +235,9 @@ def repair_table(outcomes: list[RepairOutcome]) -> dict[str, dict[str, float]]:
 
 
 def _skill(value: float) -> str:
-    return f"{value:6.2f}" if math.isfinite(value) else "  -inf"
+    if not math.isfinite(value):
+        return "  -inf"
+    return f"{value:6.2f}" if abs(value) < 1000 else f"{value:6.0e}"
 
 
 def _print_repair(table: dict[str, dict[str, float]]) -> None:
