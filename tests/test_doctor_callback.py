@@ -5,15 +5,19 @@ import io
 import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from rich.console import Console
 
 import sigmalab as sl
-from sigmalab.doctor import Doctor, diagnose_records, render
+from sigmalab.doctor import Doctor, diagnose_records, render, rules
 from sigmalab.doctor.callback import MIN_PROBES, default_probe_interval, probe_cost_in_steps
+from sigmalab.doctor.diagnose import diagnose
 from sigmalab.doctor.probes import Probe
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 @pytest.fixture(scope="module")
@@ -311,3 +315,38 @@ def test_with_a_doctor_a_diverging_fit_reports_through_the_doctor_only():
         model.fit(X, y, epochs=20, batch_size=10, verbose=0, callbacks=[doctor])
     assert caught == []
     assert "divergence" in [finding.kind for finding in doctor.findings]
+
+
+def test_the_first_nan_is_traced_to_the_activation_that_made_it(xor):
+    """log(x) in the second layer: the first layer's outputs are finite, the second's are
+    not at step 1, and the finding names that layer, not the weights."""
+    layers = [sl.Dense(8, "tanh"), sl.Dense(8, "log(x)"), sl.Dense(1)]
+    _, doctor = train(layers, {"name": "sgd", "lr": 0.1}, xor, epochs=5)
+    traced = [record for record in doctor.records if "first_nonfinite" in record]
+    assert [record["step"] for record in traced] == [1]  # looked for once, at the first NaN
+    where = traced[0]["first_nonfinite"]
+    assert (where["index"], where["stage"], where["activation"]) == (1, "activation", "log(x)")
+    assert where["bad_input_max"] <= 0 < where["nonfinite_fraction"]
+    assert problems(doctor) == ["activation_domain"]
+    assert doctor.findings[0].layer["name"] == "dense_2 (log(x))"
+
+
+def test_a_nan_from_blown_up_weights_is_traced_to_a_weighted_sum(xor):
+    layers = [sl.Dense(16, "relu", weight_scale=5) for _ in range(6)] + [sl.Dense(1)]
+    _, doctor = train(layers, {"name": "sgd", "lr": 0.5}, xor, epochs=20)
+    (traced,) = [record for record in doctor.records if "first_nonfinite" in record]
+    assert traced["first_nonfinite"]["stage"] == "weighted_sum"
+    assert "activation_domain" not in problems(doctor)
+
+
+def test_a_finite_blow_up_trains_on_so_the_units_it_killed_are_measured():
+    """SGD at lr 1 with momentum 0.9 throws the loss far up, and the spike kills the ReLUs:
+    the run is not stopped at the spike, so both are found, each with its own numbers, and
+    the run, at chance accuracy, has learned nothing."""
+    diagnosis = diagnose(SCENARIOS / "dead_relu/04-wine-sgd-momentum-spike.toml")
+    assert diagnosis.summary["epochs"] == len(diagnosis.model.history.epoch)
+    found = {finding.kind: finding for finding in diagnosis.findings}
+    assert set(found) == {"divergence", "dead_relu", "no_learning"}
+    spike = found["divergence"].evidence
+    assert spike["loss"] > rules.DIVERGENCE_FACTOR * spike["initial_loss"]
+    assert found["dead_relu"].evidence["dead_fraction"] >= rules.DEAD_FRACTION

@@ -10,6 +10,8 @@ import pytest
 from sigmalab.doctor import KINDS, Finding, diagnose_records, make_finding, rules, worst
 from sigmalab.doctor.explanations import explain
 from sigmalab.doctor.findings import REMEDIES, applicable_remedies
+from sigmalab.doctor.report import describe_remedy
+from sigmalab.doctor.torch_remedies import in_pytorch_terms
 from sigmalab.json_values import json_safe
 
 PROBES = 20
@@ -263,6 +265,137 @@ def test_a_blown_up_batch_loss_counts_only_on_steps_in_a_row():
     assert finding.evidence["step"] == records[5]["step"]
 
 
+def _first_nan(stage: str, index: int = 0) -> dict:
+    """A loss-only record at step 1 whose NaN the probe traced to layer ``index``."""
+    where = {
+        "index": index,
+        "name": f"dense_{index + 1} (log(x))",
+        "activation": "log(x)",
+        "stage": stage,
+        "nonfinite_fraction": 0.5,
+        "bad_input_min": -1.7 if stage == "activation" else None,
+        "bad_input_max": -0.003 if stage == "activation" else None,
+    }
+    return {"step": 1, "epoch": 0, "loss": float("nan"), "layers": [], "first_nonfinite": where}
+
+
+THREE_DENSE = {
+    "layers": [
+        {"index": 0, "kind": "dense", "activation": "log(x)"},
+        {"index": 1, "kind": "dense", "activation": "tanh"},
+        {"index": 2, "kind": "dense", "activation": "linear"},
+    ]
+}
+
+
+def test_activation_domain_names_the_layer_and_replaces_divergence():
+    """A NaN made by the activation from finite sums: the activation, not the weights."""
+    records, epochs = healthy_run()
+    records.insert(0, _first_nan("activation"))
+    found = diagnose_records(records, epochs, THREE_DENSE)
+    assert "divergence" not in kinds(found)
+    (finding,) = [f for f in found if f.kind == "activation_domain"]
+    assert finding.severity == "error"
+    assert finding.layer == {"index": 0, "name": "dense_1 (log(x))"}
+    assert finding.evidence["activation"] == "log(x)" and finding.evidence["step"] == 1
+    assert "log(x)" in finding.explanation and "-1.7 to -0.003" in finding.explanation
+    assert finding.remedies == [
+        {"action": "replace_activation", "layer": 0, "value": "relu"},
+        {"action": "replace_activation", "layer": 0, "value": "tanh"},
+    ]
+    assert all(remedy["action"] != "scale_learning_rate" for remedy in finding.remedies)
+    assert describe_remedy(finding.remedies[0]) == "replace_activation relu in model.layers[0]"
+
+
+def test_a_first_nan_in_a_weighted_sum_is_divergence_not_the_activation():
+    records, epochs = healthy_run()
+    records.insert(0, _first_nan("weighted_sum"))
+    assert {"divergence"} == kinds(diagnose_records(records, epochs, THREE_DENSE))
+
+
+def test_activation_domain_at_the_output_layer_asks_for_no_activation():
+    records, epochs = healthy_run()
+    records.insert(0, _first_nan("activation", index=2))
+    context = {
+        "layers": [
+            *THREE_DENSE["layers"][:2],
+            {"index": 2, "kind": "dense", "activation": "log(x)"},
+        ]
+    }
+    (finding,) = rules.activation_domain(records, epochs, context)
+    assert finding.remedies == [{"action": "replace_activation", "layer": 2, "value": "linear"}]
+
+
+def _plateau(epochs: list[dict], accuracy: float, final_loss: float = 0.64) -> None:
+    """The loss falls from 0.69 for a few epochs, then levels off at ``final_loss``."""
+    for log in epochs:
+        log["loss"] = max(final_loss, 0.69 - 0.01 * log["epoch"]) + 1e-4 * (log["epoch"] % 2)
+        log["accuracy"] = accuracy
+
+
+def test_underfitting_fires_on_a_plateau_at_low_training_accuracy():
+    records, epochs = healthy_run()
+    _plateau(epochs, accuracy=0.6)
+    (finding,) = diagnose_records(records, epochs)
+    assert (finding.kind, finding.severity) == ("underfitting", "warning")
+    assert finding.evidence["train_accuracy"] == 0.6
+    assert finding.evidence["recent_improvement"] < rules.UNDERFIT_PROGRESS
+    assert "0.6" in finding.explanation
+    assert [remedy["action"] for remedy in finding.remedies] == [
+        "add_hidden_layer",
+        "set_features",
+        "scale_units",
+        "increase_epochs",
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "high_accuracy",  # the loss levelled off because the training set is fitted
+        "still_falling",  # slow, but still learning
+        "few_epochs",  # too short to call a plateau
+        "no_accuracy",  # regression: no absolute scale for the loss
+    ],
+)
+def test_underfitting_needs_a_plateau_a_low_accuracy_and_enough_epochs(change):
+    records, epochs = healthy_run()
+    _plateau(epochs, accuracy=0.95 if change == "high_accuracy" else 0.6)
+    if change == "still_falling":
+        for log in epochs:
+            log["loss"] = 0.69 * 0.97 ** log["epoch"]
+    if change == "few_epochs":
+        epochs = epochs[: rules.MIN_CURVE_POINTS - 1]
+    if change == "no_accuracy":
+        for log in epochs:
+            del log["accuracy"]
+    assert rules.underfitting(records, epochs, {}) == []
+
+
+@pytest.mark.parametrize("cause", ["dead_relu", "saturation", "vanishing_gradients"])
+def test_underfitting_gives_way_to_a_finding_that_explains_the_plateau(cause):
+    records, epochs = healthy_run()
+    _plateau(epochs, accuracy=0.6)
+    for record in records[-4:]:
+        PER_PROBE[cause](record)
+    assert cause in kinds(diagnose_records(records, epochs))
+    assert "underfitting" not in kinds(diagnose_records(records, epochs))
+
+
+def test_a_spike_that_kills_the_relus_is_reported_as_divergence_and_dead_relu():
+    """The blow-up (step 12) and what it left behind (dead units), each with its evidence."""
+    records, epochs = healthy_run()
+    spike = {"epoch": 0, "loss": 1e7, "layers": []}
+    records[1:1] = [{**spike, "step": step} for step in (10, 11, 12)]
+    records.insert(0, {"step": 1, "epoch": 0, "loss": 0.7, "layers": []})
+    for record in records[-4:]:
+        _dead(record)
+    found = {f.kind: f for f in diagnose_records(records, epochs)}
+    assert {"divergence", "dead_relu"} <= set(found)
+    assert found["divergence"].evidence["step"] == 12
+    assert found["dead_relu"].evidence["dead_fraction"] == 0.9
+
+
 def _set_epoch_losses(epochs: list[dict], losses: list[float]) -> None:
     for log, loss in zip(epochs, losses, strict=True):
         log["loss"] = loss
@@ -402,6 +535,14 @@ def test_every_kind_has_an_explanation_and_remedies():
         assert REMEDIES[kind]
         text = explain(kind, {}, None)
         assert text and "{" not in text
+
+
+def test_a_finding_whose_remedies_have_no_pytorch_line_keeps_them_as_actions():
+    """The PyTorch watch words the remedies it knows; a run-file-only one (another hidden
+    layer) stays an action instead of failing the whole diagnosis."""
+    finding = make_finding("underfitting", "warning", {}, None, {})
+    in_pytorch_terms(finding, {})
+    assert finding.remedies[0] == {"action": "add_hidden_layer"}
 
 
 def test_finding_rejects_unknown_kind_and_severity():

@@ -7,7 +7,7 @@ import pytest
 import sigmalab as sl
 from sigmalab.config import RunConfig
 from sigmalab.doctor.probes import dead_units, saturated_units
-from sigmalab.doctor.remedies import apply_remedy
+from sigmalab.doctor.remedies import ALL_FEATURES, apply_remedy
 from sigmalab.playground.frames import pack, unpack
 from sigmalab.playground.run_file import describe_remedy, from_run, to_run
 from sigmalab.playground.settings import (
@@ -158,6 +158,9 @@ def test_a_run_the_page_cannot_show_is_refused_key_by_key():
         ({"action": "set_init", "value": "he_normal"}, {"init"}),
         ({"action": "standardize_inputs"}, {"standardize"}),
         ({"action": "early_stopping", "patience": 20}, {"patience"}),
+        ({"action": "replace_activation", "layer": 0, "value": "relu"}, {"activation"}),
+        ({"action": "add_hidden_layer"}, {"layers", "activation", "batchnorm", "dropout"}),
+        ({"action": "set_features", "value": ALL_FEATURES}, {"features"}),
     ],
 )
 def test_each_remedy_the_doctor_proposes_maps_onto_the_pages_controls(remedy, changed):

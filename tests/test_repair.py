@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,9 +47,14 @@ def layers_of(config: dict) -> list[dict]:
     return config["model"]["layers"]
 
 
+# What a rule adds to its kind's remedies: activation_domain names the layer at fault.
+FILLED_IN_BY_RULE = {"replace_activation": {"layer": 0}}
+
+
 def test_every_remedy_the_doctor_proposes_has_an_action_and_yields_a_valid_run():
     for remedies in REMEDIES.values():
         for remedy in remedies:
+            remedy = {**FILLED_IN_BY_RULE.get(remedy["action"], {}), **remedy}
             changed = apply_remedy(small_run(), remedy)
             RunConfig.from_dict(changed)
             assert changed != small_run(), describe_remedy(remedy)
@@ -126,6 +132,30 @@ def test_input_structure_and_schedule_remedies():
     assert "activation" not in layers_of(logits)[-1]
     longer = apply_remedy(small_run(), {"action": "increase_epochs", "factor": 2})
     assert longer["train"]["epochs"] == 20
+
+
+def test_capacity_remedies_for_underfitting():
+    deeper = layers_of(apply_remedy(small_run(), {"action": "add_hidden_layer"}))
+    assert [layer["type"] for layer in deeper] == ["dense", "dropout", "dense", "dense", "dense"]
+    assert deeper[3] == deeper[2]  # the last hidden layer repeated, settings and all
+    wider = layers_of(apply_remedy(small_run(), {"action": "scale_units", "factor": 4}))
+    assert [layer.get("units") for layer in wider] == [32, None, 32, 1]
+    remedy = {"action": "set_features", "value": ["x1", "x2", "x1*x2"]}
+    assert apply_remedy(small_run(), remedy)["data"]["features"] == ["x1", "x2", "x1*x2"]
+    wine = {**small_run(), "data": {"dataset": "wine"}}
+    with pytest.raises(RemedyError, match="only to the 2-D built-in datasets"):
+        apply_remedy(wine, remedy)
+
+
+def test_replace_activation_changes_one_layer_and_linear_means_none():
+    relu = layers_of(
+        apply_remedy(small_run(), {"action": "replace_activation", "layer": 2, "value": "relu"})
+    )
+    assert [layer.get("activation") for layer in relu] == ["sigmoid", None, "relu", "sigmoid"]
+    remedy = {"action": "replace_activation", "layer": 3, "value": "linear"}
+    assert "activation" not in layers_of(apply_remedy(small_run(), remedy))[3]
+    with pytest.raises(RemedyError, match=r"model.layers\[1\] is not a Dense layer"):
+        apply_remedy(small_run(), {"action": "replace_activation", "layer": 1, "value": "relu"})
 
 
 @pytest.mark.parametrize(
@@ -344,7 +374,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_doctor_json_prints_one_object_with_the_findings():
     done = run_cli("doctor", str(SCENARIOS / "dropout_too_high/01-gauss-dropout-1.toml"), "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # an error remains
     report = json.loads(done.stdout)
     assert set(report) == {"findings", "repair"} and report["repair"] is None
     dropout = next(f for f in report["findings"] if f["kind"] == "dropout_too_high")
@@ -375,6 +405,34 @@ def test_doctor_html_without_repair_is_a_usage_error(tmp_path):
     assert done.returncode == 2
     assert "--html" in done.stderr and "--repair" in done.stderr
     assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "metric"),
+    [
+        ("healthy/03-gauss-sigmoid-sgd.toml", "accuracy"),
+        ("healthy/06-reg-plane-tanh-sgd.toml", r"loss \(mse\)"),
+    ],
+)
+def test_doctor_exits_0_on_a_healthy_run_and_shows_its_metric(scenario, metric):
+    done = run_cli("doctor", str(SCENARIOS / scenario))
+    assert done.returncode == 0, done.stderr
+    assert "No problems found" in done.stdout
+    assert re.search(rf"^{metric}: train [0-9.e-]+, test [0-9.e-]+$", done.stdout, re.M)
+
+
+def test_doctor_repair_exits_1_when_no_remedy_was_accepted_and_the_problem_remains():
+    """The first underfitting remedy (another layer) lowers this run's accuracy: rejected."""
+    run_file = SCENARIOS / "underfitting/02-checkerboard-2-8-1.toml"
+    done = run_cli("doctor", str(run_file), "--repair", "--budget", "1")
+    assert done.returncode == 1, done.stderr
+    assert "no remedy was accepted" in done.stdout
+    assert re.search(r"^accuracy: train [0-9.]+, test [0-9.]+$", done.stdout, re.M)
+    done = run_cli("doctor", str(run_file), "--repair", "--budget", "1", "--json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)["repair"]
+    assert not report["attempts"][0]["accepted"] and not report["healthy"]
+    assert not run_file.with_name(f"{run_file.stem}.repaired.toml").exists()
 
 
 def test_doctor_names_a_missing_run_file():

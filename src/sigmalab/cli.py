@@ -10,6 +10,7 @@ does a usage mistake (an unknown option, a missing argument) instead of Typer's 
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .config import RunConfig
 
 USER_ERROR_EXIT = 2
+PROBLEMS_LEFT_EXIT = 1  # doctor: a warning or error remains (after repair, if asked for)
 INTERRUPTED_EXIT = 130  # the shell's code for Ctrl-C
 
 
@@ -200,7 +202,11 @@ def doctor_command(
     ] = None,
     settings: SetOption = None,
 ) -> None:
-    """Train a run file with the doctor watching, explain what went wrong, and repair it."""
+    """Train a run file with the doctor watching, explain what went wrong, and repair it.
+
+    Exits with 0 when no warning or error remains (after the repair, with --repair), 1 when
+    one does, 2 for a usage error.
+    """
     import json
 
     check_int("--budget", budget, low=1)
@@ -220,21 +226,40 @@ def doctor_command(
         result.save(saved)
     if html is not None:
         result.save_html(html)
+    remaining = (diagnosis if result is None else result.final).problems
+    exit_code = PROBLEMS_LEFT_EXIT if remaining else 0
     if as_json:
         report = None if result is None else {**result.to_dict(), "saved_to": saved and str(saved)}
         findings = [finding.to_dict() for finding in diagnosis.findings]
         typer.echo(json.dumps({"findings": findings, "repair": report}, allow_nan=False))
-        return
+        raise typer.Exit(exit_code)
     from .doctor import render
 
     render(diagnosis.findings)
-    if result is None:
-        return
-    if not result.original.problems:
+    typer.echo(_metric_line(diagnosis))
+    if result is not None and not result.original.problems:
         typer.echo("nothing to repair: no warning or error")
-        return
-    result.render()
-    typer.echo(f"repaired run file: {saved}" if saved else "no remedy was accepted")
+    elif result is not None:
+        result.render()
+        typer.echo(f"repaired run file: {saved}" if saved else "no remedy was accepted")
+    raise typer.Exit(exit_code)
+
+
+def _metric_line(diagnosis: Any) -> str:
+    """'accuracy: train 0.6, test 0.585' (or the loss, for regression) of a diagnosed run."""
+    metric = "accuracy" if diagnosis.metric.higher_is_better else "loss"
+    label = metric if metric == "accuracy" else f"loss ({diagnosis.config.train.loss})"
+    values = [
+        f"{split} {_format_number(diagnosis.summary[f'{split}_{metric}'])}"
+        for split in ("train", "validation", "test")
+        if f"{split}_{metric}" in diagnosis.summary
+    ]
+    return f"{label}: {', '.join(values)}"
+
+
+def _format_number(value: float) -> str:
+    """Four significant digits; NaN and infinity as words."""
+    return f"{value:.4g}" if math.isfinite(value) else str(value)
 
 
 @command()

@@ -12,7 +12,8 @@ from ..errors import SigmalabError
 from ..validation import check_int, check_number
 from .findings import Finding
 from .probes import Probe, run_context
-from .rules import blowup_limit, diagnose_records, divergence, without_symptoms
+from .records import ProbeRecord
+from .rules import blowup_limit, diagnose_records, without_symptoms
 from .static import check_static_with_context
 
 # The default interval comes from the work a probe and a step do, not from timings, so the
@@ -54,8 +55,9 @@ class Doctor(Callback):
     probe_size : samples in the fixed probe batch (evenly spaced over the training set).
     overhead_budget : the share of training time probes may take by the default schedule.
     static : also run ``check_static`` on the model and inputs at the start.
-    stop_on_divergence : end training after the epoch in which the loss became NaN/Inf or
-        blew up, since nothing more can be learned from it.
+    stop_on_divergence : end training after the epoch whose loss became NaN/Inf, since
+        nothing more can be learned from it. A loss that blew up but stayed finite trains
+        on, so that what the blow-up did (ReLU units it killed) is measured too.
 
     Attributes after ``fit``: ``findings`` (static and dynamic, most severe first),
     ``records`` (the probe stream), ``epochs`` (epoch logs), ``probes`` (how many full probes
@@ -101,7 +103,7 @@ class Doctor(Callback):
         # Batch losses above this are recorded for rules.divergence to judge; every step
         # goes the slow way until step 1 sets it.
         self._blowup_limit = -math.inf
-        self._judged = 0  # records that rules.divergence has seen
+        self._located = False  # whether the first non-finite value was looked for
         self._steps_per_epoch = 1
         self._start = 0.0
 
@@ -136,27 +138,36 @@ class Doctor(Callback):
         loss = logs["loss"]
         if step < self._next_check and loss <= self._blowup_limit:
             return
+        if step == 1 or not loss <= self._blowup_limit:  # the first, NaN, Inf or too large
+            # A loss-only record; at step 1 it keeps the initial loss, before any update.
+            record: ProbeRecord = {"step": step, "epoch": self._epoch, "loss": loss, "layers": []}
+            if not math.isfinite(loss):
+                self._locate_nonfinite(record)
+            self.records.append(record)
         if step == 1:
-            # A loss-only record keeps the initial loss, before any update.
-            self.records.append({"step": 1, "epoch": 0, "loss": loss, "layers": []})
             self._blowup_limit = blowup_limit(loss) if math.isfinite(loss) else math.inf
-        elif not loss <= self._blowup_limit:  # NaN, Inf or above the limit
-            self.records.append({"step": step, "epoch": self._epoch, "loss": loss, "layers": []})
         if step >= self._next_check:
             self._schedule(step)
 
     def on_epoch_end(self, model, epoch, logs):
-        """Keep the epoch's metrics; stop a diverged run early."""
+        """Keep the epoch's metrics; stop a run whose loss is NaN/Inf."""
         self.epochs.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
         self._epoch = epoch + 1
         if not self.stop_on_divergence:
             return
-        # Only new records or a non-finite epoch loss can change the verdict: the rule
-        # reads every record and epoch, so it runs only then.
-        if len(self.records) > self._judged or not math.isfinite(logs.get("loss", 0.0)):
-            self._judged = len(self.records)
-            if divergence(self.records, self.epochs, self.context):
-                model.stop_training = True
+        # Only a non-finite loss ends the run: nothing more can be learned from NaN, but a
+        # finite blow-up leaves a network to measure (units it killed show later).
+        if not math.isfinite(logs.get("loss", 0.0)):
+            model.stop_training = True
+
+    def _locate_nonfinite(self, record: ProbeRecord) -> None:
+        """On the run's first non-finite record, note which layer produced the NaN/inf."""
+        if self._located:
+            return
+        self._located = True
+        where = self._probe.locate_nonfinite()
+        if where is not None:
+            record["first_nonfinite"] = where
 
     def on_train_end(self, model, logs):
         """Diagnose the whole run: static findings plus every rule's, most severe first."""
@@ -215,6 +226,8 @@ class Doctor(Callback):
     def _run_probe(self, step: int) -> None:
         start = time.perf_counter()
         record = self._probe(step, self._epoch)
+        if not record["finite"]:
+            self._locate_nonfinite(record)
         self.records.append(record)
         self.probe_seconds += time.perf_counter() - start
         self.probes += 1

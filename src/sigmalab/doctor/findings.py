@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from ..json_values import json_safe
 from .explanations import explain
+from .records import RunContext
+from .remedies import ALL_FEATURES, in_effect
 
 KINDS = (
     "missing_nonlinearity",
@@ -22,12 +24,14 @@ KINDS = (
     "exploding_gradients",
     "dead_relu",
     "saturation",
+    "activation_domain",
     "divergence",
     "oscillation",
     "slow_convergence",
     "overfitting",
     "learning_rate_too_high",
     "learning_rate_too_low",
+    "underfitting",
     "no_learning",
 )
 SEVERITIES = ("info", "warning", "error")
@@ -68,6 +72,20 @@ REMEDIES: dict[str, tuple[dict, ...]] = {
     ),
     "learning_rate_too_high": (_LOWER_LR,),
     "learning_rate_too_low": ({"action": "scale_learning_rate", "factor": 10.0},),
+    # The layer at fault gets an activation defined on every real number; the rule adds
+    # its position ("layer") and, for the output layer, asks for no activation instead.
+    "activation_domain": (
+        {"action": "replace_activation", "value": "relu"},
+        {"action": "replace_activation", "value": "tanh"},
+    ),
+    # In the order that fixed the catalogue's runs: depth fixed both spirals, the features
+    # the checkerboard; four times the units fixed none of them.
+    "underfitting": (
+        {"action": "add_hidden_layer"},
+        {"action": "set_features", "value": ALL_FEATURES},
+        {"action": "scale_units", "factor": 4},
+        {"action": "increase_epochs", "factor": 2},
+    ),
     # Usually the consequence of another finding, whose remedies come first (it is last in
     # KINDS); alone, the run needs a better optimizer or more time (or, with large initial
     # weights, the default initialiser: see initial_scale.py).
@@ -114,36 +132,18 @@ class Finding:
         }
 
 
-def applicable_remedies(kind: str, context: dict | None = None) -> list[dict]:
-    """The kind's remedies minus those already in effect in ``context`` (see probes.run_context).
+def applicable_remedies(
+    kind: str, context: RunContext | None = None, candidates: Iterable[dict] | None = None
+) -> list[dict]:
+    """The kind's remedies (or ``candidates``) minus those already in effect in ``context``.
 
     Retrying a setting the run already has cannot fix it, so the repair loop should not
-    spend a retrain on it. "In effect" is judged as the remedies in remedies.py judge it.
+    spend a retrain on it. "In effect" is ``remedies.in_effect``, the judgement that
+    ``apply_remedy`` makes on a run file too.
     """
     context = context or {}
-    layers = context.get("layers", [])
-    hidden = [i for i, entry in enumerate(layers) if entry.get("kind") == "dense"][:-1]
-    normalised = all(
-        i + 1 < len(layers) and layers[i + 1].get("kind") == "batchnorm" for i in hidden
-    )
-    clip_norm = context.get("clip_norm")
-    remedies = []
-    for remedy in REMEDIES[kind]:
-        action, value = remedy["action"], remedy.get("value")
-        if (
-            (action == "set_clip_norm" and clip_norm is not None and clip_norm <= value)
-            or (action == "add_batchnorm" and hidden and normalised)
-            or (action == "standardize_inputs" and context.get("inputs_standardized"))
-            or (action == "set_optimizer" and context.get("optimizer") == value)
-            or (
-                action == "set_activation"
-                and hidden
-                and all(layers[i].get("activation") == value for i in hidden)
-            )
-        ):
-            continue
-        remedies.append(dict(remedy))
-    return remedies
+    candidates = REMEDIES[kind] if candidates is None else candidates
+    return [dict(remedy) for remedy in candidates if in_effect(remedy, context) is None]
 
 
 def layer_ref(entry: dict) -> dict:
@@ -156,16 +156,18 @@ def make_finding(
     severity: str,
     evidence: dict,
     layer: dict | None = None,
-    context: dict | None = None,
+    context: RunContext | None = None,
+    remedies: Iterable[dict] | None = None,
 ) -> Finding:
-    """Build a Finding with its explanation and the remedies that apply to ``context``."""
+    """Build a Finding with its explanation and the remedies that apply to ``context``
+    (the kind's own, or ``remedies`` fitted to this finding, such as its layer's)."""
     return Finding(
         kind=kind,
         severity=severity,
         layer=layer,
         evidence=evidence,
         explanation=explain(kind, evidence, layer),
-        remedies=applicable_remedies(kind, context),
+        remedies=applicable_remedies(kind, context, remedies),
     )
 
 

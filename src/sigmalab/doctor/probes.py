@@ -10,8 +10,11 @@ not apply. Alongside them the stream holds loss-only records ``{"step", "epoch",
 "layers": []}``: a training-batch loss (training mode), kept at step 1 and whenever it
 is above the blow-up limit (the rules call a run diverged when it stays there for a few
 steps). Probe losses are measured in inference mode, so the rules never compare a probe
-loss with a batch loss. The rules read only these records, so any framework that emits
-them can be diagnosed.
+loss with a batch loss. The first record with a non-finite loss also carries
+``first_nonfinite``: the Dense layer whose weighted sum or activation produced the first
+NaN/inf on that record's forward pass (``Probe.locate_nonfinite``, asked once per run).
+The rules read only these records (typed in :mod:`.records`), so any framework that
+emits them can be diagnosed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ..activations import RELU, SATURATING
 from ..backend import blas_threads_for
 from ..layers import BatchNorm, Dense, Dropout
 from .initial_scale import initial_weight_scale
+from .records import NonFiniteRecord, ProbeRecord, RunContext
 
 # Output ranges outside which a unit is saturated (nnscope: sigmoid active in (0.03, 0.97),
 # tanh in (-0.97, 0.97)); hard_sigmoid is flat outside (0, 1). Other saturating
@@ -46,14 +50,16 @@ def describe_layers(model) -> list[dict]:
         if isinstance(layer, Dense):
             entry["name"] += f" ({layer.activation.name})"
             entry.update(activation=layer.activation.name, family=layer.activation.family)
-            entry["units"] = layer.units
+            entry.update(
+                units=layer.units, init=layer.init, weight_scale=layer.weight_scale, l2=layer.l2
+            )
         elif isinstance(layer, Dropout):
             entry["rate"] = layer.rate
         described.append(entry)
     return described
 
 
-def run_context(model, X: np.ndarray | None = None) -> dict:
+def run_context(model, X: np.ndarray | None = None) -> RunContext:
     """What the rules may need to know about the setup, as plain data (chooses remedies)."""
     optimizer = model.optimizer
     context = {
@@ -98,7 +104,7 @@ class Probe:
         self._previous = {index: layer.params["W"].copy() for index, layer in self.dense}
         self._previous_step = step
 
-    def __call__(self, step: int, epoch: int) -> dict:
+    def __call__(self, step: int, epoch: int) -> ProbeRecord:
         """One record of per-layer statistics at optimizer step ``step``."""
         model = self.model
         saved_grads = model.flat_grads.copy()
@@ -125,6 +131,38 @@ class Probe:
             "loss": float(loss),
             "finite": bool(np.isfinite(loss)) and all(entry["finite"] for entry in layers),
             "layers": layers,
+        }
+
+    def locate_nonfinite(self) -> NonFiniteRecord | None:
+        """The first Dense layer whose last forward pass (training batch or probe) produced
+        NaN/inf, and whether its weighted sum or its activation did; None if none did.
+
+        It reads what the layers kept of that pass, so the caller asks right after a
+        non-finite loss, before another pass overwrites it: once per run, never per step.
+        """
+        for index, layer in self.dense:
+            z, a = layer.z, layer.a
+            if z is None or a is None:
+                return None
+            finite_z = np.isfinite(z)
+            if not finite_z.all():
+                return self._nonfinite(index, layer, "weighted_sum", finite_z, None)
+            finite_a = np.isfinite(a)
+            if not finite_a.all():
+                return self._nonfinite(index, layer, "activation", finite_a, z[~finite_a])
+        return None
+
+    def _nonfinite(
+        self, index: int, layer: Dense, stage: str, finite: np.ndarray, bad: np.ndarray | None
+    ) -> NonFiniteRecord:
+        return {
+            "index": index,
+            "name": self.names[index],
+            "activation": layer.activation.spec or layer.activation.name,
+            "stage": stage,
+            "nonfinite_fraction": float(1.0 - np.mean(finite)),
+            "bad_input_min": None if bad is None else float(bad.min()),
+            "bad_input_max": None if bad is None else float(bad.max()),
         }
 
     def _layer_stats(self, index: int, layer: Dense, previous_W: np.ndarray | None) -> dict:

@@ -6,6 +6,11 @@ A finding's ``remedies`` are dicts such as ``{"action": "set_activation", "value
 can read, save and rerun. An action that cannot change the config raises ``RemedyError``
 instead of returning an identical run: retraining an unchanged run would waste the budget and
 make a no-op look like a failed fix.
+
+Whether a remedy is already in effect is judged once, by ``in_effect``, on a run context
+(:class:`.records.RunContext`): the rules' context of a model as it is, or
+``setup_of_config`` of a run file. ``findings.applicable_remedies`` leaves out what it says
+is in effect, and ``apply_remedy`` refuses it, so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -15,8 +20,13 @@ import math
 from collections.abc import Callable
 
 from ..activations import LINEAR, get_activation
+from ..data.features import FEATURES
+from ..data.registry import SYNTHETIC
 from ..errors import SigmalabError, unknown_name
 from ..optimizers import OPTIMIZERS
+from .records import LayerDescription, RunContext
+
+Judgement = Callable[..., str | None]
 
 
 class RemedyError(SigmalabError):
@@ -78,15 +88,91 @@ def _optimizer(config: dict) -> dict:
     return optimizer
 
 
+# ---- the setup as remedies judge it -----------------------------------------------------------
+def setup_of_config(config: dict) -> RunContext:
+    """A run file's dict in the run context's layout (``probes.run_context``), so that one
+    judgement (``in_effect``) reads a trained model's setup and a run file alike."""
+    layers: list[LayerDescription] = []
+    for index, layer in enumerate(config.get("model", {}).get("layers") or []):
+        entry: LayerDescription = {"index": index, "kind": layer.get("type", "dense")}
+        if entry["kind"] == "dense":
+            activation = get_activation(layer.get("activation"))
+            entry.update(
+                activation=activation.name,
+                family=activation.family,
+                units=layer.get("units"),
+                init=layer.get("init", "auto"),
+                weight_scale=layer.get("weight_scale", 1.0),
+                l2=layer.get("l2", 0.0),
+            )
+        elif entry["kind"] == "dropout":
+            entry["rate"] = layer.get("rate")
+        layers.append(entry)
+    train, data = config.get("train", {}), config.get("data", {})
+    optimizer = train.get("optimizer", "sgd")
+    optimizer = {"name": optimizer} if isinstance(optimizer, str) else optimizer
+    return {
+        "optimizer": optimizer.get("name", "sgd"),
+        "clip_norm": optimizer.get("clip_norm"),
+        "layers": layers,
+        "inputs_standardized": bool(data.get("standardize")),
+        "early_stopping_patience": train.get("early_stopping_patience"),
+        "features": data.get("features"),
+    }
+
+
+def _dense_entries(setup: RunContext) -> list[LayerDescription]:
+    return [entry for entry in setup.get("layers", []) if entry.get("kind") == "dense"]
+
+
+def _linear_entry(entry: LayerDescription) -> bool:
+    """A Dense layer without a nonlinearity (the static check's judgement)."""
+    return entry.get("activation") == "linear" or entry.get("family") == LINEAR
+
+
+def _activation_name(spec: str | None) -> str:
+    """The name a layer description carries for an activation spec ('ReLU' -> 'relu')."""
+    return get_activation(spec).name
+
+
+# ---- the remedies: each action, then its judgement of being in effect --------------------------
 def set_activation(config: dict, value: str, layers: str = "hidden") -> None:
     """Give every hidden Dense layer ``value`` (ReLU keeps gradients alive where sigmoid fades)."""
     if layers != "hidden":
         raise RemedyError(f"set_activation: layers must be 'hidden', received {layers!r}")
-    hidden = _hidden_dense(config, "set_activation")
-    if all(layer.get("activation") == value for layer in hidden):
-        raise _unchanged("set_activation", f"every hidden layer already uses {value!r}")
-    for layer in hidden:
+    for layer in _hidden_dense(config, "set_activation"):
         layer["activation"] = value
+
+
+def set_activation_in_effect(setup: RunContext, value: str, layers: str = "hidden") -> str | None:
+    """Every hidden Dense layer already uses ``value``."""
+    hidden = _dense_entries(setup)[:-1]
+    if hidden and all(entry.get("activation") == _activation_name(value) for entry in hidden):
+        return f"every hidden layer already uses {value!r}"
+    return None
+
+
+def replace_activation(config: dict, layer: int, value: str) -> None:
+    """Give the Dense layer at position ``layer`` the activation ``value`` ('linear': none).
+
+    The targeted fix for one layer whose activation is at fault (one undefined on part of
+    the real line, such as log(x)), leaving the other layers as the learner chose them.
+    """
+    layers = _layers(config)
+    if not (0 <= layer < len(layers) and layers[layer].get("type", "dense") == "dense"):
+        raise RemedyError(f"replace_activation: model.layers[{layer}] is not a Dense layer")
+    if _is_linear(value):
+        layers[layer].pop("activation", None)
+    else:
+        layers[layer]["activation"] = value
+
+
+def replace_activation_in_effect(setup: RunContext, layer: int, value: str) -> str | None:
+    """The layer at ``layer`` already uses ``value``."""
+    entries = setup.get("layers", [])
+    if 0 <= layer < len(entries) and entries[layer].get("activation") == _activation_name(value):
+        return f"layer {layer} already uses {value!r}"
+    return None
 
 
 def set_init(config: dict, value: str) -> None:
@@ -95,15 +181,17 @@ def set_init(config: dict, value: str) -> None:
     The scale multiplier is reset too: a fix for badly scaled weights that kept the bad
     multiplier would change nothing.
     """
-    dense = _dense(config)
-    if all(
-        layer.get("init", "auto") == value and layer.get("weight_scale", 1.0) == 1.0
-        for layer in dense
-    ):
-        raise _unchanged("set_init", f"every Dense layer already uses {value!r} at scale 1")
-    for layer in dense:
+    for layer in _dense(config):
         layer["init"] = value
         layer["weight_scale"] = 1.0
+
+
+def set_init_in_effect(setup: RunContext, value: str) -> str | None:
+    """Every Dense layer already draws from ``value`` at scale 1."""
+    dense = _dense_entries(setup)
+    if dense and all(e.get("init") == value and e.get("weight_scale") == 1.0 for e in dense):
+        return f"every Dense layer already uses {value!r} at scale 1"
+    return None
 
 
 def add_batchnorm(config: dict) -> None:
@@ -113,10 +201,19 @@ def add_batchnorm(config: dict) -> None:
     missing = [
         i for i in hidden if i + 1 >= len(layers) or layers[i + 1].get("type") != "batchnorm"
     ]
-    if not missing:
-        raise _unchanged("add_batchnorm", "every hidden Dense layer is already normalised")
     for i in reversed(missing):
         layers.insert(i + 1, {"type": "batchnorm"})
+
+
+def add_batchnorm_in_effect(setup: RunContext) -> str | None:
+    """A BatchNorm follows every hidden Dense layer."""
+    layers = setup.get("layers", [])
+    hidden = [i for i, entry in enumerate(layers) if entry.get("kind") == "dense"][:-1]
+    if hidden and all(
+        i + 1 < len(layers) and layers[i + 1].get("kind") == "batchnorm" for i in hidden
+    ):
+        return "every hidden Dense layer is already normalised"
+    return None
 
 
 def scale_learning_rate(config: dict, factor: float) -> None:
@@ -128,10 +225,15 @@ def scale_learning_rate(config: dict, factor: float) -> None:
 
 def set_clip_norm(config: dict, value: float) -> None:
     """Cap the global gradient norm at ``value``, so one huge gradient cannot throw the weights."""
-    optimizer = _optimizer(config)
-    if optimizer.get("clip_norm") is not None and optimizer["clip_norm"] <= value:
-        raise _unchanged("set_clip_norm", f"clip_norm is already {optimizer['clip_norm']}")
-    optimizer["clip_norm"] = value
+    _optimizer(config)["clip_norm"] = value
+
+
+def set_clip_norm_in_effect(setup: RunContext, value: float) -> str | None:
+    """Gradients are already clipped at ``value`` or tighter."""
+    clip_norm = setup.get("clip_norm")
+    if clip_norm is not None and clip_norm <= value:
+        return f"clip_norm is already {clip_norm}"
+    return None
 
 
 def set_optimizer(config: dict, value: str) -> None:
@@ -139,12 +241,15 @@ def set_optimizer(config: dict, value: str) -> None:
     if value not in OPTIMIZERS:
         raise unknown_name("optimizer", value, OPTIMIZERS, RemedyError)
     old = _optimizer(config)
-    if old.get("name", "sgd") == value:
-        raise _unchanged("set_optimizer", f"the run already uses {value!r}")
     new = {"name": value, "lr": _default_lr(value)}
     if old.get("clip_norm") is not None:
         new["clip_norm"] = old["clip_norm"]
     config["train"]["optimizer"] = new
+
+
+def set_optimizer_in_effect(setup: RunContext, value: str) -> str | None:
+    """The run already uses the update rule ``value``."""
+    return f"the run already uses {value!r}" if setup.get("optimizer") == value else None
 
 
 def set_dropout(config: dict, value: float) -> None:
@@ -152,8 +257,6 @@ def set_dropout(config: dict, value: float) -> None:
     layers = _layers(config)
     dropouts = [layer for layer in layers if layer.get("type") == "dropout"]
     if dropouts:
-        if all(layer.get("rate") == value for layer in dropouts):
-            raise _unchanged("set_dropout", f"every Dropout layer already has rate {value}")
         for layer in dropouts:
             layer["rate"] = value
         return
@@ -162,29 +265,48 @@ def set_dropout(config: dict, value: float) -> None:
         layers.insert(after, {"type": "dropout", "rate": value})
 
 
+def set_dropout_in_effect(setup: RunContext, value: float) -> str | None:
+    """The run has Dropout layers, all at rate ``value``."""
+    rates = [e.get("rate") for e in setup.get("layers", []) if e.get("kind") == "dropout"]
+    if rates and all(rate == value for rate in rates):
+        return f"every Dropout layer already has rate {value}"
+    return None
+
+
 def set_l2(config: dict, value: float) -> None:
     """Penalise large weights in every Dense layer (weight decay shrinks what noise taught)."""
-    dense = _dense(config)
-    if all(layer.get("l2", 0.0) >= value for layer in dense):
-        raise _unchanged("set_l2", f"every Dense layer already has l2 >= {value}")
-    for layer in dense:
+    for layer in _dense(config):
         layer["l2"] = max(layer.get("l2", 0.0), value)
+
+
+def set_l2_in_effect(setup: RunContext, value: float) -> str | None:
+    """Every Dense layer is already penalised at least that much."""
+    dense = _dense_entries(setup)
+    if dense and all(entry.get("l2", 0.0) >= value for entry in dense):
+        return f"every Dense layer already has l2 >= {value}"
+    return None
 
 
 def early_stopping(config: dict, patience: int) -> None:
     """Stop once the validation loss has not improved for ``patience`` epochs."""
-    train = config.setdefault("train", {})
-    if train.get("early_stopping_patience") == patience:
-        raise _unchanged("early_stopping", f"patience is already {patience}")
-    train["early_stopping_patience"] = patience
+    config.setdefault("train", {})["early_stopping_patience"] = patience
+
+
+def early_stopping_in_effect(setup: RunContext, patience: int) -> str | None:
+    """The run already stops with this patience."""
+    if setup.get("early_stopping_patience") == patience:
+        return f"patience is already {patience}"
+    return None
 
 
 def standardize_inputs(config: dict) -> None:
     """Scale each input feature to mean 0 and variance 1, so no unit starts saturated."""
-    data = config.setdefault("data", {})
-    if data.get("standardize"):
-        raise _unchanged("standardize_inputs", "the inputs are already standardised")
-    data["standardize"] = True
+    config.setdefault("data", {})["standardize"] = True
+
+
+def standardize_inputs_in_effect(setup: RunContext) -> str | None:
+    """The inputs are standardised already (the run file asks for it, or they are by nature)."""
+    return "the inputs are already standardised" if setup.get("inputs_standardized") else None
 
 
 def insert_activation(config: dict, value: str) -> None:
@@ -194,19 +316,30 @@ def insert_activation(config: dict, value: str) -> None:
     """
     layers = _layers(config)
     dense = _dense_indices(layers)
-    linear = [layers[i] for i in dense[:-1] if _is_linear(layers[i].get("activation"))]
-    if not linear:
-        raise _unchanged("insert_activation", "every hidden Dense layer has an activation")
-    for layer in linear:
-        layer["activation"] = value
+    for i in dense[:-1]:
+        if _is_linear(layers[i].get("activation")):
+            layers[i]["activation"] = value
+
+
+def insert_activation_in_effect(setup: RunContext, value: str) -> str | None:
+    """No hidden Dense layer is linear."""
+    dense = _dense_entries(setup)
+    if dense and not any(_linear_entry(entry) for entry in dense[:-1]):
+        return "every hidden Dense layer has an activation"
+    return None
 
 
 def remove_output_activation(config: dict) -> None:
     """Make the last Dense layer emit raw logits, which bce and cross_entropy expect."""
-    output = _dense(config)[-1]
-    if _is_linear(output.get("activation")):
-        raise _unchanged("remove_output_activation", "the output layer has no activation")
-    output.pop("activation")
+    _dense(config)[-1].pop("activation", None)
+
+
+def remove_output_activation_in_effect(setup: RunContext) -> str | None:
+    """The output layer emits raw weighted sums already."""
+    dense = _dense_entries(setup)
+    if dense and _linear_entry(dense[-1]):
+        return "the output layer has no activation"
+    return None
 
 
 def increase_epochs(config: dict, factor: float) -> None:
@@ -217,10 +350,55 @@ def increase_epochs(config: dict, factor: float) -> None:
     train["epochs"] = math.ceil(train["epochs"] * factor)
 
 
+def scale_units(config: dict, factor: float) -> None:
+    """Give every hidden Dense layer ``factor`` times the units: room for a finer boundary."""
+    for layer in _hidden_dense(config, "scale_units"):
+        layer["units"] = math.ceil(layer["units"] * factor)
+
+
+def add_hidden_layer(config: dict) -> None:
+    """Repeat the last hidden Dense layer (all its settings) before the output layer.
+
+    A second layer composes the first one's features, which one layer of the same width
+    can only approximate with many more units.
+    """
+    layers = _layers(config)
+    last = _hidden_indices(layers, "add_hidden_layer")[-1]
+    layers.insert(_dense_indices(layers)[-1], copy.deepcopy(layers[last]))
+
+
+def set_features(config: dict, value: list[str]) -> None:
+    """Feed a 2-D dataset these Playground input features (squares, product, sines)."""
+    data = config.setdefault("data", {})
+    if data.get("dataset") not in SYNTHETIC:
+        raise RemedyError(
+            f"set_features: input features apply only to the 2-D built-in datasets "
+            f"({', '.join(SYNTHETIC)}), not {data.get('dataset')!r}"
+        )
+    data["features"] = list(value)
+
+
+def set_features_in_effect(setup: RunContext, value: list[str]) -> str | None:
+    """The run already feeds these input features."""
+    if setup.get("features") is not None and list(setup["features"]) == list(value):
+        return "the run already uses these input features"
+    return None
+
+
+# All Playground features: what a network on 2-D points can be given beyond x1 and x2.
+ALL_FEATURES = list(FEATURES)
+
+
+def _never(setup: RunContext, **arguments: object) -> None:
+    """A change that always changes the run (a factor, one more layer)."""
+    return None
+
+
 ACTIONS: dict[str, Callable[..., None]] = {
     function.__name__: function
     for function in (
         set_activation,
+        replace_activation,
         set_init,
         add_batchnorm,
         scale_learning_rate,
@@ -233,8 +411,44 @@ ACTIONS: dict[str, Callable[..., None]] = {
         insert_activation,
         remove_output_activation,
         increase_epochs,
+        scale_units,
+        add_hidden_layer,
+        set_features,
     )
 }
+# Per action, its one judgement of "already in effect" (None: the remedy would change the run).
+IN_EFFECT: dict[str, Judgement] = {
+    "set_activation": set_activation_in_effect,
+    "replace_activation": replace_activation_in_effect,
+    "set_init": set_init_in_effect,
+    "add_batchnorm": add_batchnorm_in_effect,
+    "scale_learning_rate": _never,
+    "set_clip_norm": set_clip_norm_in_effect,
+    "set_optimizer": set_optimizer_in_effect,
+    "set_dropout": set_dropout_in_effect,
+    "set_l2": set_l2_in_effect,
+    "early_stopping": early_stopping_in_effect,
+    "standardize_inputs": standardize_inputs_in_effect,
+    "insert_activation": insert_activation_in_effect,
+    "remove_output_activation": remove_output_activation_in_effect,
+    "increase_epochs": _never,
+    "scale_units": _never,
+    "add_hidden_layer": _never,
+    "set_features": set_features_in_effect,
+}
+
+
+def in_effect(remedy: dict, setup: RunContext) -> str | None:
+    """Why ``remedy`` would change nothing in ``setup`` (a run context, or
+    ``setup_of_config`` of a run file), or None when it would change the run."""
+    arguments = dict(remedy)
+    action = arguments.pop("action", None)
+    if action not in IN_EFFECT:
+        raise unknown_name("remedy action", action, ACTIONS, RemedyError)
+    try:
+        return IN_EFFECT[action](setup, **arguments)
+    except TypeError as error:
+        raise RemedyError(f"remedy {action!r}: {error}") from None
 
 
 def apply_remedy(config: dict, remedy: dict) -> dict:
@@ -243,6 +457,9 @@ def apply_remedy(config: dict, remedy: dict) -> dict:
     action = arguments.pop("action", None)
     if action not in ACTIONS:
         raise unknown_name("remedy action", action, ACTIONS, RemedyError)
+    reason = in_effect(remedy, setup_of_config(config))
+    if reason is not None:
+        raise _unchanged(action, reason)
     changed = copy.deepcopy(config)
     try:
         ACTIONS[action](changed, **arguments)

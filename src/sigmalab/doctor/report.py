@@ -26,7 +26,11 @@ def describe_remedy(remedy: dict) -> str:
     """'set_activation relu (hidden)' from a remedy dict; its ``pytorch`` line if it has one."""
     if "pytorch" in remedy:
         return remedy["pytorch"]
-    details = [str(value) for key, value in remedy.items() if key != "action"]
+    details = [
+        f"in model.layers[{value}]" if key == "layer" else str(value)
+        for key, value in remedy.items()
+        if key != "action"
+    ]
     return " ".join([remedy["action"], *details])
 
 

@@ -1,9 +1,8 @@
 """Rules: one small function per failure kind over the probe records and the epoch logs.
 
-Rules read plain data only - probe records (see :mod:`.probes`), epoch logs
-(``{"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}``) and the run context (see
-``probes.run_context``; ``restored_epoch`` when early stopping put back the weights of an
-earlier epoch) - so any framework that emits the same dicts can be diagnosed. Each rule
+Rules read plain data only - probe records, epoch logs and the run context, the dicts
+typed in :mod:`.records` (``ProbeRecord``, ``EpochLog``, ``RunContext``) - so any
+framework that emits the same dicts can be diagnosed. Each rule
 returns a list of at most one Finding. A per-layer condition must hold on the last
 ``PERSIST`` probes in a row before it warns (nnscope's 3 logs): one noisy probe never
 raises an alarm.
@@ -16,8 +15,9 @@ import statistics
 from collections.abc import Callable
 from itertools import pairwise
 
-from .findings import Finding, layer_ref, make_finding, severity_rank
+from .findings import KINDS, Finding, layer_ref, make_finding, severity_rank
 from .initial_scale import blame_large_weights
+from .records import EpochLog, ProbeRecord, RunContext
 
 PERSIST = 3
 # AUTOTRAINER: vanishing when |first| / |last| < 1e-3 and |first| < 1e-4. Here the
@@ -59,8 +59,16 @@ STALL_TOLERANCE = 0.01  # a new best loss must beat the old by 1 % to count as p
 # there are harmless (Adam's late spikes near zero loss), so oscillation and
 # learning_rate_too_high need the loss above it.
 CONVERGED_LEVEL = 0.2
+# Underfitting: over the last third of the epochs (at least UNDERFIT_WINDOW) the training
+# loss fell by less than 5 % while training accuracy stayed below 0.8. Measured on the
+# catalogue: healthy runs end at 0.88-1.00 training accuracy with the loss still 25-79 %
+# down over their last third; the 2-16-1 ReLU network on the spiral sits at 0.58-0.67
+# with its loss under 1 % down.
+UNDERFIT_WINDOW = 5
+UNDERFIT_PROGRESS = 0.05
+UNDERFIT_ACCURACY = 0.8
 
-Rule = Callable[[list[dict], list[dict], dict], list[Finding]]
+Rule = Callable[[list[ProbeRecord], list[EpochLog], RunContext], list[Finding]]
 
 
 # ---- helpers over the stream ----------------------------------------------------------
@@ -187,7 +195,9 @@ def _loss_curve(records: list[dict], epochs: list[dict]) -> list[float]:
 
 
 # ---- the rules -------------------------------------------------------------------------
-def vanishing_gradients(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def vanishing_gradients(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """The first layer's error is 1000x below the last's and tiny, on the last probes."""
     return _error_ratio_rule(
         records,
@@ -199,7 +209,9 @@ def vanishing_gradients(records: list[dict], epochs: list[dict], context: dict) 
     )
 
 
-def exploding_gradients(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def exploding_gradients(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """The first layer's error is more than 70x the last's on the last probes."""
     return _error_ratio_rule(
         records,
@@ -210,17 +222,23 @@ def exploding_gradients(records: list[dict], epochs: list[dict], context: dict) 
     )
 
 
-def dead_relu(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def dead_relu(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """>= 70 % of a hidden ReLU layer's units never active on the probe batch."""
     return _per_layer_rule(records, context, "dead_relu", "dead_fraction", DEAD_FRACTION)
 
 
-def saturation(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def saturation(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """> 50 % of a hidden sigmoid/tanh layer's units stuck on a flat end."""
     return _per_layer_rule(records, context, "saturation", "saturated_fraction", SATURATED_FRACTION)
 
 
-def divergence(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def divergence(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """NaN/Inf anywhere, or a blown-up loss (20x its initial value): an error at once.
 
     A probe loss (inference mode, a fixed batch) is compared with the first probe's. A
@@ -286,7 +304,9 @@ def _initial_losses(records: list[dict]) -> dict[str, float | None]:
     return initial
 
 
-def oscillation(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def oscillation(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """The loss keeps swinging up and down by more than half its typical level."""
     curve = [value for value in _loss_curve(records, epochs) if _finite(value)]
     if len(curve) < MIN_CURVE_POINTS:
@@ -307,7 +327,9 @@ def oscillation(records: list[dict], epochs: list[dict], context: dict) -> list[
     return [make_finding("oscillation", "warning", evidence, None, context)]
 
 
-def slow_convergence(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def slow_convergence(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """After >= 10 epochs the loss fell by less than 10 % from the first probe."""
     probes = _probes(records)
     improvement = _improvement(probes)
@@ -323,7 +345,9 @@ def slow_convergence(records: list[dict], epochs: list[dict], context: dict) -> 
     return [make_finding("slow_convergence", "warning", evidence, None, context)]
 
 
-def overfitting(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def overfitting(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """Validation loss rose 20 % (and 0.01) above its best for 5+ epochs as training loss fell.
 
     Judged on the epochs up to the weights the run keeps: when early stopping restored the
@@ -380,7 +404,9 @@ def _accuracy_gap(logs: list[dict]) -> float:
     return statistics.median(train - val for train, val in pairs)
 
 
-def learning_rate_too_high(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def learning_rate_too_high(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """Steps change a layer's weights by > 5 % each, and the loss stopped improving."""
     probes = _probes_with_updates(records)
     if not _stalled(probes):
@@ -395,7 +421,9 @@ def learning_rate_too_high(records: list[dict], epochs: list[dict], context: dic
     )
 
 
-def learning_rate_too_low(records: list[dict], epochs: list[dict], context: dict) -> list[Finding]:
+def learning_rate_too_low(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
     """Every layer's steps are below 1e-6 of its weights, and the loss has barely moved."""
     probes = _probes_with_updates(records)
     largest = [max(entry["update_ratio"] or 0.0 for entry in r["layers"]) for r in probes]
@@ -405,6 +433,77 @@ def learning_rate_too_low(records: list[dict], epochs: list[dict], context: dict
         return []
     evidence = {"update_ratio": largest[-1], "threshold": UPDATE_RATIO_LOW, "probes": streak}
     return [make_finding("learning_rate_too_low", "warning", evidence, None, context)]
+
+
+def activation_domain(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
+    """The first NaN/inf of the run came out of an activation fed finite weighted sums.
+
+    The weighted sums were fine, so the weights are not too large: the activation is not
+    defined on all of the real line (log or sqrt of a negative number), and its layer and
+    formula are the cause to name. A first NaN in a weighted sum is divergence's instead.
+    """
+    where = next((r["first_nonfinite"] for r in records if "first_nonfinite" in r), None)
+    if where is None or where["stage"] != "activation":
+        return []
+    step = next(r["step"] for r in records if "first_nonfinite" in r)
+    evidence = {
+        "activation": where["activation"],
+        "step": step,
+        "nonfinite_fraction": where["nonfinite_fraction"],
+        "bad_input_min": where["bad_input_min"],
+        "bad_input_max": where["bad_input_max"],
+    }
+    layer = {"index": where["index"], "name": where["name"]}
+    output = _is_output_layer(where["index"], context)
+    # An output layer needs no squashing at all (the loss works on raw sums); a hidden
+    # one needs a nonlinearity defined everywhere.
+    values = ("linear",) if output else ("relu", "tanh")
+    remedies = [
+        {"action": "replace_activation", "value": value, "layer": where["index"]}
+        for value in values
+    ]
+    return [make_finding("activation_domain", "error", evidence, layer, context, remedies=remedies)]
+
+
+def _is_output_layer(index: int, context: RunContext) -> bool:
+    """Whether ``index`` is the last Dense layer of the context's layers."""
+    dense = [entry["index"] for entry in context.get("layers", []) if entry["kind"] == "dense"]
+    return bool(dense) and index == dense[-1]
+
+
+def underfitting(
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
+) -> list[Finding]:
+    """The training loss stopped falling while the training accuracy stayed low.
+
+    The network cannot fit even the samples it trains on. Judged on the epoch logs: the
+    best loss of the last third of the epochs (at least UNDERFIT_WINDOW) beats the best
+    before it by less than UNDERFIT_PROGRESS, and the median training accuracy of the
+    last PERSIST epochs is below UNDERFIT_ACCURACY. Classification only: a regression
+    loss says nothing absolute without the targets' scale. Any other finding present
+    explains a plateau better (see EXPLAINED_BY), since its remedy is the one to try.
+    """
+    logs = [log for log in epochs if _finite(log.get("loss")) and _finite(log.get("accuracy"))]
+    window = max(UNDERFIT_WINDOW, len(logs) // 3)
+    if len(logs) < MIN_CURVE_POINTS or len(logs) <= window:
+        return []
+    losses = [log["loss"] for log in logs]
+    before, recent = min(losses[:-window]), min(losses[-window:])
+    progress = 1.0 - recent / before if before > 0 else 0.0
+    accuracy = statistics.median(log["accuracy"] for log in logs[-PERSIST:])
+    if progress >= UNDERFIT_PROGRESS or accuracy >= UNDERFIT_ACCURACY:
+        return []
+    evidence = {
+        "train_accuracy": accuracy,
+        "accuracy_threshold": UNDERFIT_ACCURACY,
+        "recent_improvement": progress,
+        "window_epochs": window,
+        "improvement_threshold": UNDERFIT_PROGRESS,
+        "train_loss": losses[-1],
+    }
+    return [make_finding("underfitting", "warning", evidence, None, context)]
 
 
 RULES: tuple[Rule, ...] = (
@@ -418,13 +517,17 @@ RULES: tuple[Rule, ...] = (
     overfitting,
     learning_rate_too_high,
     learning_rate_too_low,
+    activation_domain,
+    underfitting,
 )
 
 # A symptom is not reported when a finding that explains it is present: the cause is
 # what the learner (and the repair loop) should act on. Static findings count as causes.
 _NO_LEARNING = {"dropout_too_high", "missing_nonlinearity", "output_loss_mismatch"}
 EXPLAINED_BY = {
-    "vanishing_gradients": {"dead_relu"},  # dead units pass no error back
+    # Dead units pass no error back; after a blow-up, a saturated output passes none either,
+    # and a lower learning rate (divergence's remedy), not ReLU, is what helps.
+    "vanishing_gradients": {"dead_relu", "divergence"},
     "learning_rate_too_low": {
         "learning_rate_too_high",  # huge steps can strand the weights where updates vanish
         "vanishing_gradients",
@@ -447,7 +550,13 @@ EXPLAINED_BY = {
     # On a loss that swings, the best validation epoch is the bottom of a swing, so a
     # validation loss "above its best" measures the swing. Memorisation drives the training
     # loss towards 0, below the level at which oscillation is judged at all.
-    "overfitting": {"oscillation"},
+    # After a blow-up the validation loss measures the broken weights, not memorisation.
+    "overfitting": {"oscillation", "divergence"},
+    # An activation that turned finite sums into NaN, not weights too large, made it diverge.
+    "divergence": {"activation_domain"},
+    # A plateau at low accuracy is underfitting only when nothing else explains it: every
+    # other kind names a cause whose own remedy comes first.
+    "underfitting": {kind for kind in KINDS if kind != "underfitting"},
 }
 
 
@@ -459,7 +568,7 @@ def without_symptoms(findings: list[Finding]) -> list[Finding]:
 
 
 def diagnose_records(
-    records: list[dict], epochs: list[dict], context: dict | None = None
+    records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext | None = None
 ) -> list[Finding]:
     """All rule findings for a run, most severe first, symptoms of a found cause left out."""
     context = context or {}

@@ -124,6 +124,6 @@ LINES = {
 
 def in_pytorch_terms(finding: Finding, context: dict) -> Finding:
     """The finding with a ``pytorch`` line added to each remedy (the finding itself, changed)."""
-    for remedy in finding.remedies:
+    for remedy in (remedy for remedy in finding.remedies if remedy["action"] in LINES):
         remedy["pytorch"] = LINES[remedy["action"]](remedy, finding, context)
     return finding

@@ -195,6 +195,10 @@ _REMEDY_TEXT = {
     "insert_activation": "put {value} between the linear layers",
     "remove_output_activation": "remove the output activation",
     "increase_epochs": "train {factor:g}x longer",
+    "replace_activation": "use {value} in the layer at fault",
+    "add_hidden_layer": "add a hidden layer",
+    "set_features": "feed all input features",
+    "scale_units": "use {factor:g}x the units per hidden layer",
 }
 
 
