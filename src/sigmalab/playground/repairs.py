@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..config import RunConfig
 from ..errors import SigmalabError
+from .run_file import describe_remedy
 
 if TYPE_CHECKING:
     from ..doctor.diagnose import Diagnosis
@@ -94,3 +95,39 @@ class BackgroundRepair:
         else:
             cancelled = self._cancel.is_set()
             self._on_done(None if cancelled else result, "cancelled" if cancelled else None)
+
+
+def repair_message(result: RepairResult | None, problem: str | None, run: int, epochs: int) -> dict:
+    """The page's message for a finished repair: the metric and problems before and after,
+    the remedies kept and every attempt; or why there is no result."""
+    if result is None:
+        state = "cancelled" if problem == "cancelled" else "failed"
+        return {"type": "repair", "state": state, "run": run, "message": problem}
+    sides = {
+        side: {
+            "metric": diagnosis.metric.value,
+            "findings": sorted({finding.kind for finding in diagnosis.problems}),
+        }
+        for side, diagnosis in (("before", result.original), ("after", result.final))
+    }
+    return {
+        "type": "repair",
+        "state": "done",
+        "run": run,
+        "epochs": epochs,
+        "retrains": result.retrains,
+        "metric": result.original.metric.name,
+        **sides,
+        "remedies": [describe_remedy(attempt.remedy) for attempt in result.accepted],
+        "attempts": [
+            {
+                "finding": attempt.finding.kind,
+                "remedy": describe_remedy(attempt.remedy),
+                "metric_after": attempt.metric_after,
+                "accepted": attempt.accepted,
+            }
+            for attempt in result.attempts
+        ],
+        "adoptable": bool(result.accepted),
+        "note": "" if result.accepted else "no remedy was proved to help: the setup stays as it is",
+    }

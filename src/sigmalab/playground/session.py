@@ -23,7 +23,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from ..errors import SigmalabError
 from ..runner import check_loss_fits, load_data
 from . import exports
 from .frames import pack
-from .repairs import BackgroundRepair
+from .repairs import BackgroundRepair, repair_message
 from .run_file import builtin_task, describe_remedy, from_run, resolve_loss, to_run
 from .settings import (
     MAX_SEED,
@@ -50,6 +50,9 @@ from .settings import (
 )
 from .uploads import UploadedCsv, save_upload
 from .view import View, dense_weights, hidden_dense, plane_for
+
+if TYPE_CHECKING:
+    from ..doctor.repair import RepairResult
 
 log = logging.getLogger(__name__)
 
@@ -432,66 +435,22 @@ class Session:
                 }
             )
 
-        def done(result: Any, problem: str | None) -> None:
-            self.outbox.send(
-                self._repair_message(result, problem, run_id, epochs, settings, task, n_classes)
-            )
+        def done(result: RepairResult | None, problem: str | None) -> None:
+            message = repair_message(result, problem, run_id, epochs)
+            if message.get("adoptable"):
+                try:
+                    config = result.config.to_dict()
+                    self._repaired = from_run(config, task, n_classes, view=settings)
+                except SettingsError as error:
+                    message["adoptable"] = False
+                    message["note"] = "the page cannot train the repaired run: " + "; ".join(
+                        error.problems
+                    )
+            self.outbox.send(message)
 
         self._repaired = None
         self._repair = BackgroundRepair(self._config(settings, epochs), progress, done)
         self._repair.start()
-
-    def _repair_message(
-        self,
-        result: Any,
-        problem: str | None,
-        run_id: int,
-        epochs: int,
-        settings: Settings,
-        task: str,
-        n_classes: int | None,
-    ) -> dict:
-        """The before/after a finished repair proved, as the page shows it (worker thread)."""
-        if result is None:
-            state = "cancelled" if problem == "cancelled" else "failed"
-            return {"type": "repair", "state": state, "run": run_id, "message": problem}
-        note = ""
-        adoptable = bool(result.accepted)
-        if not adoptable:
-            note = "no remedy was proved to help: the setup stays as it is"
-        else:
-            try:
-                self._repaired = from_run(result.config.to_dict(), task, n_classes, view=settings)
-            except SettingsError as error:
-                adoptable = False
-                note = "the page cannot train the repaired run: " + "; ".join(error.problems)
-        sides = {}
-        for side, diagnosis in (("before", result.original), ("after", result.final)):
-            sides[side] = {
-                "metric": diagnosis.metric.value,
-                "findings": sorted({finding.kind for finding in diagnosis.problems}),
-            }
-        return {
-            "type": "repair",
-            "state": "done",
-            "run": run_id,
-            "epochs": epochs,
-            "retrains": result.retrains,
-            "metric": result.original.metric.name,
-            **sides,
-            "remedies": [describe_remedy(attempt.remedy) for attempt in result.accepted],
-            "attempts": [
-                {
-                    "finding": attempt.finding.kind,
-                    "remedy": describe_remedy(attempt.remedy),
-                    "metric_after": attempt.metric_after,
-                    "accepted": attempt.accepted,
-                }
-                for attempt in result.attempts
-            ],
-            "adoptable": adoptable,
-            "note": note,
-        }
 
     def _on_repair_cancel(self, message: dict) -> None:
         if self._repair is None or not self._repair.running or self._repair.cancelled:

@@ -39,7 +39,7 @@ socket.addEventListener("message", (event) => {
   stats.decodeMs += performance.now() - started;
 });
 socket.addEventListener("close", () => showMessage("The server closed the connection: reload the page to start again.", "error", 0));
-setInterval(() => { if (document.visibilityState === "visible") send({ type: "ping" }); }, 30000);
+setInterval(() => { if (document.visibilityState === "visible") command({ type: "ping" }); }, 30000);
 
 function onMessage(message, arrays) {
   switch (message.type) {

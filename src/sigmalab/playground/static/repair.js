@@ -58,7 +58,7 @@ export class RepairView {
     row([message.metric.replaceAll("_", " "), fmt(message.before.metric, 4), fmt(message.after.metric, 4)]);
     row(["problems", message.before.findings.join(", ") || "none", message.after.findings.join(", ") || "none"]);
     const remedies = document.createElement("p");
-    remedies.textContent = `remedies applied: ${message.remedies.join("; ") || "none"} (${message.retrains} retrains of ${message.epochs} epochs, same data and seeds)`;
+    remedies.textContent = `remedies applied: ${message.remedies.join("; ") || "none"} (${message.retrains} retrain${message.retrains === 1 ? "" : "s"} of ${message.epochs} epochs, same data and seeds)`;
     box.append(title, table, remedies);
     if (message.attempts.length) {
       const details = document.createElement("details");
