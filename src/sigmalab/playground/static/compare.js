@@ -6,9 +6,9 @@ import { LossCurve } from "./charts.js";
 import { drawPoints, paintGrid } from "./plane.js";
 import { fmt, num, unpack } from "./protocol.js";
 
-export const MAX_SETUPS = 4;  // the page's setup and up to three more
+const MAX_SETUPS = 4;  // the page's setup and up to three more
 // Settings every panel shares with the page: the same data, seed, view and pace.
-export const SHARED = ["dataset", "noise", "ratio", "seed", "samples", "show_test", "discretize", "speed"];
+const SHARED = ["dataset", "noise", "ratio", "seed", "samples", "show_test", "discretize", "speed"];
 const LETTERS = "ABCD";
 
 // A panel's heat-map, points, numbers and loss curve (the page's own panel has no socket).
@@ -201,8 +201,6 @@ export class Compare {
     this.own = null;
     this.panels = [];
   }
-
-  get active() { return this.panels.length > 0; }
 
   // A new panel with a copy of the page's current setup (its URL holds all of it).
   add(settings, setup) {
