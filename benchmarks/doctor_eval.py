@@ -4,8 +4,10 @@ Prints the CPU and BLAS kernel it ran on, then, for every finding kind, recall a
 of what the doctor reports against each run file's expected kinds (scenarios/expected.toml;
 a kind listed under ``also_true`` for a run is allowed there, neither required nor an
 error), judged kind by kind; the false alarms on
-the healthy runs; the repair success rate (after ``repair``, the kind a scenario was built
-to show is gone and the validation metric is not worse); and the probe overhead: the
+the healthy runs; repair as a user judges it (a run is repaired when the run handed back is
+healthy, so no longer no better than the constant predictor, and better than before; per
+kind, the metric before and after on one scale against the constant predictor and against
+the best run the search trained); and the probe overhead: the
 doctor's own count of probe time against training time, next to the wall time of the same
 medium-size runs with and without a Doctor (interleaved; for information, since a shared
 machine moves single runs by more than the 5 % it would have to resolve).
@@ -43,12 +45,14 @@ from sigmalab.config import RunConfig, load_run
 from sigmalab.doctor.callback import Doctor
 from sigmalab.doctor.diagnose import Diagnosis, diagnose
 from sigmalab.doctor.findings import KINDS
-from sigmalab.doctor.repair import not_worse, repair
-from sigmalab.doctor.report import summarize_evidence
+from sigmalab.doctor.repair import RepairResult, repair
+from sigmalab.doctor.report import describe_remedy, summarize_evidence
 from sigmalab.runner import train_run
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios"
 HEALTHY = "healthy"
+# Kinds that diagnose() finds from the watched split after training, not a Doctor callback.
+RUN_LEVEL_KINDS = frozenset({"no_learning"})
 # Medium-size runs where training takes long enough (about a second) for timing to mean
 # something; the catalogue's runs are kept tiny so that the evaluation stays fast.
 OVERHEAD_RUNS = {
@@ -117,6 +121,15 @@ def load_catalogue(root: Path = CATALOGUE) -> list[Scenario]:
     ]
 
 
+def watched_by_a_doctor_alone(scenarios: list[Scenario]) -> list[Scenario]:
+    """The scenarios as a Doctor callback alone can judge them: ``no_learning`` needs the
+    watched split (``diagnose`` has it), so it becomes allowed instead of expected."""
+    return [
+        Scenario(s.path, s.kind, s.expected - RUN_LEVEL_KINDS, s.allowed | RUN_LEVEL_KINDS)
+        for s in scenarios
+    ]
+
+
 def quick_subset(scenarios: list[Scenario]) -> list[Scenario]:
     """The first run file of each failure kind and three healthy ones."""
     chosen, seen = [], {}
@@ -152,22 +165,93 @@ def detection_table(results: dict[Scenario, frozenset[str]]) -> dict[str, dict[s
     return table
 
 
-def repair_outcome(scenario: Scenario) -> tuple[bool, str]:
-    """Repair the run; success when the scenario's own kind is gone and the metric not worse."""
-    result = repair(scenario.path)
-    if not result.original.has_problem(scenario.kind):
-        return False, "not reproduced by the repair's own diagnosis"
-    gone = not result.final.has_problem(scenario.kind)
-    success = gone and not_worse(result.original.metric, result.final.metric)
-    remedies = ", ".join(
-        f"{attempt.remedy['action']}{'+' if attempt.accepted else '-'}"
-        for attempt in result.attempts
+def skill(value: float, constant: float, higher_is_better: bool) -> float:
+    """The metric on one scale: 0 for the constant predictor, 1 for a perfect model.
+
+    Accuracy becomes (accuracy - majority share) / (1 - majority share), a loss becomes
+    R^2 = 1 - loss / (the constant predictor's loss); a diverged run scores -inf.
+    """
+    if not math.isfinite(value):
+        return -math.inf
+    if higher_is_better:
+        return (value - constant) / (1.0 - constant) if constant < 1 else 0.0
+    return 1.0 - value / constant if constant > 0 else 0.0
+
+
+@dataclass
+class RepairOutcome:
+    """A scenario's repair as a user judges it: repaired when the run handed back is healthy
+    (no warning or error left, so no no_learning either) and beats the original."""
+
+    scenario: Scenario
+    result: RepairResult
+
+    @property
+    def repaired(self) -> bool:
+        """Healthy, better than before and better than the constant predictor."""
+        return bool(self.result.accepted) and self.result.healthy
+
+    def skill(self, diagnosis: Diagnosis) -> float:
+        """``diagnosis``'s metric on the constant-predictor scale (see ``skill``)."""
+        metric = diagnosis.metric
+        return skill(metric.value, metric.constant, metric.higher_is_better)
+
+    @property
+    def skills(self) -> tuple[float, float, float]:
+        """(before, after, best run trained in the search) on the constant-predictor scale."""
+        result = self.result
+        return self.skill(result.original), self.skill(result.final), self.skill(result.best_tried)
+
+    def line(self) -> str:
+        """One line: verdict, the metric before -> after, the constant predictor, the path."""
+        result, metric = self.result, self.result.original.metric
+        path = " -> ".join(describe_remedy(attempt.remedy) for attempt in result.accepted)
+        return (
+            f"  {'ok  ' if self.repaired else 'FAIL'} {self.scenario.name}: {metric.name} "
+            f"{metric.value:.3g} -> {result.final.metric.value:.3g} (constant predictor "
+            f"{metric.constant:.3g}, best run found {result.best_tried.metric.value:.3g}); "
+            f"{result.retrains} retrains; path: {path or 'none accepted'}; left: "
+            f"{', '.join(sorted({f.kind for f in result.final.problems})) or 'nothing'}"
+        )
+
+
+def repair_table(outcomes: list[RepairOutcome]) -> dict[str, dict[str, float]]:
+    """Per kind: runs, repaired, and the median skill before, after and of the best run found."""
+    table = {}
+    for kind in KINDS:
+        mine = [outcome for outcome in outcomes if outcome.scenario.kind == kind]
+        if not mine:
+            continue
+        before, after, best = zip(*(outcome.skills for outcome in mine), strict=True)
+        table[kind] = {
+            "runs": len(mine),
+            "repaired": sum(outcome.repaired for outcome in mine),
+            "before": statistics.median(before),
+            "after": statistics.median(after),
+            "best": statistics.median(best),
+            "at_best": sum(a >= b - 1e-9 for a, b in zip(after, best, strict=True)),
+        }
+    return table
+
+
+def _skill(value: float) -> str:
+    if not math.isfinite(value):
+        return "  -inf"
+    return f"{value:6.2f}" if abs(value) < 1000 else f"{value:6.0e}"
+
+
+def _print_repair(table: dict[str, dict[str, float]]) -> None:
+    print(
+        "\nper kind (skill: 0 = the constant predictor, 1 = perfect; medians over the runs):\n"
+        f"{'kind':<24}{'runs':>5}{'repaired':>9}{'before':>8}{'after':>8}{'best found':>11}"
+        f"{'after = best':>13}"
     )
-    detail = (
-        f"{result.original.metric.name} {result.original.metric.value:.3g} -> "
-        f"{result.final.metric.value:.3g}; tried {remedies or 'nothing'}"
-    )
-    return success, detail
+    for kind, row in table.items():
+        print(
+            f"{kind:<24}{row['runs']:>5}{row['repaired']:>9}  {_skill(row['before'])}"
+            f"  {_skill(row['after'])}     {_skill(row['best'])}"
+            f"{row['at_best']:>10} of {row['runs']}"
+        )
 
 
 class _Stopwatch(Callback):
@@ -360,11 +444,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nrepair ({len(failing)} run files with a warning or error, 4 retrains each):")
         outcomes = []
         for scenario in failing:
-            success, detail = repair_outcome(scenario)
-            outcomes.append(success)
-            print(f"  {'ok  ' if success else 'FAIL'} {scenario.name}: {detail}")
-        repair_rate = sum(outcomes) / len(outcomes)
-        print(f"repair success: {sum(outcomes)} of {len(outcomes)} = {repair_rate:.2f}")
+            outcomes.append(RepairOutcome(scenario, repair(scenario.path)))
+            print(outcomes[-1].line(), flush=True)
+        _print_repair(repair_table(outcomes))
+        repaired = sum(outcome.repaired for outcome in outcomes)
+        repair_rate = repaired / len(outcomes)
+        print(
+            f"repaired (healthy, better than before and than a constant): {repaired} of "
+            f"{len(outcomes)} = {repair_rate:.2f}"
+        )
 
     repeats = args.repeats or (3 if args.quick else 9)
     worst_share = 0.0

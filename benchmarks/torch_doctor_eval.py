@@ -31,6 +31,7 @@ from doctor_eval import (
     load_catalogue,
     machine_line,
     quick_subset,
+    watched_by_a_doctor_alone,
 )
 from torch import nn
 
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
     torch.set_num_threads(1)  # tiny networks: one thread is fastest, and the count is fixed
-    scenarios = load_catalogue()
+    scenarios = watched_by_a_doctor_alone(load_catalogue())
     if args.quick:
         scenarios = quick_subset(scenarios)
     print(f"{machine_line()}; torch {torch.__version__}")

@@ -54,6 +54,11 @@ def wait_for(ws, kind: str, where: Callable[[dict], bool] = lambda header: True)
     raise AssertionError(f"no {kind!r} message in {MESSAGE_LIMIT} messages")
 
 
+def passed_over(ws, kind: str) -> list[dict]:
+    """The control messages of type ``kind`` read while waiting for others, not yet asked for."""
+    return [header for header, _ in _pending(ws) if header["type"] == kind]
+
+
 def start(ws) -> tuple[dict, dict, dict]:
     """The setup message and the first frame of the newest run (setup, frame, arrays).
 

@@ -30,7 +30,7 @@ def test_generators_give_float_points_and_typed_labels(name):
     assert X.shape == (101, 2) and X.dtype == np.float64
     assert y.shape == (101,)
     if SYNTHETIC[name].task == "classification":
-        assert y.dtype == np.int64 and set(np.unique(y)) == {0, 1}
+        assert y.dtype == np.int64 and set(np.unique(y)) == set(range(SYNTHETIC[name].classes))
     else:
         assert y.dtype == np.float64
 
@@ -45,6 +45,31 @@ def test_two_class_generators_are_balanced_without_noise(name):
 def test_uniform_generators_are_roughly_balanced(name):
     _, y = generate(name, n=2000)
     assert 0.45 < y.mean() < 0.55
+
+
+@pytest.mark.parametrize(("name", "classes"), [("spiral3", 3), ("blobs", 4)])
+def test_multiclass_sets_give_one_balanced_block_per_class(name, classes):
+    X, y = generate(name, n=N)
+    counts = np.bincount(y)
+    assert len(counts) == classes and counts.sum() == N and counts.max() - counts.min() <= 1
+    assert np.all(np.abs(X) <= 6)
+    data = load(name, samples=90, seed=2)
+    assert data.class_names == list(range(classes)) and data.n_classes == classes
+
+
+def test_the_three_arms_are_the_spiral_turned_by_a_third_of_a_turn():
+    X, y = generate("spiral3", n=300)
+    angle = 2 * np.pi / 3
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    # (r sin a, r cos a): adding 120 degrees to a turns the point clockwise by 120 degrees.
+    np.testing.assert_allclose(X[y == 1], X[y == 0] @ turn, atol=1e-12)
+
+
+def test_blobs_sit_around_their_own_centres():
+    X, y = generate("blobs", n=400)
+    centres = np.array([X[y == k].mean(axis=0) for k in range(4)])
+    np.testing.assert_allclose(np.hypot(*centres.T), 3.5, atol=0.3)
+    assert np.all(np.sign(centres) == [[1, 1], [-1, 1], [-1, -1], [1, -1]])
 
 
 def test_circle_labels_the_inner_disc_without_noise():

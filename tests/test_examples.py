@@ -12,7 +12,7 @@ from sigmalab.runner import train_run
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 REGRESSION = {"reg-plane", "reg-gauss"}
 NEAR_CHANCE = {"xor_linear"}
-SLOW = {"checkerboard", "spiral", "digits", "breast_cancer"}
+SLOW = {"checkerboard", "spiral", "spiral3", "digits", "breast_cancer"}
 CLASSIFICATION = sorted(
     path.stem for path in EXAMPLES.glob("*.toml") if path.stem not in REGRESSION | NEAR_CHANCE
 )

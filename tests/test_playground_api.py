@@ -16,7 +16,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
-from playground_client import receive, start, wait_for  # noqa: E402
+from playground_client import passed_over, receive, start, wait_for  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 import sigmalab as sl  # noqa: E402
@@ -239,6 +239,60 @@ def test_an_edited_weight_is_what_the_network_uses(client):
         assert "no such weight" in error["message"]
 
 
+def test_an_edited_bias_moves_the_boundary_at_once(client):
+    with client.websocket_connect("/ws") as ws:
+        _, _, before = start(ws)
+        ws.send_json({"type": "edit_bias", "layer": 2, "unit": 0, "value": 4})
+        _, arrays = wait_for(ws, "frame")
+        assert arrays["b2"][0] == pytest.approx(4.0)
+        assert arrays["heat"].mean() > before["heat"].mean() + 50  # the output leans to class 1
+        ws.send_json({"type": "edit_bias", "layer": 0, "unit": 1, "value": "abc"})
+        error, _ = wait_for(ws, "error")
+        assert error["message"] == "bias: must be a number (received 'abc')"
+        ws.send_json({"type": "edit_bias", "layer": 0, "unit": 4, "value": 1})
+        error, _ = wait_for(ws, "error")
+        assert "edit_bias: no such bias" in error["message"]
+
+
+# ---- compare ------------------------------------------------------------------------------
+def test_compare_panels_train_the_same_data_with_their_own_setup(client):
+    query = "dataset=xor&seed=5&noise=10&layers=4,2"
+    with (
+        client.websocket_connect(f"/ws?{query}") as page,
+        client.websocket_connect(f"/ws/compare?{query}&activation=relu&batchnorm=true") as panel,
+    ):
+        _, page_points = wait_for(page, "setup")
+        setup, panel_points = wait_for(panel, "setup")
+        assert setup["settings"]["activation"] == ["relu", "relu"]
+        assert setup["settings"]["batchnorm"] == [True, True]
+        for name in ("train_points", "train_labels", "test_points", "test_labels"):
+            np.testing.assert_array_equal(panel_points[name], page_points[name])
+        assert "input_thumbs" not in panel_points  # a panel draws the boundary, not the network
+        frame, arrays = play_until(panel, 10)
+        assert set(arrays) == {"heat"} and frame["test_loss"] > 0 and frame["epoch"] >= 10
+        panel.send_json({"type": "settings", "settings": {"layers": [9]}})
+        error, _ = wait_for(panel, "error")
+        assert "layers[0]: must be <= 8 (received 9)" in error["problems"]
+
+
+def test_compare_panels_count_against_the_session_cap_with_a_message():
+    app = create_app(hosts=HOSTS, max_sessions=2)
+    with (
+        TestClient(app) as client,
+        client.websocket_connect("/ws") as page,
+        client.websocket_connect("/ws/compare") as panel,
+    ):
+        start(page)
+        start(panel)
+        with client.websocket_connect("/ws/compare") as third:
+            header, _ = receive(third)
+            assert header["type"] == "error"
+            assert header["message"].startswith(
+                "compare: the server trains at most 2 setups at once"
+            )
+            assert receive(third)[0]["type"] == "closed"
+
+
 # ---- the doctor --------------------------------------------------------------------------
 def test_a_remedy_button_applies_the_remedy_and_the_finding_clears(client):
     with client.websocket_connect("/ws?layers=8,8,8,8,8,8&activation=sigmoid") as ws:
@@ -252,6 +306,42 @@ def test_a_remedy_button_applies_the_remedy_and_the_finding_clears(client):
         assert set(setup["settings"]["activation"]) == {"relu"}
         findings, _ = wait_for(ws, "findings", lambda h: h["run"] == setup["run"])
         assert "vanishing_risk" not in {f["kind"] for f in findings["findings"]}
+
+
+def test_repair_runs_beside_training_and_its_setup_can_be_adopted(client):
+    with client.websocket_connect("/ws?layers=8,8,8,8,8,8&activation=sigmoid") as ws:
+        setup, _, _ = start(ws)
+        ws.send_json({"type": "repair"})
+        ws.send_json({"type": "repair"})
+        error, _ = wait_for(ws, "error")
+        assert error["message"] == "repair: one repair runs at a time; wait for it or cancel it"
+        ws.send_json({"type": "step"})  # training goes on while the repair retrains
+        wait_for(ws, "frame", lambda h: h["epoch"] == 1)
+        assert not [h for h in passed_over(ws, "repair") if h["state"] != "running"]
+        done, _ = wait_for(ws, "repair", lambda h: h["state"] == "done")
+        assert done["run"] == setup["run"] and done["epochs"] == 100
+        assert done["metric"] == "test_loss"  # the page's square loss
+        assert done["after"]["metric"] < done["before"]["metric"] / 10
+        assert done["remedies"] == ["use relu in the hidden layers"] and done["adoptable"]
+        assert "vanishing_gradients" in done["before"]["findings"] and not done["after"]["findings"]
+        ws.send_json({"type": "repair_adopt"})
+        adopted, _, _ = start(ws)
+        assert adopted["run"] > setup["run"] and set(adopted["settings"]["activation"]) == {"relu"}
+
+
+def test_a_repair_is_cancelled_before_its_next_retrain(client):
+    with client.websocket_connect("/ws?layers=8,8,8,8,8,8&activation=sigmoid") as ws:
+        start(ws)
+        ws.send_json({"type": "repair"})
+        ws.send_json({"type": "repair_cancel"})
+        wait_for(ws, "repair", lambda h: h["state"] == "cancelling")
+        wait_for(ws, "repair", lambda h: h["state"] == "cancelled")
+        ws.send_json({"type": "repair_cancel"})
+        error, _ = wait_for(ws, "error")
+        assert error["message"] == "repair: no repair is running"
+        ws.send_json({"type": "repair_adopt"})
+        error, _ = wait_for(ws, "error")
+        assert error["message"] == "repair: no repaired setup to adopt; press Repair first"
 
 
 def test_live_findings_name_vanishing_gradients_while_training(client):
@@ -275,6 +365,21 @@ THREE_CLASSES = "x1,x2,target\n" + "\n".join(
     for i in range(40)
     for k in range(3)
 )
+
+
+@pytest.mark.parametrize(("dataset", "classes"), [("spiral3", 3), ("blobs", 4)])
+def test_the_multiclass_sets_train_with_one_colour_per_class(client, dataset, classes):
+    with client.websocket_connect(f"/ws?dataset={dataset}&layers=8,8&activation=relu") as ws:
+        setup, points = wait_for(ws, "setup")
+        frame, arrays = wait_for(ws, "frame")
+        assert setup["n_classes"] == classes and setup["outputs"] == classes
+        assert setup["loss"] == "cross_entropy" and "heat_class" in arrays
+        assert set(np.unique(points["train_labels"])) == set(range(classes))
+        assert len(frame["confusion"]) == classes
+        if dataset == "blobs":
+            frame, arrays = play_until(ws, 20)
+            assert frame["test_accuracy"] > 0.9
+            assert set(np.unique(arrays["heat_class"])) == set(range(classes))
 
 
 def test_an_uploaded_csv_trains_with_one_output_per_class(client):

@@ -42,7 +42,8 @@ BROKEN_CSV = "a,b,target\n1,2,0\n3,oops,1\n"
 def server():
     """The app on a free local port, served by uvicorn in a thread."""
     sock, port = bind_free_port("127.0.0.1", 18_800)
-    config = uvicorn.Config(create_app(), log_level="warning")
+    # Room for a page with compare panels while the last test's sessions are closing.
+    config = uvicorn.Config(create_app(max_sessions=8), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -191,3 +192,95 @@ def test_the_exported_run_file_trains_to_the_same_loss_with_the_cli(page, tmp_pa
     summary = json.loads((out / "summary.json").read_text())
     assert summary["epochs"] == trained
     assert f"{summary['test_loss']:.3f}" == shown
+
+
+def test_the_multiclass_sets_get_one_colour_per_class(page):
+    open_page(page)
+    for name, classes in (("spiral3", 3), ("blobs", 4)):
+        page.get_by_test_id(f"dataset-{name}").click()
+        page.wait_for_url(f"**dataset={name}**")
+        sync_api.expect(page.locator("#legend .swatch")).to_have_count(classes)
+        sync_api.expect(page.locator(".node.output")).to_have_count(classes)
+
+
+def heat_picture(page) -> str:
+    return page.evaluate("document.querySelector('[data-testid=heatmap]').toDataURL()")
+
+
+def test_a_bias_shows_on_hover_and_its_edit_redraws_the_heatmap(page):
+    open_page(page)
+    output_bias = page.locator(".node.output [data-testid=bias]")
+    output_bias.hover()
+    tip = page.locator("#curve-tip")
+    sync_api.expect(tip).to_contain_text("bias ")
+    before = heat_picture(page)
+    output_bias.click()
+    page.locator("#weight-editor").fill("abc")
+    page.locator("#weight-editor").press("Enter")
+    sync_api.expect(page.get_by_test_id("message")).to_have_text(
+        'bias: must be a number (received "abc")'
+    )
+    output_bias.click()
+    page.locator("#weight-editor").fill("3")
+    page.locator("#weight-editor").press("Enter")
+    page.wait_for_function(
+        "before => document.querySelector('[data-testid=heatmap]').toDataURL() !== before",
+        arg=before,
+    )
+    output_bias.hover()
+    sync_api.expect(tip).to_have_text("bias 3.000 (click to edit)")
+
+
+def compare_epochs(page) -> list[int]:
+    return [
+        int(text or 0)
+        for text in page.get_by_test_id("compare-epoch").all_inner_texts()
+        if text.isdigit()
+    ]
+
+
+def test_compare_trains_setups_side_by_side_with_one_play_button(page):
+    open_page(page)
+    page.get_by_test_id("compare-add").click()
+    panels = page.get_by_test_id("compare-panel")
+    sync_api.expect(panels).to_have_count(2)  # this page's setup and its copy
+    copy = panels.nth(1)
+    copy.get_by_test_id("compare-activation").select_option("relu")
+    sync_api.expect(copy.get_by_test_id("compare-activation")).to_have_value("relu")
+    copy.get_by_test_id("compare-layers").fill("4,x")
+    copy.get_by_test_id("compare-layers").press("Enter")
+    sync_api.expect(page.get_by_test_id("message")).to_contain_text(
+        "layers[1]: must be a whole number (received 'x')"
+    )
+    page.get_by_test_id("play").click()
+    page.wait_for_function(
+        "[...document.querySelectorAll('[data-testid=compare-epoch]')]"
+        ".every(e => Number(e.textContent) > 20)"
+    )
+    page.get_by_test_id("play").click()
+    page.wait_for_function("!document.body.classList.contains('playing')")
+    time.sleep(0.3)
+    stopped = compare_epochs(page)
+    time.sleep(0.3)
+    assert compare_epochs(page) == stopped  # one pause stopped both
+    assert "4,2" in copy.get_by_test_id("compare-layers").input_value()  # kept its setup
+    page.get_by_test_id("compare-add").click()
+    page.get_by_test_id("compare-add").click()
+    sync_api.expect(panels).to_have_count(4)
+    page.get_by_test_id("compare-add").click()
+    sync_api.expect(page.get_by_test_id("message")).to_contain_text(
+        "compare: at most 4 setups side by side"
+    )
+    sync_api.expect(panels).to_have_count(4)
+
+
+def test_repair_shows_what_it_proved_and_adopts_the_repaired_setup(page):
+    open_page(page, "?layers=8,8,8,8,8,8&activation=sigmoid")
+    page.get_by_test_id("repair").click()
+    result = page.get_by_test_id("repair-result")
+    result.wait_for(timeout=90_000)
+    sync_api.expect(result).to_contain_text("use relu in the hidden layers")
+    sync_api.expect(result.locator("tr")).to_have_count(3)  # header, metric, problems
+    result.get_by_test_id("repair-adopt").click()
+    page.wait_for_url("**activation=relu**")
+    assert page.get_by_test_id("activation").input_value() == "relu"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -228,11 +229,89 @@ def test_repair_lowers_a_dropout_rate_of_one_and_saves_the_run(tmp_path):
     json.dumps(result.to_dict(), allow_nan=False)
 
 
-def fake_diagnosis(config: RunConfig, kinds: list[str], accuracy: float) -> Diagnosis:
+def fake_diagnosis(
+    config: RunConfig, kinds: list[str], accuracy: float, constant: float = 0.5
+) -> Diagnosis:
     """A Diagnosis without training, for the loop's decisions alone."""
     findings = [make_finding(kind, "warning", {}) for kind in kinds]
-    metric = Metric("test_accuracy", accuracy, True, 0.9)
+    metric = Metric("test_accuracy", accuracy, True, 0.9, constant)
     return Diagnosis(findings, {"train_loss": 0.5}, None, config, metric)
+
+
+def fake_regression(config: RunConfig, kinds: list[str], loss: float) -> Diagnosis:
+    """A regression Diagnosis without training: targets of variance 1."""
+    findings = [make_finding(kind, "warning", {}) for kind in kinds]
+    metric = Metric("test_loss", loss, False, 0.1, 1.0)
+    return Diagnosis(findings, {"train_loss": loss}, None, config, metric)
+
+
+def test_a_repair_that_removes_the_finding_but_learns_nothing_is_never_accepted():
+    """Weights 3x too large: the run diverges; clipping keeps it finite at a test MSE of 3,282
+    on targets of variance 1, which is no learning, so clipping is not a repair."""
+
+    def clipped_learns_nothing(config: RunConfig) -> Diagnosis:
+        if config.train.optimizer.clip_norm is not None:
+            return fake_regression(config, ["no_learning"], 3282.0)
+        return fake_regression(config, ["divergence", "no_learning"], math.nan)
+
+    result = repair(small_run_config(lr=0.1), budget=2, diagnose_run=clipped_learns_nothing)
+    clip = next(a for a in result.attempts if a.remedy["action"] == "set_clip_norm")
+    assert clip.finding_gone and not clip.accepted
+    assert not result.accepted and result.final is result.original
+    assert not result.healthy
+
+
+def sigmoid_on_raw_inputs(config: RunConfig) -> Diagnosis:
+    """Standardising removes both findings but, at the old learning rate, trains slowly and
+    scores lower (0.64 -> 0.56); with the learning rate raised as well the run is healthy."""
+    if not config.data.standardize:
+        return fake_diagnosis(config, ["unscaled_inputs", "saturation"], 0.64)
+    if config.train.optimizer.lr < 0.2:
+        return fake_diagnosis(config, ["slow_convergence"], 0.56)
+    return fake_diagnosis(config, [], 0.93)
+
+
+def test_a_remedy_that_removes_the_cause_but_slows_the_run_is_followed_by_the_next():
+    result = repair(small_run_config(lr=0.1), budget=4, diagnose_run=sigmoid_on_raw_inputs)
+    assert [a.remedy["action"] for a in result.accepted] == [
+        "standardize_inputs",
+        "scale_learning_rate",
+    ]
+    assert result.healthy and result.final.metric.value == 0.93
+    assert result.accepted[1].step_from == 1  # the second step changes the first one's run
+    assert result.path == [
+        {
+            "finding": "unscaled_inputs",
+            "remedy": {"action": "standardize_inputs"},
+            "findings_after": ["slow_convergence"],
+            "metric": 0.56,
+        },
+        {
+            "finding": "slow_convergence",
+            "remedy": {"action": "scale_learning_rate", "factor": 3.0},
+            "findings_after": [],
+            "metric": 0.93,
+        },
+    ]
+
+
+def test_the_path_taken_is_in_the_terminal_and_json_reports():
+    from rich.console import Console
+
+    result = repair(small_run_config(lr=0.1), budget=4, diagnose_run=sigmoid_on_raw_inputs)
+    console = Console(record=True, width=200)
+    result.render(console)
+    text = console.export_text()
+    assert "Path taken" in text
+    path_rows = text[text.index("Path taken") : text.index("Before / after")]
+    assert "standardize_inputs" in path_rows and "scale_learning_rate 3.0" in path_rows
+    assert "slow_convergence" in path_rows and "0.93" in path_rows
+    report = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert [step["remedy"]["action"] for step in report["path"]] == [
+        "standardize_inputs",
+        "scale_learning_rate",
+    ]
+    assert report["attempts"][0]["verdict"] == "accepted"
 
 
 def test_a_scaling_remedy_that_falls_short_is_pushed_further():
@@ -306,13 +385,26 @@ def test_doctor_json_prints_one_object_with_the_findings():
 def test_doctor_repair_writes_the_repaired_run_file(tmp_path):
     run_file = tmp_path / "vanishing.toml"
     run_file.write_text((SCENARIOS / "vanishing_gradients/01-circle-deep-sigmoid.toml").read_text())
-    done = run_cli("doctor", str(run_file), "--repair", "--json", "--budget", "1")
+    page = tmp_path / "report.html"
+    done = run_cli(
+        "doctor", str(run_file), "--repair", "--json", "--budget", "1", "--html", str(page)
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)["repair"]
     assert report["attempts"][0]["accepted"]
+    assert report["path"][0]["remedy"]["action"] == "set_activation"
+    html = page.read_text()
+    assert "Path taken" in html and "set_activation relu" in html
     repaired = tmp_path / "vanishing.repaired.toml"
     assert report["saved_to"] == str(repaired)
     assert load_run(repaired).model.layers[0].activation == "relu"
+
+
+def test_doctor_html_without_repair_is_a_usage_error(tmp_path):
+    done = run_cli("doctor", "any.toml", "--html", str(tmp_path / "report.html"))
+    assert done.returncode == 2
+    assert "--html" in done.stderr and "--repair" in done.stderr
+    assert not (tmp_path / "report.html").exists()
 
 
 @pytest.mark.parametrize(
@@ -379,3 +471,59 @@ def test_check_static_takes_an_optimizer_by_name():
     assert [f.to_dict() for f in by_name] == [f.to_dict() for f in by_object]
     with pytest.raises(sl.SigmalabError, match="unknown optimizer"):
         sl.doctor.check_static(model, optimizer="adamw")
+
+
+def test_set_init_auto_resets_the_weight_scale_and_is_no_change_on_a_default_run():
+    scaled = apply_remedy(small_run(), {"action": "set_init", "value": "auto"})
+    dense = [layer for layer in layers_of(scaled) if layer["type"] == "dense"]
+    assert all(layer["init"] == "auto" and layer["weight_scale"] == 1.0 for layer in dense)
+    with pytest.raises(RemedyError, match="already uses 'auto' at scale 1"):
+        apply_remedy(scaled, {"action": "set_init", "value": "auto"})
+    default = small_run()
+    for layer in layers_of(default):
+        layer.pop("weight_scale", None)
+    with pytest.raises(RemedyError, match="already uses 'auto'"):
+        apply_remedy(default, {"action": "set_init", "value": "auto"})
+
+
+def test_a_run_diverging_from_weights_3x_too_large_is_repaired_by_the_initialiser():
+    """Not by clipping, which keeps the loss finite and learns nothing (no_learning/01)."""
+    result = repair(
+        SCENARIOS / "divergence/04-reg-gauss-init-3x.toml", budget=1, diagnose_run=diagnose_fixed
+    )
+    divergence = next(f for f in result.original.findings if f.kind == "divergence")
+    assert divergence.evidence["initial_weight_scale"] > 2.5
+    assert [a.remedy for a in result.accepted] == [{"action": "set_init", "value": "auto"}]
+    assert result.healthy
+    assert result.final.metric.value < 0.9 * result.original.metric.constant
+
+
+def test_a_sibling_that_repairs_the_run_comes_before_following_one_that_only_moved_it():
+    """Weights all zero: ReLU removes vanishing gradients but every unit is dead and nothing
+    is learned, so it is kept aside while the target's other remedies are tried; the
+    initialiser repairs the run and the search never spends a retrain on the dead units."""
+
+    def zero_init(config: RunConfig) -> Diagnosis:
+        dense = [layer for layer in config.model.layers if layer.type == "dense"]
+        if dense[0].init == "he_normal":
+            return fake_diagnosis(config, [], 0.97)
+        if dense[0].activation == "relu":
+            return fake_diagnosis(config, ["dead_relu", "no_learning"], 0.47)
+        return fake_diagnosis(config, ["vanishing_gradients", "no_learning"], 0.47)
+
+    result = repair(small_run_config(lr=0.1), budget=4, diagnose_run=zero_init)
+    assert [a.remedy["action"] for a in result.attempts] == [
+        "set_activation",
+        "add_batchnorm",
+        "set_init",
+    ]
+    assert [a.verdict for a in result.attempts] == ["rejected", "rejected", "accepted"]
+    assert result.healthy and result.retrains == 3
+
+
+def test_scaling_the_learning_rate_down_and_up_gives_back_the_same_run():
+    config = small_run()
+    config["train"]["optimizer"]["lr"] = 1.5
+    down = apply_remedy(config, {"action": "scale_learning_rate", "factor": 0.1})
+    back = apply_remedy(down, {"action": "scale_learning_rate", "factor": 10.0})
+    assert back == config

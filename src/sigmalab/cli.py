@@ -196,6 +196,10 @@ def doctor_command(
         ),
     ] = None,
     budget: Annotated[int, typer.Option("--budget", help="Most retrains a repair may use.")] = 4,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="With --repair: also write the repair report as HTML."),
+    ] = None,
     settings: SetOption = None,
 ) -> None:
     """Train a run file with the doctor watching, explain what went wrong, and repair it.
@@ -206,6 +210,10 @@ def doctor_command(
     import json
 
     check_int("--budget", budget, low=1)
+    if html is not None and not repair:
+        raise SigmalabError(
+            f"--html: the HTML page is the repair report, add --repair (received --html {html})"
+        )
     from .doctor.diagnose import diagnose
     from .doctor.repair import repair as repair_run
 
@@ -216,6 +224,8 @@ def doctor_command(
     if result is not None and result.accepted:
         saved = out if out is not None else run_file.with_name(f"{run_file.stem}.repaired.toml")
         result.save(saved)
+    if html is not None:
+        result.save_html(html)
     remaining = (diagnosis if result is None else result.final).problems
     exit_code = PROBLEMS_LEFT_EXIT if remaining else 0
     if as_json:

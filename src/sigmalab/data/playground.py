@@ -73,13 +73,16 @@ def gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, n
     return X, _binary(np.arange(n) < n_pos)
 
 
+def spiral_arm(count: int, delta_t: float) -> np.ndarray:
+    """``count`` points along one arm of 1.75 turns out to radius 5, turned by ``delta_t``."""
+    step = np.arange(count) / count
+    return _polar(step * 5, 1.75 * step * 2 * np.pi + delta_t)
+
+
 def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaved arms of 1.75 turns out to radius 5, jittered by U(-noise, noise)."""
     n_pos = n // 2
-    arms = []
-    for count, delta_t in ((n_pos, 0.0), (n - n_pos, np.pi)):
-        step = np.arange(count) / count
-        arms.append(_polar(step * 5, 1.75 * step * 2 * np.pi + delta_t))
+    arms = [spiral_arm(n_pos, 0.0), spiral_arm(n - n_pos, np.pi)]
     X = noise_shift(np.concatenate(arms), 1.0, noise, rng)
     return X, _binary(np.arange(n) < n_pos)
 

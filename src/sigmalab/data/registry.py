@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import unknown_name
 from ..limits import MAX_SAMPLES
-from . import playground, shapes
+from . import multiclass, playground, shapes
 from .csv_file import load_csv
 from .dataset import CLASSIFICATION, REGRESSION, DataError, Dataset, split
 from .features import DEFAULT_FEATURES, expand
@@ -23,11 +23,13 @@ Generate = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndar
 
 @dataclass(frozen=True)
 class Synthetic:
-    """A 2-D generator with its task and the one-line description ``available`` shows."""
+    """A 2-D generator with its task, the one-line description ``available`` shows and, for
+    classification, its number of classes (labels 0 .. classes - 1)."""
 
     generate: Generate
     task: str
     description: str
+    classes: int = 2
 
 
 SYNTHETIC: dict[str, Synthetic] = {
@@ -52,6 +54,18 @@ SYNTHETIC: dict[str, Synthetic] = {
     "moons": Synthetic(shapes.moons, CLASSIFICATION, "two interleaving half circles"),
     "checkerboard": Synthetic(
         shapes.checkerboard, CLASSIFICATION, "a 4 x 4 checkerboard of two classes"
+    ),
+    "spiral3": Synthetic(
+        multiclass.spiral3,
+        CLASSIFICATION,
+        "three interleaved spiral arms, one class each",
+        classes=multiclass.SPIRAL_ARMS,
+    ),
+    "blobs": Synthetic(
+        multiclass.blobs,
+        CLASSIFICATION,
+        "four Gaussian blobs, one class each",
+        classes=multiclass.BLOB_COUNT,
     ),
 }
 
@@ -144,7 +158,7 @@ def load(
         X, y = source.generate(samples, noise, rng)
         chosen = DEFAULT_FEATURES if features is None else features
         X, feature_names = expand(X, chosen), list(chosen)
-        class_names = [0, 1] if source.task == CLASSIFICATION else None
+        class_names = list(range(source.classes)) if source.task == CLASSIFICATION else None
     elif name in REAL:
         check_features_apply(name, features)
         X, y, feature_names, class_names = load_real(name)

@@ -19,8 +19,10 @@ from ..config import RunConfig, load_run
 from ..json_values import json_safe
 from ..losses import LOSSES
 from ..model import Sequential
+from .baseline import constant_predictor, no_learning_evidence
 from .callback import Doctor
-from .findings import Finding
+from .findings import Finding, make_finding, severity_rank
+from .initial_scale import blame_large_weights
 
 PROBLEM_SEVERITIES = ("warning", "error")
 # A run counts as already fine at 90 % accuracy on the watched split (validation, else test),
@@ -43,12 +45,14 @@ def as_run_config(source: RunSource) -> RunConfig:
 
 @dataclass(frozen=True)
 class Metric:
-    """The metric repair judges by: accuracy (higher) or loss (lower) on the watched split."""
+    """The metric repair judges by: accuracy (higher) or loss (lower) on the watched split,
+    with the constant predictor's value of it on the same split (see :mod:`.baseline`)."""
 
     name: str
     value: float
     higher_is_better: bool
     fine_threshold: float
+    constant: float | None = None
 
     @property
     def score(self) -> float:
@@ -89,14 +93,22 @@ class Diagnosis:
         return {
             "findings": [finding.to_dict() for finding in self.findings],
             "summary": json_safe(self.summary),
-            "metric": {"name": self.metric.name, "value": json_safe(self.metric.value)},
+            "metric": {
+                "name": self.metric.name,
+                "value": json_safe(self.metric.value),
+                "constant_predictor": json_safe(self.metric.constant),
+            },
         }
 
 
 def diagnose(
     config: RunSource, verbose: int = 0, doctor_options: Mapping[str, Any] | None = None
 ) -> Diagnosis:
-    """Train the run once with a Doctor attached; the same seeds give the same run every time."""
+    """Train the run once with a Doctor attached; the same seeds give the same run every time.
+
+    Besides the Doctor's findings, a run that does no better than the constant predictor on
+    the watched split gets a ``no_learning`` finding: only here is that split at hand.
+    """
     from ..runner import train_run, watched_split
 
     run_config = as_run_config(config)
@@ -104,20 +116,37 @@ def diagnose(
     # Overflow in a diverging run is a finding, reported with its evidence, not a warning.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         result = train_run(run_config, callbacks=[doctor], verbose=verbose)
+    y_watched = watched_split(result.dataset)[1]
+    metric = _metric(run_config, result.summary, y_watched)
+    findings = [*doctor.findings, *no_learning(metric, len(y_watched), doctor.context)]
     return Diagnosis(
-        findings=list(doctor.findings),
+        findings=sorted(findings, key=severity_rank),
         summary=dict(result.summary),
         model=result.model,
         config=run_config,
-        metric=_metric(run_config, result.summary, watched_split(result.dataset)[1]),
+        metric=metric,
     )
+
+
+def no_learning(metric: Metric, samples: int, context: dict | None = None) -> list[Finding]:
+    """A ``no_learning`` warning when ``metric`` does not beat its constant predictor."""
+    evidence = no_learning_evidence(
+        metric.name, metric.value, metric.constant, metric.higher_is_better, samples
+    )
+    if evidence is None:
+        return []
+    context = context or {}
+    finding = make_finding("no_learning", "warning", evidence, None, context)
+    return [blame_large_weights(finding, context)]
 
 
 def _metric(config: RunConfig, summary: Mapping[str, Any], y_watched: Any) -> Metric:
     """The watched split's metric: validation when the run carves one, else test."""
     split = "validation" if "samples_validation" in summary else "test"
-    if LOSSES[config.train.loss].is_classification:
+    classification = LOSSES[config.train.loss].is_classification
+    constant = constant_predictor(y_watched, classification)
+    if classification:
         name = f"{split}_accuracy"
-        return Metric(name, float(summary[name]), True, FINE_ACCURACY)
+        return Metric(name, float(summary[name]), True, FINE_ACCURACY, constant)
     fine_loss = FINE_VARIANCE_FRACTION * float(y_watched.var())
-    return Metric(f"{split}_loss", float(summary[f"{split}_loss"]), False, fine_loss)
+    return Metric(f"{split}_loss", float(summary[f"{split}_loss"]), False, fine_loss, constant)

@@ -93,6 +93,12 @@ TEMPLATES = {
         "capacity (more units, another hidden layer) or better input features, such as "
         "x1^2, x1*x2 or sin(x1) for 2-D points. More epochs help only while the loss still falls."
     ),
+    "no_learning": (
+        "The {metric} is {value}, no better than a constant predictor ({constant}: "
+        "{constant_predictor}): the network has learned nothing from its inputs, whatever its "
+        "curves show. Fix what stops it learning (the other findings), or train it with Adam "
+        "or for longer."
+    ),
 }
 
 

@@ -32,6 +32,7 @@ KINDS = (
     "learning_rate_too_high",
     "learning_rate_too_low",
     "underfitting",
+    "no_learning",
 )
 SEVERITIES = ("info", "warning", "error")
 
@@ -83,6 +84,13 @@ REMEDIES: dict[str, tuple[dict, ...]] = {
         {"action": "add_hidden_layer"},
         {"action": "set_features", "value": ALL_FEATURES},
         {"action": "scale_units", "factor": 4},
+        {"action": "increase_epochs", "factor": 2},
+    ),
+    # Usually the consequence of another finding, whose remedies come first (it is last in
+    # KINDS); alone, the run needs a better optimizer or more time (or, with large initial
+    # weights, the default initialiser: see initial_scale.py).
+    "no_learning": (
+        {"action": "set_optimizer", "value": "adam"},
         {"action": "increase_epochs", "factor": 2},
     ),
 }

@@ -27,6 +27,7 @@ import numpy as np
 from ..activations import RELU, SATURATING
 from ..backend import blas_threads_for
 from ..layers import BatchNorm, Dense, Dropout
+from .initial_scale import initial_weight_scale
 from .records import NonFiniteRecord, ProbeRecord, RunContext
 
 # Output ranges outside which a unit is saturated (nnscope: sigmoid active in (0.03, 0.97),
@@ -68,6 +69,7 @@ def run_context(model, X: np.ndarray | None = None) -> RunContext:
         "loss": None if model.loss is None else model.loss.name,
         "has_batchnorm": any(isinstance(layer, BatchNorm) for layer in model.layers),
         "layers": describe_layers(model),
+        "initial_weight_scale": initial_weight_scale(model),
     }
     if X is not None and len(X):
         mean_ok = np.abs(X.mean(axis=0)) < STANDARDIZED_TOLERANCE

@@ -219,7 +219,8 @@ def add_batchnorm_in_effect(setup: RunContext) -> str | None:
 def scale_learning_rate(config: dict, factor: float) -> None:
     """Multiply the optimizer's learning rate by ``factor`` (a smaller step cannot overshoot)."""
     optimizer = _optimizer(config)
-    optimizer["lr"] = float(optimizer["lr"]) * factor
+    # Ten significant digits: 0.1 then 10 gives back the same rate, so the same run.
+    optimizer["lr"] = float(f"{float(optimizer['lr']) * factor:.10g}")
 
 
 def set_clip_norm(config: dict, value: float) -> None:

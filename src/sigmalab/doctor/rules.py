@@ -16,6 +16,7 @@ from collections.abc import Callable
 from itertools import pairwise
 
 from .findings import KINDS, Finding, layer_ref, make_finding, severity_rank
+from .initial_scale import blame_large_weights
 from .records import EpochLog, ProbeRecord, RunContext
 
 PERSIST = 3
@@ -571,4 +572,5 @@ def diagnose_records(
 ) -> list[Finding]:
     """All rule findings for a run, most severe first, symptoms of a found cause left out."""
     context = context or {}
-    return without_symptoms([f for rule in RULES for f in rule(records, epochs, context)])
+    found = [f for rule in RULES for f in rule(records, epochs, context)]
+    return without_symptoms([blame_large_weights(f, context) for f in found])

@@ -85,25 +85,35 @@ def create_app(
     def static(name: str) -> Response:
         return serve(name)
 
-    @app.websocket("/ws")
-    async def websocket(socket: WebSocket) -> None:
+    async def open_session(socket: WebSocket, compact: bool, full: str) -> None:
         if not same_origin(socket):
             await socket.close(code=1008, reason="another origin")
             return
         await socket.accept()
         if len(sessions) >= max_sessions:
-            await socket.send_text(
-                json.dumps(
-                    {
-                        "type": "error",
-                        "message": f"too many open pages: at most {max_sessions} train at once; "
-                        "close another playground tab and reload",
-                    }
-                )
-            )
+            await socket.send_text(json.dumps({"type": "error", "message": full}))
             await socket.close(code=1013)
             return
-        await run_session(socket, sessions, idle_seconds)
+        await run_session(socket, sessions, idle_seconds, compact)
+
+    @app.websocket("/ws")
+    async def websocket(socket: WebSocket) -> None:
+        await open_session(
+            socket,
+            compact=False,
+            full=f"too many open pages: at most {max_sessions} train at once; "
+            "close another playground tab and reload",
+        )
+
+    @app.websocket("/ws/compare")
+    async def compare(socket: WebSocket) -> None:
+        """A compare panel: a session of its own, counted against the same cap as pages."""
+        await open_session(
+            socket,
+            compact=True,
+            full=f"compare: the server trains at most {max_sessions} setups at once (open "
+            "pages and compare panels together); remove a panel or close another playground tab",
+        )
 
     return app
 
@@ -118,7 +128,9 @@ def same_origin(socket: WebSocket) -> bool:
     return origin in (f"http://{host}", f"https://{host}")
 
 
-async def run_session(socket: WebSocket, sessions: set[Session], idle_seconds: float) -> None:
+async def run_session(
+    socket: WebSocket, sessions: set[Session], idle_seconds: float, compact: bool = False
+) -> None:
     """Relay commands to a new Session and its messages back until the page goes or idles."""
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
@@ -128,7 +140,7 @@ async def run_session(socket: WebSocket, sessions: set[Session], idle_seconds: f
             loop.call_soon_threadsafe(wake.set)
 
     outbox = Outbox(notify=notify)
-    session = Session(outbox, query=socket.url.query)
+    session = Session(outbox, query=socket.url.query, compact=compact)
     sessions.add(session)
     session.start()
     sender = asyncio.create_task(send_loop(socket, outbox, wake))

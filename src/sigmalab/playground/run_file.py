@@ -27,9 +27,10 @@ def resolve_loss(settings: Settings, task: str, n_classes: int | None) -> str:
     return "mse" if task == REGRESSION or (n_classes or 2) <= 2 else "cross_entropy"
 
 
-def builtin_task(settings: Settings) -> str:
-    """Classification or regression, for a built-in dataset."""
-    return SYNTHETIC[settings.dataset].task
+def builtin_task(settings: Settings) -> tuple[str, int | None]:
+    """Classification or regression, and the number of classes, for a built-in dataset."""
+    source = SYNTHETIC[settings.dataset]
+    return source.task, None if source.task == REGRESSION else source.classes
 
 
 def to_run(

@@ -23,14 +23,13 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..activations import get_activation
 from ..callbacks import Callback, EarlyStopping
 from ..config import RunConfig, build_model
-from ..data.dataset import CLASSIFICATION
 from ..data.registry import SYNTHETIC
 from ..doctor import Doctor, check_static
 from ..doctor.remedies import apply_remedy
@@ -38,6 +37,7 @@ from ..errors import SigmalabError
 from ..runner import check_loss_fits, load_data
 from . import exports
 from .frames import pack
+from .repairs import BackgroundRepair, repair_message
 from .run_file import builtin_task, describe_remedy, from_run, resolve_loss, to_run
 from .settings import (
     MAX_SEED,
@@ -51,6 +51,9 @@ from .settings import (
 from .uploads import UploadedCsv, save_upload
 from .view import View, dense_weights, hidden_dense, plane_for
 
+if TYPE_CHECKING:
+    from ..doctor.repair import RepairResult
+
 log = logging.getLogger(__name__)
 
 MAX_EPOCHS = 100_000  # a run stops here; the doctor's records stay a few MB
@@ -60,6 +63,8 @@ MIN_DIAGNOSE_SECONDS = 0.25  # live findings at most 4 times a second ...
 DIAGNOSE_SHARE = 0.1  # ... and at most 10 % of the time
 MAX_RUN_FILE_BYTES = 100_000
 CURVE_POINTS = 201
+# Repair retrains for as many epochs as the page has trained, within these bounds.
+MIN_REPAIR_EPOCHS, MAX_REPAIR_EPOCHS = 100, 1000
 
 
 class _RestartSignal(Exception):  # noqa: N818 (a signal, not an error)
@@ -138,10 +143,15 @@ class _Watcher(Callback):
 
 
 class Session:
-    """One page's run. ``submit`` commands from any thread; ``outbox`` carries the replies."""
+    """One page's run. ``submit`` commands from any thread; ``outbox`` carries the replies.
 
-    def __init__(self, outbox: Outbox, query: str = "") -> None:
+    A ``compact`` session is a compare panel: its frames carry the heat-map, the metrics
+    and the loss, not the network's weights and unit thumbnails, which its panel does not draw.
+    """
+
+    def __init__(self, outbox: Outbox, query: str = "", compact: bool = False) -> None:
         self.outbox = outbox
+        self.compact = compact
         self._commands: queue.Queue[dict] = queue.Queue()
         self._folder = Path(tempfile.mkdtemp(prefix="sigmalab-playground-"))
         self._query = query
@@ -159,6 +169,8 @@ class Session:
         self._flow_seen = 0
         self._findings_sent: list | None = None
         self._next_diagnose = 0.0
+        self._repair: BackgroundRepair | None = None
+        self._repaired: Settings | None = None
         self._thread = threading.Thread(target=self._main, name="playground-session", daemon=True)
 
     # ---- the outside ---------------------------------------------------------------------
@@ -200,6 +212,8 @@ class Session:
             log.exception("playground session failed")
             self.outbox.send({"type": "error", "message": f"internal error: {error!r}"})
         finally:
+            if self._repair is not None:
+                self._repair.cancel()
             self._run = None
             shutil.rmtree(self._folder, ignore_errors=True)
 
@@ -350,26 +364,37 @@ class Session:
         self._send_settings()
 
     def _on_edit_weight(self, message: dict) -> None:
-        dense = [layer for layer in self._run.model.layers if hasattr(layer, "units")]
         try:
-            layer = dense[int(message["layer"])]
+            layer = self._dense_layer(message["layer"])
             row, col = int(message["row"]), int(message["col"])
-            value = float(message["value"])
         except (KeyError, IndexError, TypeError, ValueError):
             raise SigmalabError(f"edit_weight: no such weight ({message!r})") from None
-        if not np.isfinite(value) or abs(value) > 1e6:
-            raise SigmalabError(f"weight: must be a finite number within +-1e6 (received {value})")
-        fan_in = layer.params["W"].shape[0]
-        if not (0 <= row <= fan_in and 0 <= col < layer.units) or (
-            row == fan_in and "b" not in layer.params
-        ):
+        fan_in, fan_out = layer.params["W"].shape
+        if not (0 <= row < fan_in and 0 <= col < fan_out):
             raise SigmalabError(f"edit_weight: no such weight ({message!r})")
-        if row == fan_in:
-            layer.params["b"][col] = value
-        else:
-            layer.params["W"][row, col] = value
+        layer.params["W"][row, col] = _edited_value("weight", message.get("value"))
         self._edited = True
         self._publish_frame()
+
+    def _on_edit_bias(self, message: dict) -> None:
+        try:
+            layer = self._dense_layer(message["layer"])
+            unit = int(message["unit"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise SigmalabError(f"edit_bias: no such bias ({message!r})") from None
+        if "b" not in layer.params or not 0 <= unit < layer.units:
+            raise SigmalabError(f"edit_bias: no such bias ({message!r})")
+        layer.params["b"][unit] = _edited_value("bias", message.get("value"))
+        self._edited = True
+        self._publish_frame()
+
+    def _dense_layer(self, index: Any) -> Any:
+        """The model's ``index``-th Dense layer (the page's hidden layers, then the output)."""
+        dense = [layer for layer in self._run.model.layers if hasattr(layer, "units")]
+        position = int(index)
+        if position < 0:
+            raise IndexError(position)
+        return dense[position]
 
     def _on_remedy(self, message: dict) -> None:
         run = self._run
@@ -385,6 +410,58 @@ class Session:
             self._error("this remedy changes nothing the page trains: keep training")
             return
         self._pending = settings
+
+    def _on_repair(self, message: dict) -> None:
+        if self._repair is not None and self._repair.running:
+            finishing = " (the cancelled one is finishing its retrain)"
+            raise SigmalabError(
+                "repair: one repair runs at a time; wait for it or cancel it"
+                + (finishing if self._repair.cancelled else "")
+            )
+        settings = self._run.settings
+        epochs = min(max(self.epoch, MIN_REPAIR_EPOCHS), MAX_REPAIR_EPOCHS)
+        task, n_classes = self._task_of(settings)
+        run_id = self.run_id
+
+        def progress(retrain: int, most: int) -> None:
+            self.outbox.send(
+                {
+                    "type": "repair",
+                    "state": "running",
+                    "run": run_id,
+                    "retrain": retrain,
+                    "most": most,
+                    "epochs": epochs,
+                }
+            )
+
+        def done(result: RepairResult | None, problem: str | None) -> None:
+            message = repair_message(result, problem, run_id, epochs)
+            if message.get("adoptable"):
+                try:
+                    config = result.config.to_dict()
+                    self._repaired = from_run(config, task, n_classes, view=settings)
+                except SettingsError as error:
+                    message["adoptable"] = False
+                    message["note"] = "the page cannot train the repaired run: " + "; ".join(
+                        error.problems
+                    )
+            self.outbox.send(message)
+
+        self._repaired = None
+        self._repair = BackgroundRepair(self._config(settings, epochs), progress, done)
+        self._repair.start()
+
+    def _on_repair_cancel(self, message: dict) -> None:
+        if self._repair is None or not self._repair.running or self._repair.cancelled:
+            raise SigmalabError("repair: no repair is running")
+        self._repair.cancel()
+        self.outbox.send({"type": "repair", "state": "cancelling", "run": self.run_id})
+
+    def _on_repair_adopt(self, message: dict) -> None:
+        if self._repaired is None:
+            raise SigmalabError("repair: no repaired setup to adopt; press Repair first")
+        self._pending, self._repaired = self._repaired, None
 
     def _on_upload(self, message: dict) -> None:
         upload = save_upload(self._folder, message.get("name"), str(message.get("text", "")))
@@ -480,7 +557,11 @@ class Session:
         "regenerate": _on_regenerate,
         "settings": _on_settings,
         "edit_weight": _on_edit_weight,
+        "edit_bias": _on_edit_bias,
         "remedy": _on_remedy,
+        "repair": _on_repair,
+        "repair_cancel": _on_repair_cancel,
+        "repair_adopt": _on_repair_adopt,
         "upload": _on_upload,
         "load_run": _on_load_run,
         "export": _on_export,
@@ -492,8 +573,7 @@ class Session:
     def _task_of(self, settings: Settings) -> tuple[str, int | None]:
         if settings.is_csv:
             return self._upload.task, self._upload.n_classes
-        task = builtin_task(settings)
-        return task, 2 if task == CLASSIFICATION else None
+        return builtin_task(settings)
 
     def _run_dict(self, settings: Settings, epochs: int) -> dict:
         """The run file's dict; an uploaded CSV is named as it lies in the session's folder."""
@@ -585,7 +665,8 @@ class Session:
             arrays["train_labels"] = raw.y_train.astype(np.float32)
             arrays["test_points"] = raw.X_test.astype(np.float32)
             arrays["test_labels"] = raw.y_test.astype(np.float32)
-            arrays["input_thumbs"] = view.input_thumbnails()
+            if not self.compact:
+                arrays["input_thumbs"] = view.input_thumbnails()
         self.outbox.send(pack(header, arrays))
 
     def _publish_frame(self) -> None:
@@ -594,8 +675,9 @@ class Session:
         run = self._run
         with np.errstate(all="ignore"):
             metrics, status = run.view.metrics(run.model)
-            arrays = run.view.heat(run.model)
-        arrays.update(dense_weights(run.model))
+            arrays = run.view.heat(run.model, units=not self.compact)
+        if not self.compact:
+            arrays.update(dense_weights(run.model))
         header = {
             "type": "frame",
             "run": self.run_id,
@@ -665,6 +747,19 @@ class Session:
 
     def _error(self, message: str, problems: list[str] | None = None) -> None:
         self.outbox.send({"type": "error", "message": message, "problems": problems or [message]})
+
+
+def _edited_value(name: str, value: Any) -> float:
+    """A weight or bias typed in the page: a finite number within +-1e6."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise SigmalabError(f"{name}: must be a number (received {value!r})")
+    try:
+        number = float(value)
+    except ValueError:
+        raise SigmalabError(f"{name}: must be a number (received {value!r})") from None
+    if not np.isfinite(number) or abs(number) > 1e6:
+        raise SigmalabError(f"{name}: must be a finite number within +-1e6 (received {value!r})")
+    return number
 
 
 def _finite(values: np.ndarray) -> list[float | None]:

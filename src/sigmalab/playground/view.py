@@ -151,8 +151,8 @@ class View:
             status.append(codes.tolist())
         return status
 
-    def heat(self, model: Sequential) -> dict[str, np.ndarray]:
-        """The output over the plane as bytes, and every hidden unit's thumbnail.
+    def heat(self, model: Sequential, units: bool = True) -> dict[str, np.ndarray]:
+        """The output over the plane as bytes, and (``units``) every hidden unit's thumbnail.
 
         Cross-entropy gives two grids: the winning class and its probability, rescaled from
         [1/k, 1] to 0..255.
@@ -160,7 +160,7 @@ class View:
         if self.grid is None:
             return {}
         outputs = model.loss.transform(model.forward(self.grid))  # the grid is preprocessed
-        units = [layer.a for layer in hidden_dense(model)]  # the grid pass, just made
+        outputs_of_units = [layer.a for layer in hidden_dense(model)] if units else []
         arrays: dict[str, np.ndarray] = {}
         if self.loss == "cross_entropy":
             k = outputs.shape[1]
@@ -168,8 +168,8 @@ class View:
             arrays["heat"] = to_bytes(outputs.max(axis=1), 1.0 / k, 1.0)
         else:
             arrays["heat"] = to_bytes(outputs[:, 0], *self.heat_range())
-        if units:
-            arrays["units"] = thumbnails(units)
+        if outputs_of_units:  # the grid pass, just made
+            arrays["units"] = thumbnails(outputs_of_units)
         return arrays
 
 

@@ -2,9 +2,11 @@
 // with the server's settings and draws the latest frame once per animation frame.
 import { drawCurve, FlowStrip, LossCurve } from "./charts.js";
 import { CLASS_COLORS, rgb } from "./colors.js";
+import { Compare } from "./compare.js";
 import { CLASSIFICATION, drawDataset, REGRESSION } from "./datasets.js";
 import { renderFindings } from "./doctor.js";
 import { NetworkView } from "./network.js";
+import { RepairView } from "./repair.js";
 import { drawAxes, drawPoints, paintGrid } from "./plane.js";
 import { fmt, num, unpack } from "./protocol.js";
 
@@ -37,7 +39,7 @@ socket.addEventListener("message", (event) => {
   stats.decodeMs += performance.now() - started;
 });
 socket.addEventListener("close", () => showMessage("The server closed the connection: reload the page to start again.", "error", 0));
-setInterval(() => { if (document.visibilityState === "visible") send({ type: "ping" }); }, 30000);
+setInterval(() => { if (document.visibilityState === "visible") command({ type: "ping" }); }, 30000);
 
 function onMessage(message, arrays) {
   switch (message.type) {
@@ -51,6 +53,7 @@ function onMessage(message, arrays) {
       state.fresh = true;
       lossCurve.add(message.epoch, num(message.train_loss), num(message.test_loss));
       flow.add(message.flow || []);
+      compare.ownFrame(message, arrays);
       return;
     case "findings":
       if (message.run !== state.run) return;
@@ -63,6 +66,7 @@ function onMessage(message, arrays) {
       return;
     case "error": return showMessage(message.message, "error");
     case "file": return download(message, arrays);
+    case "repair": return repair.onMessage(message);
     case "curve": return drawCurve($("curve"), message);
   }
 }
@@ -87,6 +91,7 @@ function onSetup(message, arrays) {
   drawAxes($("axes"), message.plane);
   drawPoints($("points"), message, message.settings.show_test);
   renderLegend(message);
+  compare.ownSetup(message);
   if (message.problems.length) showMessage(`The link had problems; defaults used instead: ${message.problems.join("; ")}`, "error");
   state.playing = message.playing;
   document.body.classList.toggle("playing", message.playing);
@@ -144,6 +149,7 @@ function applySettings(message) {
   $("add-layer").disabled = s.layers.length >= MAX_LAYERS;
   $("remove-layer").disabled = s.layers.length === 0;
   if (state.setup) drawPoints($("points"), state.setup, s.show_test);
+  compare.follow(s);
   state.fresh = true;
 }
 
@@ -162,9 +168,11 @@ for (const name of [...CLASSIFICATION, ...REGRESSION]) {
   datasets.append(button);
 }
 
-$("play").addEventListener("click", () => send({ type: state.playing ? "pause" : "play" }));
-$("step").addEventListener("click", () => send({ type: "step" }));
-$("reset").addEventListener("click", () => send({ type: "reset" }));
+// Play, pause, step and reset act on the page's run and on every compare panel.
+const command = (message) => { send(message); compare.broadcast(message); };
+$("play").addEventListener("click", () => command({ type: state.playing ? "pause" : "play" }));
+$("step").addEventListener("click", () => command({ type: "step" }));
+$("reset").addEventListener("click", () => command({ type: "reset" }));
 $("regenerate").addEventListener("click", () => send({ type: "regenerate" }));
 for (const id of ["lr", "l1", "l2", "speed"]) $(id).addEventListener("change", () => change({ [id]: Number($(id).value) }));
 for (const id of ["optimizer", "loss", "init"]) $(id).addEventListener("change", () => change({ [id]: $(id).value }));
@@ -248,10 +256,20 @@ const network = new NetworkView($("network"), $("link-canvas"), $("links"), $("c
   },
   previewUnit: (layer, unit) => { state.preview = layer === null ? null : [layer, unit]; state.fresh = true; },
   editWeight: (layer, row, col, value) => send({ type: "edit_weight", layer, row, col, value }),
+  editBias: (layer, unit, value) => send({ type: "edit_bias", layer, unit, value }),
   message: (text) => showMessage(text, "error"),
 });
 const lossCurve = new LossCurve($("loss-curve"), $("curve-tip"));
+const compare = new Compare($("compare"), $("compare-strip"), $("curve-tip"), {
+  error: (text) => showMessage(text, "error"),
+  playing: () => state.playing,
+  activations: ACTIVATIONS,
+  learningRates: LEARNING_RATES,
+  optimizers: OPTIMIZERS,
+});
+$("compare-add").addEventListener("click", () => { if (state.settings) compare.add(state.settings, state.setup); });
 const flow = new FlowStrip($("flow"));
+const repair = new RepairView({ start: $("repair"), cancel: $("repair-cancel"), status: $("repair-status"), result: $("repair-result") }, send);
 
 // ---- files in and out ---------------------------------------------------------------------
 async function sendFile(file) {
@@ -345,6 +363,7 @@ function renderConfusion(matrix) {
 
 function draw() {
   requestAnimationFrame(draw);
+  if (state.settings) compare.draw(state.settings.discretize);
   if (!state.fresh || !state.frame || !state.setup) return;
   state.fresh = false;
   const started = performance.now();

@@ -32,6 +32,7 @@ export class NetworkView {
     this.setup = setup;
     this.columns.replaceChildren();
     this.unitNodes = [];
+    this.biases = [];
     const builtin = !setup.upload || settings.dataset !== setup.upload.name;
     const inputs = builtin ? FEATURES : setup.inputs;
     const active = builtin ? inputs.filter((name) => setup.inputs.includes(name)) : inputs;
@@ -57,13 +58,18 @@ export class NetworkView {
         const node = this.node(column, "unit", "");
         node.element.addEventListener("mouseenter", () => this.actions.previewUnit(layer, unit));
         node.element.addEventListener("mouseleave", () => this.actions.previewUnit(null));
+        this.addBias(node, layer, unit);
         nodes.push(node);
       }
       this.unitNodes.push(nodes);
     });
     const outputColumn = this.column("Output", "");
     this.outputNodes = [];
-    for (let k = 0; k < setup.outputs; k++) this.outputNodes.push(this.node(outputColumn, "output", setup.outputs > 1 ? `class ${k}` : ""));
+    for (let k = 0; k < setup.outputs; k++) {
+      const node = this.node(outputColumn, "output", setup.outputs > 1 ? `class ${k}` : "");
+      this.addBias(node, setup.layers.length, k);
+      this.outputNodes.push(node);
+    }
     requestAnimationFrame(() => this.makeLinks());
   }
 
@@ -103,6 +109,23 @@ export class NetworkView {
     return { element, canvas };
   }
 
+  // The small square at a unit's lower left, as in the Playground: its bias, coloured by
+  // sign; hover shows the value, a click edits it.
+  addBias(node, layer, unit) {
+    const bias = document.createElement("div");
+    bias.className = "bias";
+    bias.dataset.testid = "bias";
+    bias.dataset.layer = layer;
+    bias.dataset.unit = unit;
+    const target = { kind: "bias", layer, unit, element: bias };
+    bias.addEventListener("mouseenter", (event) => this.showTip(event, target));
+    bias.addEventListener("mousemove", (event) => this.moveTip(event));
+    bias.addEventListener("mouseleave", () => this.hideTip());
+    bias.addEventListener("click", (event) => { event.stopPropagation(); this.edit(event, target); });
+    node.element.append(bias);
+    this.biases.push(target);
+  }
+
   // One SVG path per weight; geometry from the nodes' positions.
   makeLinks() {
     this.svg.replaceChildren();
@@ -114,10 +137,10 @@ export class NetworkView {
         for (let j = 0; j < to.length; j++) {
           const path = document.createElementNS(SVG, "path");
           path.classList.add("link");
-          const link = { path, layer, row: i, col: j, fanIn: from.length, a: from[i], b: to[j] };
+          const link = { kind: "weight", path, layer, row: i, col: j, fanIn: from.length, a: from[i], b: to[j] };
           path.addEventListener("mouseenter", (event) => this.showTip(event, link));
           path.addEventListener("mousemove", (event) => this.moveTip(event));
-          path.addEventListener("mouseleave", () => { this.tooltip.hidden = true; });
+          path.addEventListener("mouseleave", () => this.hideTip());
           path.addEventListener("click", (event) => this.edit(event, link));
           this.svg.append(path);
           this.links.push(link);
@@ -227,6 +250,14 @@ export class NetworkView {
       const shade = Math.round(Math.max(-1, Math.min(1, value)) * 32);
       if (shade !== link.shade) { link.shade = shade; link.color = divergingCss(shade / 32); }
     }
+    for (const bias of this.biases) {
+      const b = arrays[`b${bias.layer}`];
+      if (!b) continue;
+      bias.value = b.data[bias.unit];
+      const shade = Math.round(Math.max(-1, Math.min(1, bias.value)) * 32);
+      if (shade !== bias.shade) { bias.shade = shade; bias.element.style.background = divergingCss(shade / 32); }
+    }
+    this.refreshTip();
     this.paint();
   }
 
@@ -240,9 +271,21 @@ export class NetworkView {
   }
 
   showTip(event, link) {
+    this.tipTarget = link;
     this.tooltip.hidden = false;
-    this.tooltip.textContent = `weight ${fmt(link.value, 3)} (click to edit)`;
+    this.refreshTip();
     this.moveTip(event);
+  }
+
+  // The value under the mouse, kept current as frames (or an edit) change it.
+  refreshTip() {
+    const target = this.tipTarget;
+    if (target && !this.tooltip.hidden) this.tooltip.textContent = `${target.kind} ${fmt(target.value, 3)} (click to edit)`;
+  }
+
+  hideTip() {
+    this.tipTarget = null;
+    this.tooltip.hidden = true;
   }
 
   moveTip(event) {
@@ -266,8 +309,12 @@ export class NetworkView {
     if (event.key !== "Enter") return;
     const value = Number(this.editor.value);
     this.editor.hidden = true;
-    if (!Number.isFinite(value)) { this.actions.message(`weight: must be a number (received ${this.editor.value})`); return; }
-    const link = this.editing;
-    this.actions.editWeight(link.layer, link.row, link.col, value);
+    const target = this.editing;
+    if (this.editor.value.trim() === "" || !Number.isFinite(value)) {
+      this.actions.message(`${target.kind}: must be a number (received ${JSON.stringify(this.editor.value)})`);
+      return;
+    }
+    if (target.kind === "bias") this.actions.editBias(target.layer, target.unit, value);
+    else this.actions.editWeight(target.layer, target.row, target.col, value);
   }
 }
