@@ -96,22 +96,35 @@ def _targets(y: np.ndarray, loss: str) -> torch.Tensor:
     return torch.from_numpy(np.asarray(y, dtype=np.float32).reshape(-1, 1))
 
 
+def _accuracy(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor | None:
+    """The share of rows classified right (None for regression), as sigmalab counts it."""
+    if loss == "bce":
+        return ((out > 0) == (y > 0.5)).float().mean()
+    if loss == "cross_entropy":
+        return (out.argmax(1) == y).float().mean()
+    return None
+
+
 def _metrics(model: nn.Module, loss_fn, X, y, loss: str) -> dict[str, float]:
     """Loss (and accuracy for classification) in inference mode."""
     model.eval()
     with torch.no_grad():
         out = model(X)
         metrics = {"loss": float(loss_fn(out, y))}
-        if loss == "bce":
-            metrics["accuracy"] = float(((out > 0) == (y > 0.5)).float().mean())
-        elif loss == "cross_entropy":
-            metrics["accuracy"] = float((out.argmax(1) == y).float().mean())
+        accuracy = _accuracy(out, y, loss)
+        if accuracy is not None:
+            metrics["accuracy"] = float(accuracy)
     model.train()
     return metrics
 
 
 def train_torch(config: RunConfig) -> sl.doctor.TorchDoctor:
-    """Train the run file's PyTorch twin with a watch attached; the watch after it closed."""
+    """Train the run file's PyTorch twin with a watch attached; the watch after it closed.
+
+    The loop does what sigmalab's fit does around its doctor: the epoch's loss and accuracy
+    are the training batches' (weighted by their rows), training stops at a non-finite
+    batch loss, and after an epoch in which the doctor found divergence.
+    """
     dataset, preprocessing = load_data(config)
     check_loss_fits(config, dataset)
     model_sl = build_model(config)
@@ -129,30 +142,37 @@ def train_torch(config: RunConfig) -> sl.doctor.TorchDoctor:
     y_val = _targets(y_val, loss_name)
     X, y = torch.from_numpy(X), _targets(dataset.y_train, loss_name)
     batch, generator = config.train.batch_size, torch.Generator().manual_seed(config.model.seed)
-    with sl.doctor.watch(model, optimizer, loss_fn=loss_fn) as doctor:
+    steps = config.train.epochs * math.ceil(len(X) / batch)
+    with sl.doctor.watch(model, optimizer, loss_fn=loss_fn, steps=steps) as doctor:
         for _ in range(config.train.epochs):
             order = torch.randperm(len(X), generator=generator)
+            loss_sum = correct = 0.0
             diverged = False
             for start in range(0, len(X), batch):
                 rows = order[start : start + batch]
                 optimizer.zero_grad()
-                loss = loss_fn(model(X[rows]), y[rows])
+                out = model(X[rows])
+                loss = loss_fn(out, y[rows])
                 loss.backward()
                 doctor.step(loss)
                 if settings.get("clip_norm") is not None:
                     nn.utils.clip_grad_norm_(model.parameters(), settings["clip_norm"])
                 optimizer.step()
-                if not math.isfinite(float(loss.detach())):
+                value = float(loss.detach())
+                loss_sum += value * len(rows)
+                accuracy = _accuracy(out.detach(), y[rows], loss_name)
+                correct += 0.0 if accuracy is None else float(accuracy) * len(rows)
+                if not math.isfinite(value):
                     diverged = True
                     break
-            train = _metrics(model, loss_fn, X, y, loss_name)
             val = _metrics(model, loss_fn, X_val, y_val, loss_name)
             doctor.epoch_end(
-                accuracy=train.get("accuracy"),
+                loss=loss_sum / len(X),
+                accuracy=correct / len(X) if "accuracy" in val else None,
                 val_loss=val["loss"],
                 val_accuracy=val.get("accuracy"),
             )
-            if diverged:
+            if diverged or doctor.diverged:
                 break
     return doctor
 
@@ -187,14 +207,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run both doctors over the catalogue and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run file per kind")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch.set_num_threads (1: fastest for tiny nets)"
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
-    torch.set_num_threads(1)  # tiny networks: one thread is fastest, and the count is fixed
+    torch.set_num_threads(args.threads)
     scenarios = watched_by_a_doctor_alone(load_catalogue())
     if args.quick:
         scenarios = quick_subset(scenarios)
-    print(f"{machine_line()}; torch {torch.__version__}")
+    print(f"{machine_line()}; torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
     started = time.perf_counter()
     doctors: dict[str, dict[Scenario, object]] = {"sigmalab": {}, "pytorch": {}}
     for scenario in scenarios:

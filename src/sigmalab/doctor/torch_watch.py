@@ -1,16 +1,19 @@
-"""The doctor in a PyTorch training loop: ``sl.doctor.watch(model, optimizer)``.
+"""The doctor in a PyTorch training loop: ``sl.doctor.watch(model, optimizer, loss_fn)``.
 
-Hooks on the model turn what PyTorch computes anyway into the doctor's probe records
-(:mod:`.records`), which the sigmalab rules then diagnose unchanged. The watch measures
-the live batches instead of a fixed probe batch: in the user's loop it sees only the loss,
-not the targets, and a pass of its own would draw dropout masks and move BatchNorm's
-running statistics, changing the training it watches. A probe is therefore a *window* of
-consecutive training steps that together hold ``probe_size`` samples (256, the size of
-sigmalab's probe batch): the error, dead and saturated units are measured over the
-window's samples, the gradient and weight norms and the update ratio at its last step, and
-its loss is the mean of its batch losses. Outside the windows the hooks return at once.
+The watch writes the probe records of sigmalab's doctor (:mod:`.records`), measured the
+same way, so the sigmalab rules diagnose them unchanged and give the same diagnosis: a
+probe measures the model on a fixed batch of up to 256 training samples in inference mode
+(:mod:`.torch_probe`; the batch is taken from the loop's first batches through hooks on the
+model and on the loss module), on the schedule of sigmalab's doctor: at step 1, then every
+``probe_every`` steps, at least MIN_PROBES in a run whose length (``steps``) is known. A
+probe due after step ``s`` runs when the loop next calls the watch (the next ``step``,
+``epoch_end`` or the end of the block), when the weights are those after step ``s``, as
+sigmalab's probe sees them.
 
-torch is imported only when a watch starts, so ``import sigmalab`` stays light.
+Between probes ``step`` keeps a reference to the detached loss and compares two integers:
+no hook runs, nothing is copied and the device is not synchronised; the losses are read in
+one transfer at the next probe or epoch end. torch is imported only when a watch starts,
+so ``import sigmalab`` stays light.
 """
 
 from __future__ import annotations
@@ -21,28 +24,22 @@ from functools import partial
 
 import numpy as np
 
-from ..activations import RELU, SATURATING
 from ..errors import SigmalabError
-from ..validation import check_int
+from ..validation import check_int, check_number
+from .callback import MIN_PROBES, default_probe_interval
 from .findings import Finding
-from .probes import ACTIVE_OUTPUT_RANGE, SATURATED_SAMPLE_SHARE, SATURATED_Z
-from .records import EpochLog, LayerRecord, ProbeRecord
+from .records import EpochLog, ProbeRecord
 from .report import render
-from .rules import blowup_limit, diagnose_records, without_symptoms
-from .torch_modules import (
-    ModuleTree,
-    TensorFlow,
-    activation_family,
-    activation_name,
-    module_kind,
-)
+from .rules import blowup_limit, diagnose_records, divergence, without_symptoms
+from .torch_modules import ModuleTree, TensorFlow, activation_name, module_kind
+from .torch_probe import ProbeBatch, TorchProbe
 from .torch_remedies import in_pytorch_terms
 from .torch_static import check_torch_static, torch_context
 
 INSTALL_HINT = "pip install 'sigmalab[torch]'"
-# By default the gap between probes is this share of the steps so far (and at least one
-# window): probes come at 1, 2, 3, 4.5, 6.75... windows, so a run of T steps gets about
-# log(T / window) / log(1.5) probes, and their cost is a falling share of a long run.
+# Without ``steps`` the loop's length is unknown: the gap between probes is then this share
+# of the steps so far (capped by the budgeted interval), so a short run still gets several
+# probes and a long one settles to sigmalab's budgeted interval.
 GAP_DIVISOR = 2
 
 
@@ -56,58 +53,19 @@ def _import_torch():
     return torch
 
 
-class _Window:
-    """One Linear layer's sums over the samples of the current probe window."""
-
-    def __init__(self) -> None:
-        self.error_sq = 0.0  # sum over samples of |e_i|^2, e_i = n * dLoss/dz_i
-        self.rows = 0
-        self.active = None  # per unit: active on some sample (ReLU family)
-        self.flat = None  # per unit: samples on a flat end (saturating family)
-        self.activation_rows = 0
-
-    def add_activity(self, name: str, z, a) -> None:
-        """Count one batch's active (ReLU) or saturated (sigmoid, tanh) units, as probes.py
-        does: from the activation's output, or its input where no output range is known."""
-        family = activation_family(name)
-        z, a = z.reshape(-1, z.shape[-1]), a.reshape(-1, a.shape[-1])
-        if family == RELU:  # a > 0 exactly where z > 0, even after an in-place ReLU
-            active = (a > 0).any(0)
-            self.active = active if self.active is None else self.active | active
-        elif family == SATURATING:
-            if name in ACTIVE_OUTPUT_RANGE:
-                low, high = ACTIVE_OUTPUT_RANGE[name]
-                flat = ((a <= low) | (a >= high)).sum(0)
-            else:
-                flat = (z.abs() > SATURATED_Z).sum(0)
-            self.flat = flat if self.flat is None else self.flat + flat
-        self.activation_rows += a.shape[0]
-
-    def dead_fraction(self) -> float | None:
-        """Share of units active on no sample of the window; None if none were counted."""
-        if self.active is None or not self.activation_rows:
-            return None
-        return float((~self.active).float().mean())
-
-    def saturated_fraction(self) -> float | None:
-        """Share of units on a flat end for >= 90 % of the window's samples, or None."""
-        if self.flat is None or not self.activation_rows:
-            return None
-        saturated = self.flat >= SATURATED_SAMPLE_SHARE * self.activation_rows
-        return float(saturated.float().mean())
-
-
 class TorchDoctor:
     """Watches a PyTorch training loop and diagnoses it with the sigmalab doctor's rules.
 
-    Use it as ``with sl.doctor.watch(model, optimizer) as doctor:`` and call
-    ``doctor.step(loss)`` after ``loss.backward()`` and before ``optimizer.step()``;
-    optionally ``doctor.epoch_end(val_loss=..., ...)`` after each epoch (the curve rules,
-    slow convergence and overfitting, read the epoch logs). When the block ends:
-    ``findings`` (static and dynamic, most severe first, each remedy with a ``pytorch``
-    line), ``records`` and ``epochs`` (what the rules read), ``probes``, ``probe_seconds``
-    (the watch's own time: hooks while measuring, ``step``, the probes) and
-    ``train_seconds`` (the rest of the loop). ``report()`` prints the findings.
+    Use it as ``with sl.doctor.watch(model, optimizer, loss_fn) as doctor:`` and call
+    ``doctor.step(loss)`` after ``loss.backward()`` and before ``optimizer.step()``, and
+    ``doctor.epoch_end(...)`` after each epoch (the curve rules, slow convergence and
+    overfitting, read the epoch logs; ``doctor.diverged`` then says whether to stop, as
+    sigmalab's doctor stops a diverged run). ``loss_fn`` (the loss module the loop calls)
+    shows the watch the targets its probes need; without it only the static checks and the
+    loss-based rules run. When the block ends: ``findings`` (static and dynamic, most severe
+    first, each remedy with a ``pytorch`` line), ``records`` and ``epochs`` (what the rules
+    read), ``probes``, ``probe_seconds`` (the watch's own time) and ``train_seconds`` (the
+    rest of the block). ``report()`` prints the findings.
     """
 
     def __init__(
@@ -117,10 +75,13 @@ class TorchDoctor:
         loss_fn=None,
         probe_every: int | None = None,
         probe_size: int = 256,
+        steps: int | None = None,
+        overhead_budget: float = 0.03,
         static: bool = True,
     ) -> None:
         self._torch = _import_torch()
-        if not isinstance(model, self._torch.nn.Module):
+        nn = self._torch.nn
+        if not isinstance(model, nn.Module):
             raise SigmalabError(
                 f"watch: model must be a torch.nn.Module (received {type(model).__name__})"
             )
@@ -129,11 +90,20 @@ class TorchDoctor:
                 "watch: optimizer must be a torch.optim.Optimizer "
                 f"(received {type(optimizer).__name__})"
             )
+        if loss_fn is not None and not isinstance(loss_fn, nn.Module):
+            raise SigmalabError(
+                "watch: loss_fn must be the loss module the loop calls, such as "
+                f"nn.BCEWithLogitsLoss() (received {type(loss_fn).__name__})"
+            )
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self._explicit_every = (
             None if probe_every is None else check_int("probe_every", probe_every)
         )
         self.probe_size = check_int("probe_size", probe_size)
+        self.total_steps = None if steps is None else check_int("steps", steps)
+        self.overhead_budget = check_number(
+            "overhead_budget", overhead_budget, low=0.0, high=1.0, low_open=True
+        )
         self.static = bool(static)
         self.tree = ModuleTree()
         self.context: dict = {}
@@ -141,25 +111,31 @@ class TorchDoctor:
         self.epochs: list[EpochLog] = []
         self.findings: list[Finding] = []
         self.static_findings: list[Finding] = []
+        self.diverged = False
         self.probes = 0
+        self.probe_every: int | None = self._explicit_every
         self.probe_seconds = 0.0
         self.train_seconds = 0.0
         self.steps = 0
+        self._batch = ProbeBatch(self._torch, self.probe_size)
+        self._probe: TorchProbe | None = None
         self._flow = TensorFlow()
-        self._handles: list = []
-        self._tracing = True  # the first forward pass: learn the tree
-        self._armed = True  # inside a probe window (the first one starts at step 1)
+        self._trace_handles: list = []
+        self._fill_handles: list = []
+        self._tracing = True  # until the first step: the forward passes show the tree
         self._first_X: np.ndarray | None = None
+        self._batch_rows = 0
+        self._training_input = self._training_output = None
         # id of an activation's output during the first pass -> (output, path, name)
         self._output_activation: dict[int, tuple] = {}
-        self._batch_rows = 0
-        self._windows: dict[str, _Window] = {}
-        self._window_losses: list[float] = []
-        self._window = 1
-        self._next_probe = 1
-        self._previous_weights: dict[str, object] = {}
+        self._losses: list = []  # detached losses of the steps since the last flush
+        self._flushed = 0  # steps whose losses were read
         self._epoch_losses: list[float] = []
         self._blowup_limit = -math.inf
+        self._next_probe = 1
+        self._due: tuple[int, dict] | None = None  # (step, weights before it) awaiting a probe
+        self._queued: list[tuple] = []  # probes taken before the probe batch was complete
+        self._judged = 0  # records the divergence rule has seen
         self._start = 0.0
 
     # ---- the context manager -----------------------------------------------------------
@@ -171,23 +147,27 @@ class TorchDoctor:
         self.close()
 
     def attach(self) -> None:
-        """Register the hooks (``with watch(...)`` does this)."""
+        """Register the hooks of the first steps (``with watch(...)`` does this)."""
         model = self.model
-        self._handles.append(model.register_forward_pre_hook(self._on_model_input))
-        self._handles.append(model.register_forward_hook(self._on_model_output))
+        self._fill_handles += [
+            model.register_forward_pre_hook(self._on_model_input),
+            model.register_forward_hook(self._on_model_output),
+        ]
+        if self.loss_fn is not None:
+            self._fill_handles.append(self.loss_fn.register_forward_hook(self._on_loss))
         for path, module in model.named_modules():
             kind = module_kind(module)
             if kind is not None:
                 hook = partial(self._on_module, path, kind)
-                self._handles.append(module.register_forward_hook(hook))
+                self._trace_handles.append(module.register_forward_hook(hook))
         self._start = time.perf_counter()
 
     def close(self) -> None:
-        """Remove the hooks and diagnose the run (the end of the ``with`` block does this)."""
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
-        self._flow.clear()
+        """Remove the hooks, take the last probe and diagnose the run (the end of the block)."""
+        start = time.perf_counter()
+        self._remove(self._trace_handles)
+        self._catch_up(batch_complete=True)
+        self.probe_seconds += time.perf_counter() - start
         self.train_seconds = time.perf_counter() - self._start - self.probe_seconds
         dynamic = diagnose_records(self.records, self.epochs, self.context)
         found = without_symptoms([*self.static_findings, *dynamic])
@@ -197,28 +177,16 @@ class TorchDoctor:
     def step(self, loss) -> None:
         """Record a step: call after ``loss.backward()``, before ``optimizer.step()``."""
         start = time.perf_counter()
+        if self._due is not None or (self._batch.complete and (self._queued or self._fill_handles)):
+            self._catch_up()
         self.steps += 1
-        step = self.steps
-        value = float(loss.detach()) if hasattr(loss, "detach") else float(loss)
-        self._epoch_losses.append(value)
-        if step == 1:
+        if self.steps == 1:
             self._begin()
-            self.records.append({"step": 1, "epoch": len(self.epochs), "loss": value, "layers": []})
-            self._blowup_limit = blowup_limit(value) if math.isfinite(value) else math.inf
-        elif not value <= self._blowup_limit:  # NaN, Inf or above the limit
-            self.records.append(
-                {"step": step, "epoch": len(self.epochs), "loss": value, "layers": []}
-            )
-        if self._armed:
-            self._window_losses.append(value)
-        if step == self._next_probe - 1:
-            self._previous_weights = {
-                layer.path: layer.module.weight.detach().clone() for layer in self.tree.dense()
-            }
-        if step == self._next_probe:
-            self._probe(step)
-        self._armed = self._next_probe - self._window < step + 1 <= self._next_probe
-        self._flow.clear()
+        detach = getattr(loss, "detach", None)
+        self._losses.append(detach() if detach else self._torch.tensor(float(loss)))
+        if self.steps == self._next_probe:
+            weights = self._probe.weights() if self._probe is not None else {}
+            self._due = (self.steps, weights)
         self.probe_seconds += time.perf_counter() - start
 
     def epoch_end(
@@ -229,6 +197,8 @@ class TorchDoctor:
         val_accuracy: float | None = None,
     ) -> None:
         """Close an epoch; ``loss`` defaults to the mean of its step losses."""
+        start = time.perf_counter()
+        self._catch_up(batch_complete=True)  # the first epoch has shown every sample
         if loss is None and not self._epoch_losses:
             raise SigmalabError(
                 "epoch_end: pass loss=..., or call doctor.step(loss) in the epoch first "
@@ -247,6 +217,11 @@ class TorchDoctor:
                 log[key] = float(value)
         self.epochs.append(log)
         self._epoch_losses = []
+        # Only new records or a non-finite epoch loss can change the verdict.
+        if len(self.records) > self._judged or not math.isfinite(log["loss"]):
+            self._judged = len(self.records)
+            self.diverged = bool(divergence(self.records, self.epochs, self.context))
+        self.probe_seconds += time.perf_counter() - start
 
     def report(self, html: str | None = None, console=None) -> None:
         """Print the findings (``sl.doctor.render``); with ``html``, also save them there."""
@@ -263,83 +238,101 @@ class TorchDoctor:
         return {
             "findings": [finding.to_dict() for finding in self.findings],
             "probes": self.probes,
-            "probe_every": self._explicit_every,
+            "probe_every": self.probe_every,
             "overhead": overhead,
         }
 
     # ---- schedule and probes -----------------------------------------------------------
     def _begin(self) -> None:
-        """After the first step: the static checks, the window length and the schedule."""
+        """At the first step: the static checks, the probe and the schedule."""
         self._tracing = False
+        self._remove(self._trace_handles)
         self._output_activation.clear()
+        self._flow.clear()
         self.context = torch_context(self.tree, self.optimizer, self.loss_fn, self._first_X)
         if self.static:
             self.static_findings = check_torch_static(self.tree, self._first_X, self.context)
-        rows = max(self._batch_rows, 1)
-        self._window = max(1, math.ceil(self.probe_size / rows))
-        if self._explicit_every is not None:
-            self._window = min(self._window, self._explicit_every)
-        self._next_probe = self._window
+        if self.loss_fn is None:
+            self._batch.close()
+            self._remove(self._fill_handles)
+        elif self.tree.dense():
+            self._probe = TorchProbe(self._torch, self.model, self.loss_fn, self.tree, self.context)
+        if self._explicit_every is None and self.total_steps is not None:
+            self.probe_every = min(self._budgeted(), max(1, self.total_steps // MIN_PROBES))
 
-    def _probe(self, step: int) -> None:
-        dense = self.tree.dense()
-        layers = [self._layer_record(layer, layer is dense[-1]) for layer in dense]
-        loss = float(np.mean(self._window_losses))
-        self.records.append(
-            {
-                "step": step,
-                "epoch": len(self.epochs),
-                "loss": loss,
-                "finite": math.isfinite(loss) and all(entry["finite"] for entry in layers),
-                "layers": layers,
-            }
+    def _budgeted(self) -> int:
+        """The interval at which probes cost ``overhead_budget`` of the training work."""
+        return default_probe_interval(
+            self.probe_size, max(self._batch_rows, 1), self.overhead_budget
         )
-        self.probes += 1
-        if self.probes == 1 and math.isfinite(loss):
-            self._blowup_limit = max(self._blowup_limit, blowup_limit(loss))
-        self._windows, self._window_losses, self._previous_weights = {}, [], {}
-        self._next_probe = step + self._gap(step)
 
     def _gap(self, step: int) -> int:
-        """Steps from this probe to the next: ``probe_every`` if given, else half the steps
-        so far, at least one window.
+        """Steps from the probe at ``step`` to the next: ``probe_every`` when set or derived
+        from ``steps``, else half the steps so far, at most the budgeted interval."""
+        if self.probe_every is not None:
+            return self.probe_every
+        return min(self._budgeted(), max(1, step // GAP_DIVISOR))
 
-        The loop's length is unknown (sigmalab's schedule knows it), so the default spaces
-        probes by the steps so far: a short run still gets several probes, and a long
-        run's probes cost an ever smaller share of its steps.
-        """
-        if self._explicit_every is not None:
-            return self._explicit_every
-        return max(self._window, step // GAP_DIVISOR)
+    def _catch_up(self, batch_complete: bool = False) -> None:
+        """Take the probe due after the last step (the weights are now those after it), and
+        the queued ones once the probe batch is complete; read the losses up to now."""
+        if batch_complete and not self._batch.complete:
+            self._batch.close()
+        if self._batch.complete and self._fill_handles:
+            self._remove(self._fill_handles)
+        if self._due is not None:
+            step, previous = self._due
+            self._due = None
+            self._flush()
+            self._next_probe = step + self._gap(step)
+            if self._probe is not None:
+                state = None if self._batch.complete else self._probe.state()
+                self._queued.append((step, len(self.epochs), previous, state))
+        if self._queued and self._batch.complete:
+            queued, self._queued = self._queued, []
+            if self._batch.X is not None:
+                for step, epoch, previous, state in queued:
+                    self._take_probe(step, epoch, previous, state)
+                self.records.sort(key=lambda record: (record["step"], bool(record["layers"])))
+        self._flush()
 
-    def _layer_record(self, layer, output: bool) -> LayerRecord:
-        entry = self.context["layers"][layer.index]
-        window = self._windows.get(layer.path, _Window())
-        weight = layer.module.weight.detach()
-        grad = layer.module.weight.grad
-        weight_norm = float(weight.norm())
-        error = math.sqrt(float(window.error_sq) / window.rows) if window.rows else math.nan
-        record: LayerRecord = {
-            "index": layer.index,
-            "name": layer.name,
-            "family": entry["family"],
-            "output": output,
-            "error": error,
-            "grad_norm": 0.0 if grad is None else float(grad.detach().norm()),
-            "weight_norm": weight_norm,
-            "update_ratio": None,
-            "dead_fraction": window.dead_fraction() if entry["family"] == RELU else None,
-            "saturated_fraction": (
-                window.saturated_fraction() if entry["family"] == SATURATING else None
-            ),
-            "finite": True,
-        }
-        previous = self._previous_weights.get(layer.path)
-        if previous is not None and weight_norm > 0:
-            record["update_ratio"] = float((weight - previous).norm()) / weight_norm
-        measured = (error if window.rows else 0.0, record["grad_norm"], weight_norm)
-        record["finite"] = all(map(math.isfinite, measured))
-        return record
+    def _take_probe(self, step: int, epoch: int, previous: dict, state: dict | None) -> None:
+        record = self._probe(self._batch, step, epoch, previous, state)
+        self.records.append(record)
+        self.probes += 1
+        if self.probes == 1 and math.isfinite(record["loss"]):
+            # rules.divergence judges batch losses against the larger of the first batch
+            # loss and the first probe loss: only losses above that need recording.
+            self._blowup_limit = max(self._blowup_limit, blowup_limit(record["loss"]))
+
+    def _flush(self) -> None:
+        """Read the losses of the steps since the last flush (one transfer) into records."""
+        if not self._losses:
+            return
+        torch = self._torch
+        values = torch.stack([loss.reshape(()).float() for loss in self._losses]).tolist()
+        self._losses = []
+        for value in values:
+            self._flushed += 1
+            step = self._flushed
+            self._epoch_losses.append(value)
+            if step == 1:
+                self._blowup_limit = blowup_limit(value) if math.isfinite(value) else math.inf
+            elif value <= self._blowup_limit:
+                continue
+            record: ProbeRecord = {
+                "step": step,
+                "epoch": len(self.epochs),
+                "loss": value,
+                "layers": [],
+            }
+            self.records.append(record)
+
+    @staticmethod
+    def _remove(handles: list) -> None:
+        for handle in handles:
+            handle.remove()
+        handles.clear()
 
     # ---- hooks -------------------------------------------------------------------------
     def _training_pass(self) -> bool:
@@ -348,78 +341,75 @@ class TorchDoctor:
 
     def _on_model_input(self, module, args) -> None:
         self._flow.clear()
+        self._training_input = None
         if not args or not isinstance(args[0], self._torch.Tensor):
             return
         X = args[0]
         if self._tracing and self._first_X is None and X.dim() == 2:
             self._first_X = X.detach().cpu().double().numpy()
-        if self._training_pass() and not self._batch_rows:
-            self._batch_rows = X.shape[0]
+        if self._training_pass():
+            self._training_input = X
+            if not self._batch_rows:
+                self._batch_rows = X.shape[0]
 
     def _on_model_output(self, module, args, output) -> None:
+        self._training_output = output if self._training_input is not None else None
         if self._tracing and isinstance(output, self._torch.Tensor):
             activation = self._output_activation.get(id(output))
             self.tree.output_activation = None if activation is None else activation[1:]
 
+    def _on_loss(self, module, args, output) -> None:
+        """Keep the rows of a training batch (its input and target) for the probe batch."""
+        start = time.perf_counter()
+        output, torch = self._training_output, self._torch
+        if len(args) >= 2 and output is not None and isinstance(args[1], torch.Tensor):
+            # The loop may reshape the output for its loss (``model(X).squeeze(1)``): a tensor
+            # with the output's rows and elements is taken for it, the probe reshapes alike.
+            given = args[0]
+            if given is output or (
+                isinstance(given, torch.Tensor)
+                and given.shape[:1] == output.shape[:1]
+                and given.numel() == output.numel()
+            ):
+                self._batch.add(self._training_input, args[1], tuple(given.shape[1:]))
+        self._training_input = self._training_output = None
+        self.probe_seconds += time.perf_counter() - start
+
     def _on_module(self, path: str, kind: str, module, args, output) -> None:
-        if not (self._tracing or self._armed) or not args:
+        """The first forward pass: learn the layers and how tensors flow between them."""
+        if not self._tracing or not args:
             return
         x = args[0]
         if not isinstance(x, self._torch.Tensor) or not isinstance(output, self._torch.Tensor):
             return
-        start = time.perf_counter()
-        measure = self._armed and self._training_pass()  # asked before no_grad below
-        with self._torch.no_grad():
-            if kind == "dense":
-                self._on_linear(path, module, x, output, measure)
-            elif kind == "activation":
-                self._on_activation(path, module, x, output, measure)
-            else:
-                if self._tracing and kind != "identity":
-                    self.tree.saw(path, kind, module)
-                self._flow.pass_through(x, output)
-        if not self._tracing:
-            self.probe_seconds += time.perf_counter() - start
-
-    def _on_linear(self, path: str, module, x, output, measure: bool) -> None:
-        if self._tracing:
+        if kind == "dense":
             self.tree.saw(path, "dense", module)
             source = self._flow.source(x)
             if source is not None:
                 self.tree.missing.append((source, path))
-        self._flow.add(output, path)
-        if measure and output.requires_grad:
-            rows = output.reshape(-1, output.shape[-1]).shape[0]
-            window = self._windows.setdefault(path, _Window())
-            output.register_hook(partial(self._on_linear_grad, window, rows))
-
-    def _on_linear_grad(self, window: _Window, rows: int, grad) -> None:
-        start = time.perf_counter()
-        with self._torch.no_grad():
-            window.error_sq = window.error_sq + (grad * rows).square().sum()
-        window.rows += rows
-        self.probe_seconds += time.perf_counter() - start
-
-    def _on_activation(self, path: str, module, x, output, measure: bool) -> None:
-        source = self._flow.source(x)
-        self._flow.consume(output)
-        name = activation_name(module)
-        if self._tracing:
+            self._flow.add(output, path)
+        elif kind == "activation":
+            source = self._flow.source(x)
+            self._flow.consume(output)
+            name = activation_name(module)
             if source is not None:
                 layer = self.tree.layer(source)
                 layer.activation, layer.activation_path = name, path
             self._output_activation[id(output)] = (output, path, name)
-        if measure and source is not None:
-            self._windows.setdefault(source, _Window()).add_activity(name, x, output)
+        else:
+            if kind != "identity":
+                self.tree.saw(path, kind, module)
+            self._flow.pass_through(x, output)
 
 
 def watch(model, optimizer, loss_fn=None, **options) -> TorchDoctor:
     """A TorchDoctor for a PyTorch ``model`` and ``optimizer`` (use it as a context manager).
 
-    ``loss_fn`` (the loss module, such as ``nn.BCEWithLogitsLoss()``) lets the static checks
-    see an output activation the loss already applies. ``options``: ``probe_every`` (steps
-    between probes; by default the first windows follow each other, then the gap grows to
-    an eighth of the steps so far), ``probe_size`` (samples per window, 256) and ``static``
-    (run the checks before the first step, True).
+    ``loss_fn`` (the loss module the loop calls, such as ``nn.BCEWithLogitsLoss()``) shows
+    the watch the targets its probes need and lets the static checks see an output
+    activation the loss already applies. ``options``: ``steps`` (the loop's optimizer steps,
+    when known: probes then come as sigmalab's doctor spaces them, at least 8 per run),
+    ``probe_every`` (steps between probes), ``probe_size`` (samples in the probe batch,
+    256), ``overhead_budget`` (0.03) and ``static`` (the checks before the first step).
     """
     return TorchDoctor(model, optimizer, loss_fn, **options)

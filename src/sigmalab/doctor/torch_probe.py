@@ -1,0 +1,240 @@
+"""A PyTorch model measured on a fixed batch in inference mode: :class:`.probes.Probe`'s twin.
+
+The batch is the first ``size`` training samples the loop feeds (the model's input and the
+loss module's target), or every sample of the first epoch when it holds fewer: for a
+training set of up to 256 samples, the very samples sigmalab's probe takes. The pass runs
+with every module in eval mode (no dropout draw, no BatchNorm running-statistics update)
+and takes its gradients with ``torch.autograd.grad``, so the parameters' ``.grad`` and the
+training it watches stay untouched, and the records hold the statistics sigmalab's probe
+measures: the rules' thresholds mean the same in both frameworks.
+
+Hooks exist only while a probe's own forward pass runs: the user's steps run hook-free.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+from ..activations import RELU, SATURATING
+from .probes import ACTIVE_OUTPUT_RANGE, SATURATED_SAMPLE_SHARE, SATURATED_Z
+from .records import LayerRecord, ProbeRecord
+from .torch_modules import (
+    ModuleTree,
+    TensorFlow,
+    activation_family,
+    activation_name,
+    module_kind,
+)
+
+
+class ProbeBatch:
+    """The fixed probe batch, filled from the loop's first training batches."""
+
+    def __init__(self, torch, size: int) -> None:
+        self._torch = torch
+        self.size = size
+        self._X: list = []
+        self._y: list = []
+        self.rows = 0
+        self.complete = False
+        self.X = self.y = None
+        self.output_shape: tuple | None = None  # per row, as the loss receives the output
+
+    def add(self, X, y, output_shape: tuple) -> None:
+        """Keep copies of a training batch's rows until ``size`` rows are held."""
+        take = min(self.size - self.rows, X.shape[0])
+        if take <= 0 or y.shape[:1] != X.shape[:1]:
+            return
+        self.output_shape = output_shape
+        self._X.append(X[:take].detach().clone())
+        self._y.append(y[:take].detach().clone())
+        self.rows += take
+        if self.rows >= self.size:
+            self.close()
+
+    def close(self) -> None:
+        """Stop filling (full, or an epoch ended): join the rows into one batch."""
+        if self.complete:
+            return
+        self.complete = True
+        if self._X:
+            self.X, self.y = self._torch.cat(self._X), self._torch.cat(self._y)
+        self._X, self._y = [], []
+
+
+class _Capture:
+    """What one probe pass showed of a Linear layer: its output, weight and activation."""
+
+    def __init__(self) -> None:
+        self.z = None
+        self.weight = None
+        self.activity = None  # the layer's dead or saturated share, as a 0-d tensor
+
+
+class TorchProbe:
+    """Measures the watched model on the probe batch; one record per call."""
+
+    def __init__(self, torch, model, loss_fn, tree: ModuleTree, context: dict) -> None:
+        self._torch = torch
+        self.model, self.loss_fn, self.tree, self.context = model, loss_fn, tree, context
+        self.dense = tree.dense()
+        self._modules = [
+            (path, module, module_kind(module))
+            for path, module in model.named_modules()
+            if module_kind(module) is not None
+        ]
+        self._captures: dict[str, _Capture] = {}
+        self._flow = TensorFlow()
+
+    def weights(self) -> dict[str, object]:
+        """A copy of each Linear's weight, for the next probe's update ratio."""
+        return {layer.path: layer.module.weight.detach().clone() for layer in self.dense}
+
+    def state(self) -> dict[str, object]:
+        """A copy of every parameter and buffer: the model as it is now, for a later probe."""
+        state = {
+            name: param.detach().clone().requires_grad_(param.requires_grad)
+            for name, param in self.model.named_parameters()
+        }
+        state.update((name, buffer.detach().clone()) for name, buffer in self.model.named_buffers())
+        return state
+
+    def __call__(
+        self, batch: ProbeBatch, step: int, epoch: int, previous: dict, state: dict | None = None
+    ) -> ProbeRecord:
+        """The record of the model (or of ``state``, a copy taken earlier) at ``step``."""
+        torch = self._torch
+        self._captures = {layer.path: _Capture() for layer in self.dense}
+        modes = [(module, module.training) for module in self.model.modules()]
+        handles = [
+            module.register_forward_hook(partial(self._on_module, path, kind))
+            for path, module, kind in self._modules
+        ]
+        try:
+            self.model.eval()
+            with torch.enable_grad():
+                if state is None:
+                    out = self.model(batch.X)
+                else:
+                    out = torch.func.functional_call(self.model, state, (batch.X,))
+                out = out.reshape(out.shape[0], *batch.output_shape)
+                loss = self.loss_fn(out, batch.y)
+                record = self._record(loss, step, epoch, previous)
+        finally:
+            for handle in handles:
+                handle.remove()
+            for module, training in modes:
+                module.training = training
+            self._flow.clear()
+            self._captures = {}
+        return record
+
+    def _record(self, loss, step: int, epoch: int, previous: dict) -> ProbeRecord:
+        torch = self._torch
+        captures = [self._captures[layer.path] for layer in self.dense]
+        wanted = [c.z for c in captures if c.z is not None and c.z.requires_grad]
+        wanted += [c.weight for c in captures if c.weight is not None and c.weight.requires_grad]
+        grads = dict(
+            zip(map(id, wanted), torch.autograd.grad(loss, wanted, allow_unused=True), strict=True)
+        )
+        nan = torch.tensor(math.nan)
+        values = [loss.detach().float()]
+        for capture, layer in zip(captures, self.dense, strict=True):
+            values += self._layer_values(capture, grads, previous.get(layer.path), nan)
+        numbers = torch.stack([value.reshape(()).float() for value in values]).tolist()
+        loss_value, layers = numbers[0], []
+        for position, layer in enumerate(self.dense):
+            measured = numbers[1 + 5 * position : 6 + 5 * position]
+            layers.append(self._layer_record(layer, position, *measured))
+        return {
+            "step": step,
+            "epoch": epoch,
+            "loss": loss_value,
+            "finite": math.isfinite(loss_value) and all(entry["finite"] for entry in layers),
+            "layers": layers,
+        }
+
+    def _layer_values(self, capture: _Capture, grads: dict, previous, nan) -> list:
+        """error, |dW|, |W|, |W - W_before| and the dead/saturated share, as 0-d tensors."""
+        z, weight = capture.z, capture.weight
+        if z is None:
+            return [nan] * 5
+        rows = z.reshape(-1, z.shape[-1]).shape[0]
+        dz, dw = grads.get(id(z)), grads.get(id(weight))
+        error = nan if dz is None else dz.norm() * math.sqrt(rows)
+        weight = weight.detach()
+        update = nan if previous is None else (weight - previous).norm()
+        activity = nan if capture.activity is None else capture.activity
+        return [error, nan if dw is None else dw.norm(), weight.norm(), update, activity]
+
+    def _layer_record(
+        self,
+        layer,
+        position: int,
+        error: float,
+        grad: float,
+        weight: float,
+        update: float,
+        activity: float,
+    ) -> LayerRecord:
+        entry = self.context["layers"][layer.index]
+        family = entry["family"]
+        known = not math.isnan(activity)
+        return {
+            "index": layer.index,
+            "name": layer.name,
+            "family": family,
+            "output": position == len(self.dense) - 1,
+            "error": error,
+            "grad_norm": 0.0 if math.isnan(grad) else grad,
+            "weight_norm": weight,
+            "update_ratio": None if math.isnan(update) or weight <= 0 else update / weight,
+            "dead_fraction": activity if family == RELU and known else None,
+            "saturated_fraction": activity if family == SATURATING and known else None,
+            "finite": all(map(math.isfinite, (error, grad, weight))),
+        }
+
+    # ---- hooks of the probe pass --------------------------------------------------------
+    def _on_module(self, path: str, kind: str, module, args, output):
+        torch = self._torch
+        if not args or not isinstance(args[0], torch.Tensor):
+            return None
+        if not isinstance(output, torch.Tensor):
+            return None
+        x = args[0]
+        if kind == "dense":
+            capture = self._captures.get(path)
+            if capture is not None and capture.z is None:
+                capture.z, capture.weight = output, module.weight
+            # The rest of the pass gets a copy, so an in-place activation cannot turn the
+            # pre-activation this probe differentiates into the activation's output.
+            output = output.clone()
+            self._flow.add(output, path)
+            return output
+        elif kind == "activation":
+            source = self._flow.source(x)
+            self._flow.consume(output)
+            if source is not None and source in self._captures:
+                with torch.no_grad():
+                    self._captures[source].activity = _activity(activation_name(module), x, output)
+        else:
+            self._flow.pass_through(x, output)
+        return None
+
+
+def _activity(name: str, z, a):
+    """A layer's dead (ReLU) or saturated (sigmoid, tanh) share of units, as probes.py
+    counts them, from the activation's input and output; None for other activations."""
+    family = activation_family(name)
+    z, a = z.reshape(-1, z.shape[-1]), a.reshape(-1, a.shape[-1])
+    if family == RELU:  # a > 0 exactly where z > 0, even after an in-place ReLU
+        return (~(a > 0).any(0)).float().mean()
+    if family == SATURATING:
+        if name in ACTIVE_OUTPUT_RANGE:
+            low, high = ACTIVE_OUTPUT_RANGE[name]
+            flat = (a <= low) | (a >= high)
+        else:
+            flat = z.abs() > SATURATED_Z
+        return (flat.sum(0) >= SATURATED_SAMPLE_SHARE * flat.shape[0]).float().mean()
+    return None
