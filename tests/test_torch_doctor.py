@@ -259,3 +259,110 @@ def test_import_sigmalab_does_not_import_torch():
     code = "import sys, sigmalab; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+@needs_torch
+def test_probes_measure_the_training_samples_in_inference_mode_after_the_step():
+    """As sigmalab's probe: the loss of the fixed batch (here the whole training set) with
+    dropout off and BatchNorm's running statistics, on the weights after the last step."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(2, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 1)
+    )
+    X, y = _circle(64)
+    loss_fn = nn.BCEWithLogitsLoss()
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    doctor = _train(model, optimizer, loss_fn, X, y, 4, steps=16, probe_every=5)
+    probes = [record for record in doctor.records if record["layers"]]
+    assert [record["step"] for record in probes] == [1, 6, 11, 16]
+    assert model.training and model[3].training  # the modes are put back
+    model.eval()
+    with torch.no_grad():
+        expected = float(loss_fn(model(X), y))
+    assert probes[-1]["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+@needs_torch
+def test_dropout_of_one_is_not_read_as_vanishing_gradients():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Dropout(1.0), nn.Linear(16, 1))
+    X, y = _circle(100)
+    optimizer = torch.optim.Adam(model.parameters(), 0.01)
+    doctor = _train(model, optimizer, nn.BCEWithLogitsLoss(), X, y, 20, steps=140)
+    assert _kinds(doctor) == {"dropout_too_high"}
+
+
+@needs_torch
+def test_diverged_says_when_to_stop_as_sigmalab_stops():
+    torch.manual_seed(0)
+    model = _mlp(2, 16, 16, 1)
+    X, _ = _circle()
+    y = X.sum(1, keepdim=True)
+    optimizer = torch.optim.SGD(model.parameters(), 5.0)
+    doctor = sl.doctor.watch(model, optimizer, loss_fn=nn.MSELoss())
+    epochs = 0
+    with doctor:
+        while not doctor.diverged and epochs < 50:
+            for start in range(0, len(X), 16):
+                optimizer.zero_grad()
+                loss = nn.MSELoss()(model(X[start : start + 16]), y[start : start + 16])
+                loss.backward()
+                doctor.step(loss)
+                optimizer.step()
+            doctor.epoch_end()
+            epochs += 1
+    assert doctor.diverged and epochs < 5
+    assert "divergence" in _kinds(doctor)
+
+
+@needs_torch
+def test_a_loss_on_the_reshaped_output_gets_probes_and_without_a_loss_module_none():
+    torch.manual_seed(0)
+    X, y = _circle()
+    for loss_fn in (nn.BCEWithLogitsLoss(), None):
+        model = _mlp(2, 8, 1)
+        optimizer = torch.optim.SGD(model.parameters(), 0.1)
+        with sl.doctor.watch(model, optimizer, loss_fn=loss_fn) as doctor:
+            for _ in range(5):
+                for start in range(0, len(X), 20):
+                    optimizer.zero_grad()
+                    out = model(X[start : start + 20]).squeeze(1)  # (rows,) as y[:, 0]
+                    loss = (
+                        nn.functional.binary_cross_entropy_with_logits(
+                            out, y[start : start + 20, 0]
+                        )
+                        if loss_fn is None
+                        else loss_fn(out, y[start : start + 20, 0])
+                    )
+                    loss.backward()
+                    doctor.step(loss)
+                    optimizer.step()
+                doctor.epoch_end()
+        probes = [record for record in doctor.records if record["layers"]]
+        if loss_fn is None:  # the targets are out of sight: only the loss records
+            assert probes == [] and doctor.records[0]["step"] == 1
+        else:
+            assert len(probes) >= 3 and probes[0]["layers"][0]["error"] > 0
+
+
+@needs_torch
+def test_dead_units_are_found_in_a_nested_module_tree():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.ModuleDict({"fc": nn.Linear(2, 16), "act": nn.ReLU()})
+            self.head = nn.Sequential(nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1))
+
+        def forward(self, x):
+            return self.head(self.encoder["act"](self.encoder["fc"](x)))
+
+    torch.manual_seed(0)
+    model = Net()
+    with torch.no_grad():
+        model.encoder["fc"].bias.fill_(-10.0)
+    X, y = _circle()
+    optimizer = torch.optim.SGD(model.parameters(), 0.05)
+    doctor = _train(model, optimizer, nn.BCEWithLogitsLoss(), X, y, 10, steps=130)
+    finding = next(f for f in doctor.findings if f.kind == "dead_relu")
+    assert finding.layer["name"] == "model.encoder.fc (relu)"
+    assert finding.evidence["dead_fraction"] == 1.0

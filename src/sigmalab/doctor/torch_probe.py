@@ -27,6 +27,9 @@ from .torch_modules import (
     module_kind,
 )
 
+# Per Linear layer a probe reads five numbers (see TorchProbe._layer_values).
+VALUES = 5
+
 
 class ProbeBatch:
     """The fixed probe batch, filled from the loop's first training batches."""
@@ -69,7 +72,9 @@ class _Capture:
     def __init__(self) -> None:
         self.z = None
         self.weight = None
-        self.activity = None  # the layer's dead or saturated share, as a 0-d tensor
+        self.rows = self.units = 0
+        # ReLU: units active on some sample; sigmoid/tanh: units saturated (0-d tensor)
+        self.units_counted = None
 
 
 class TorchProbe:
@@ -86,6 +91,7 @@ class TorchProbe:
         ]
         self._captures: dict[str, _Capture] = {}
         self._flow = TensorFlow()
+        self._in_place = any(getattr(module, "inplace", False) for _, module, _ in self._modules)
 
     def weights(self) -> dict[str, object]:
         """A copy of each Linear's weight, for the next probe's update ratio."""
@@ -139,14 +145,15 @@ class TorchProbe:
             zip(map(id, wanted), torch.autograd.grad(loss, wanted, allow_unused=True), strict=True)
         )
         nan = torch.tensor(math.nan)
-        values = [loss.detach().float()]
-        for capture, layer in zip(captures, self.dense, strict=True):
-            values += self._layer_values(capture, grads, previous.get(layer.path), nan)
-        numbers = torch.stack([value.reshape(()).float() for value in values]).tolist()
+        values = [loss.detach()]
+        with torch.no_grad():
+            for capture, layer in zip(captures, self.dense, strict=True):
+                values += self._layer_values(capture, grads, previous.get(layer.path), nan)
+        numbers = torch.stack(values).tolist()  # one transfer for every number of the record
         loss_value, layers = numbers[0], []
-        for position, layer in enumerate(self.dense):
-            measured = numbers[1 + 5 * position : 6 + 5 * position]
-            layers.append(self._layer_record(layer, position, *measured))
+        for position, (capture, layer) in enumerate(zip(captures, self.dense, strict=True)):
+            measured = numbers[1 + VALUES * position : 1 + VALUES * (position + 1)]
+            layers.append(self._layer_record(layer, position, capture, *measured))
         return {
             "step": step,
             "epoch": epoch,
@@ -155,32 +162,38 @@ class TorchProbe:
             "layers": layers,
         }
 
-    def _layer_values(self, capture: _Capture, grads: dict, previous, nan) -> list:
-        """error, |dW|, |W|, |W - W_before| and the dead/saturated share, as 0-d tensors."""
+    @staticmethod
+    def _layer_values(capture: _Capture, grads: dict, previous, nan) -> list:
+        """|dLoss/dz|, |dW|, |W|, |W - W_before| and the count of active or saturated units,
+        as 0-d tensors (the fewest tensor operations: each costs about as much as its
+        arithmetic on a small network)."""
         z, weight = capture.z, capture.weight
         if z is None:
-            return [nan] * 5
-        rows = z.reshape(-1, z.shape[-1]).shape[0]
+            return [nan] * VALUES
         dz, dw = grads.get(id(z)), grads.get(id(weight))
-        error = nan if dz is None else dz.norm() * math.sqrt(rows)
-        weight = weight.detach()
-        update = nan if previous is None else (weight - previous).norm()
-        activity = nan if capture.activity is None else capture.activity
-        return [error, nan if dw is None else dw.norm(), weight.norm(), update, activity]
+        return [
+            nan if dz is None else dz.norm(),
+            nan if dw is None else dw.norm(),
+            weight.norm(),
+            nan if previous is None else weight.dist(previous),
+            nan if capture.units_counted is None else capture.units_counted,
+        ]
 
     def _layer_record(
         self,
         layer,
         position: int,
+        capture: _Capture,
         error: float,
         grad: float,
         weight: float,
         update: float,
-        activity: float,
+        counted: float,
     ) -> LayerRecord:
-        entry = self.context["layers"][layer.index]
-        family = entry["family"]
-        known = not math.isnan(activity)
+        # delta = d(mean loss)/dz = e_i / n: sqrt(n) |delta| is the RMS of |e_i| (probes.py).
+        error *= math.sqrt(capture.rows)
+        family = self.context["layers"][layer.index]["family"]
+        share = None if math.isnan(counted) else counted / capture.units
         return {
             "index": layer.index,
             "name": layer.name,
@@ -190,8 +203,8 @@ class TorchProbe:
             "grad_norm": 0.0 if math.isnan(grad) else grad,
             "weight_norm": weight,
             "update_ratio": None if math.isnan(update) or weight <= 0 else update / weight,
-            "dead_fraction": activity if family == RELU and known else None,
-            "saturated_fraction": activity if family == SATURATING and known else None,
+            "dead_fraction": 1.0 - share if family == RELU and share is not None else None,
+            "saturated_fraction": share if family == SATURATING else None,
             "finite": all(map(math.isfinite, (error, grad, weight))),
         }
 
@@ -207,9 +220,12 @@ class TorchProbe:
             capture = self._captures.get(path)
             if capture is not None and capture.z is None:
                 capture.z, capture.weight = output, module.weight
-            # The rest of the pass gets a copy, so an in-place activation cannot turn the
-            # pre-activation this probe differentiates into the activation's output.
-            output = output.clone()
+                capture.units = output.shape[-1]
+                capture.rows = output.numel() // max(capture.units, 1)
+            if self._in_place:
+                # The rest of the pass gets a copy, so an in-place activation cannot turn the
+                # pre-activation this probe differentiates into the activation's output.
+                output = output.clone()
             self._flow.add(output, path)
             return output
         elif kind == "activation":
@@ -217,24 +233,25 @@ class TorchProbe:
             self._flow.consume(output)
             if source is not None and source in self._captures:
                 with torch.no_grad():
-                    self._captures[source].activity = _activity(activation_name(module), x, output)
+                    counted = _count_units(activation_name(module), x, output)
+                self._captures[source].units_counted = counted
         else:
             self._flow.pass_through(x, output)
         return None
 
 
-def _activity(name: str, z, a):
-    """A layer's dead (ReLU) or saturated (sigmoid, tanh) share of units, as probes.py
-    counts them, from the activation's input and output; None for other activations."""
+def _count_units(name: str, z, a):
+    """Units active on some sample (ReLU) or saturated on most (sigmoid, tanh), counted as
+    probes.py counts them, from the activation's input and output; None for others."""
     family = activation_family(name)
     z, a = z.reshape(-1, z.shape[-1]), a.reshape(-1, a.shape[-1])
     if family == RELU:  # a > 0 exactly where z > 0, even after an in-place ReLU
-        return (~(a > 0).any(0)).float().mean()
+        return (a > 0).any(0).sum()
     if family == SATURATING:
         if name in ACTIVE_OUTPUT_RANGE:
             low, high = ACTIVE_OUTPUT_RANGE[name]
             flat = (a <= low) | (a >= high)
         else:
             flat = z.abs() > SATURATED_Z
-        return (flat.sum(0) >= SATURATED_SAMPLE_SHARE * flat.shape[0]).float().mean()
+        return (flat.sum(0) >= SATURATED_SAMPLE_SHARE * flat.shape[0]).sum()
     return None

@@ -182,8 +182,10 @@ class TorchDoctor:
         self.steps += 1
         if self.steps == 1:
             self._begin()
-        detach = getattr(loss, "detach", None)
-        self._losses.append(detach() if detach else self._torch.tensor(float(loss)))
+        torch = self._torch
+        self._losses.append(
+            loss.detach() if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
+        )
         if self.steps == self._next_probe:
             weights = self._probe.weights() if self._probe is not None else {}
             self._due = (self.steps, weights)
@@ -309,8 +311,8 @@ class TorchDoctor:
         """Read the losses of the steps since the last flush (one transfer) into records."""
         if not self._losses:
             return
-        torch = self._torch
-        values = torch.stack([loss.reshape(()).float() for loss in self._losses]).tolist()
+        losses = [loss if loss.dim() == 0 else loss.reshape(()) for loss in self._losses]
+        values = self._torch.stack(losses).tolist()  # one transfer for all the steps
         self._losses = []
         for value in values:
             self._flushed += 1

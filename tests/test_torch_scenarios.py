@@ -1,0 +1,52 @@
+"""The PyTorch watch on PyTorch twins of catalogue runs gives the sigmalab doctor's diagnosis.
+
+benchmarks/torch_doctor_eval.py trains every run file of the catalogue as a PyTorch loop;
+here the runs on which the two doctors once disagreed (a blow-up the watch took for
+vanishing gradients, dropout 1.0 read as vanishing gradients on live batches, an
+oscillation named as a learning rate too high) and a healthy run with BatchNorm and
+dropout are trained on every test run, with the evaluation's own loop.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sigmalab.config import load_run
+
+torch = pytest.importorskip(
+    "torch", reason="PyTorch is not installed: pip install 'sigmalab[torch]'"
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = tomllib.loads((ROOT / "scenarios" / "expected.toml").read_text())
+RUNS = [
+    "divergence/03-iris-relu-huge-lr.toml",
+    "dropout_too_high/01-gauss-dropout-1.toml",
+    "oscillation/03-moons-linear-mse-momentum-0.9995.toml",
+    "healthy/05-moons-bn-dropout-rmsprop.toml",
+]
+
+
+@pytest.fixture(scope="module")
+def train_torch():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from torch_doctor_eval import train_torch
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return train_torch
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_the_pytorch_twin_shows_exactly_the_expected_findings(name, train_torch):
+    doctor = train_torch(load_run(ROOT / "scenarios" / name))
+    found = {finding.kind for finding in doctor.findings}
+    expected = set(TABLES["expected"][name])
+    allowed = set(TABLES.get("also_true", {}).get(name, {}).get("kinds", ()))
+    assert expected <= found <= expected | allowed, found
+    if name.startswith("healthy/"):
+        assert [f for f in doctor.findings if f.severity != "info"] == []
