@@ -10,10 +10,12 @@ probe due after step ``s`` runs when the loop next calls the watch (the next ``s
 ``epoch_end`` or the end of the block), when the weights are those after step ``s``, as
 sigmalab's probe sees them.
 
-Between probes ``step`` keeps a reference to the detached loss and compares two integers:
-no hook runs, nothing is copied and the device is not synchronised; the losses are read in
-one transfer at the next probe or epoch end. torch is imported only when a watch starts,
-so ``import sigmalab`` stays light.
+Between probes no hook runs and ``step`` stores the loss and compares two integers: a
+float when the loss is on the CPU, else the detached tensor, so an accelerator is never
+synchronised per step (its losses are read in one transfer at the next probe or epoch end).
+The watch's own time (``probe_seconds``) counts everything it does while the loop runs;
+the checks before the first step are left out of both times, as sigmalab's doctor leaves
+out its own. torch is imported only when a watch starts, so ``import sigmalab`` stays light.
 """
 
 from __future__ import annotations
@@ -128,7 +130,11 @@ class TorchDoctor:
         self._training_input = self._training_output = None
         # id of an activation's output during the first pass -> (output, path, name)
         self._output_activation: dict[int, tuple] = {}
-        self._losses: list = []  # detached losses of the steps since the last flush
+        # The losses of the steps since the last flush: floats when the loss lives on the
+        # CPU (reading it costs less than keeping it), else detached device tensors.
+        self._losses: list = []
+        self._on_host = True
+        self._setup_seconds = 0.0  # the checks before the first step, left out of both times
         self._flushed = 0  # steps whose losses were read
         self._epoch_losses: list[float] = []
         self._blowup_limit = -math.inf
@@ -168,7 +174,8 @@ class TorchDoctor:
         self._remove(self._trace_handles)
         self._catch_up(batch_complete=True)
         self.probe_seconds += time.perf_counter() - start
-        self.train_seconds = time.perf_counter() - self._start - self.probe_seconds
+        elapsed = time.perf_counter() - self._start
+        self.train_seconds = elapsed - self.probe_seconds - self._setup_seconds
         dynamic = diagnose_records(self.records, self.epochs, self.context)
         found = without_symptoms([*self.static_findings, *dynamic])
         self.findings = [in_pytorch_terms(finding, self.context) for finding in found]
@@ -181,11 +188,14 @@ class TorchDoctor:
             self._catch_up()
         self.steps += 1
         if self.steps == 1:
-            self._begin()
-        torch = self._torch
-        self._losses.append(
-            loss.detach() if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
-        )
+            setup = time.perf_counter()
+            self._begin(loss)
+            self._setup_seconds = time.perf_counter() - setup
+            start += self._setup_seconds
+        if not self._on_host:
+            self._losses.append(loss.detach())
+        else:
+            self._losses.append(loss.item() if isinstance(loss, self._torch.Tensor) else loss)
         if self.steps == self._next_probe:
             weights = self._probe.weights() if self._probe is not None else {}
             self._due = (self.steps, weights)
@@ -245,8 +255,9 @@ class TorchDoctor:
         }
 
     # ---- schedule and probes -----------------------------------------------------------
-    def _begin(self) -> None:
+    def _begin(self, loss) -> None:
         """At the first step: the static checks, the probe and the schedule."""
+        self._on_host = not isinstance(loss, self._torch.Tensor) or loss.device.type == "cpu"
         self._tracing = False
         self._remove(self._trace_handles)
         self._output_activation.clear()
@@ -311,8 +322,10 @@ class TorchDoctor:
         """Read the losses of the steps since the last flush (one transfer) into records."""
         if not self._losses:
             return
-        losses = [loss if loss.dim() == 0 else loss.reshape(()) for loss in self._losses]
-        values = self._torch.stack(losses).tolist()  # one transfer for all the steps
+        if self._on_host:
+            values = list(map(float, self._losses))
+        else:  # one transfer for all the steps
+            values = self._torch.stack([loss.reshape(()) for loss in self._losses]).tolist()
         self._losses = []
         for value in values:
             self._flushed += 1
