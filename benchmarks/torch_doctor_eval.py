@@ -4,13 +4,18 @@ Each run file becomes a PyTorch loop: the same network (nn.Linear, activation mo
 nn.BatchNorm1d, nn.Dropout) starting from the initial weights of the sigmalab model the
 run file builds, the same data and preprocessing (sigmalab.runner.load_data), the same
 update rule and learning rate, batch size and epochs, trained with ``sl.doctor.watch``
-attached. Shuffling and dropout masks come from torch's generator, so the runs are twins,
-not copies. Prints recall and precision per kind for both frameworks (benchmarks/
+attached (told the loop's length, as fit tells sigmalab's doctor). The loop does what fit
+does around its doctor: epoch loss and accuracy from the training batches, a stop at a
+non-finite batch loss and after an epoch in which the doctor found divergence. Shuffling
+and dropout masks come from torch's generator, so the runs are twins, not copies. Prints
+recall, precision and the median probe cost per kind for both frameworks (benchmarks/
 doctor_eval.py's tables), the false alarms on healthy runs and the probe cost (each
-doctor's own count of probe time against training time).
+doctor's own count of its time against training time).
 
-    python benchmarks/torch_doctor_eval.py            # the whole catalogue, a few minutes
-    python benchmarks/torch_doctor_eval.py --quick    # one run file per kind
+    python benchmarks/torch_doctor_eval.py              # the whole catalogue, 1-3 minutes
+    python benchmarks/torch_doctor_eval.py --quick      # one run file per kind
+    python benchmarks/torch_doctor_eval.py --threads 2  # torch.set_num_threads(2) (default 1)
+    python benchmarks/torch_doctor_eval.py --unknown-length  # the watch not told steps=
 """
 
 from __future__ import annotations
@@ -118,7 +123,7 @@ def _metrics(model: nn.Module, loss_fn, X, y, loss: str) -> dict[str, float]:
     return metrics
 
 
-def train_torch(config: RunConfig) -> sl.doctor.TorchDoctor:
+def train_torch(config: RunConfig, tell_length: bool = True) -> sl.doctor.TorchDoctor:
     """Train the run file's PyTorch twin with a watch attached; the watch after it closed.
 
     The loop does what sigmalab's fit does around its doctor: the epoch's loss and accuracy
@@ -142,7 +147,7 @@ def train_torch(config: RunConfig) -> sl.doctor.TorchDoctor:
     y_val = _targets(y_val, loss_name)
     X, y = torch.from_numpy(X), _targets(dataset.y_train, loss_name)
     batch, generator = config.train.batch_size, torch.Generator().manual_seed(config.model.seed)
-    steps = config.train.epochs * math.ceil(len(X) / batch)
+    steps = config.train.epochs * math.ceil(len(X) / batch) if tell_length else None
     with sl.doctor.watch(model, optimizer, loss_fn=loss_fn, steps=steps) as doctor:
         for _ in range(config.train.epochs):
             order = torch.randperm(len(X), generator=generator)
@@ -189,17 +194,34 @@ def _cell(value: float) -> str:
     return "  -  " if math.isnan(value) else f"{value:5.2f}"
 
 
-def print_side_by_side(tables: dict[str, dict[str, dict[str, float]]]) -> None:
-    """Per kind: TP/FP/FN, recall and precision for each framework."""
+def probe_costs(runs: dict[Scenario, object]) -> dict[str, float]:
+    """Per scenario folder (a kind, or healthy): the median of the doctor's own probe time
+    over training time on its run files."""
+    shares: dict[str, list[float]] = {}
+    for scenario, doctor in runs.items():
+        shares.setdefault(scenario.kind, []).append(doctor.to_dict()["overhead"])
+    return {kind: statistics.median(values) for kind, values in shares.items()}
+
+
+def print_side_by_side(
+    tables: dict[str, dict[str, dict[str, float]]], costs: dict[str, dict[str, float]]
+) -> None:
+    """Per kind and framework: TP/FP/FN, recall, precision and the median probe cost of the
+    run files built to show that kind."""
     names = list(tables)
-    header = "".join(f"{name + ' TP/FP/FN':>20}{'recall':>8}{'prec.':>7}" for name in names)
+    header = "".join(
+        f"{name + ' TP/FP/FN':>20}{'recall':>8}{'prec.':>7}{'cost':>7}" for name in names
+    )
     print(f"\n{'kind':<24}{header}")
-    for kind in tables[names[0]]:
+    for kind in [*tables[names[0]], HEALTHY]:
         cells = ""
         for name in names:
-            row = tables[name][kind]
+            row = tables[name].get(kind, {"tp": 0, "fp": 0, "fn": 0})
             counts = f"{row['tp']}/{row['fp']}/{row['fn']}"
-            cells += f"{counts:>20}{_cell(row['recall']):>8}{_cell(row['precision']):>7}"
+            recall, precision = row.get("recall", math.nan), row.get("precision", math.nan)
+            cost = costs[name].get(kind, math.nan)
+            cost_cell = "  -  " if math.isnan(cost) else f"{cost:5.1%}"
+            cells += f"{counts:>20}{_cell(recall):>8}{_cell(precision):>7}{cost_cell:>7}"
         print(f"{kind:<24}{cells}")
 
 
@@ -209,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one run file per kind")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch.set_num_threads (1: fastest for tiny nets)"
+    )
+    parser.add_argument(
+        "--unknown-length",
+        action="store_true",
+        help="do not tell the watch the loop's length (steps=None: its own schedule)",
     )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -223,13 +250,16 @@ def main(argv: list[str] | None = None) -> int:
     for scenario in scenarios:
         config = load_run(scenario.path)
         doctors["sigmalab"][scenario] = sigmalab_doctor(config)
-        doctors["pytorch"][scenario] = train_torch(config)
+        doctors["pytorch"][scenario] = train_torch(config, not args.unknown_length)
     print(f"trained {len(scenarios)} run files twice in {time.perf_counter() - started:.1f} s")
     found = {
         name: {s: frozenset(f.kind for f in d.findings) for s, d in runs.items()}
         for name, runs in doctors.items()
     }
-    print_side_by_side({name: detection_table(results) for name, results in found.items()})
+    print_side_by_side(
+        {name: detection_table(results) for name, results in found.items()},
+        {name: probe_costs(runs) for name, runs in doctors.items()},
+    )
     healthy = [s for s in scenarios if s.kind == HEALTHY]
     for name, runs in doctors.items():
         alarms = [
@@ -242,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{name}: false alarms on healthy runs {len(alarms)} of {len(healthy)} "
             f"{alarms or ''}; probe time / train time median {statistics.median(shares):.1%}, "
-            f"max {max(shares):.1%} ({costliest})"
+            f"max {max(shares):.1%} ({costliest}), over 5 % in {sum(x > 0.05 for x in shares)} "
+            f"of {len(shares)} runs"
         )
     print("\nscenarios where the two doctors disagree:")
     for scenario in scenarios:
