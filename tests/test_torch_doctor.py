@@ -244,6 +244,12 @@ def test_bad_arguments_get_a_clear_error():
         sl.doctor.watch(model, 0.1)
     with pytest.raises(sl.SigmalabError, match=r"probe_every"):
         sl.doctor.watch(model, optimizer, probe_every=0)
+    with pytest.raises(sl.SigmalabError, match=r"steps must be >= 1, received: steps=0"):
+        sl.doctor.watch(model, optimizer, steps=0)
+    with pytest.raises(
+        sl.SigmalabError, match=r"loss_fn must be the loss module .*received function"
+    ):
+        sl.doctor.watch(model, optimizer, nn.functional.mse_loss)
     doctor = sl.doctor.watch(model, optimizer)
     with pytest.raises(sl.SigmalabError, match="epoch_end: pass loss="):
         doctor.epoch_end()
