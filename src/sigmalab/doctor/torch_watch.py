@@ -40,8 +40,8 @@ from .torch_static import check_torch_static, torch_context
 
 INSTALL_HINT = "pip install 'sigmalab[torch]'"
 # Without ``steps`` the loop's length is unknown: the gap between probes is then this share
-# of the steps so far (capped by the budgeted interval), so a short run still gets several
-# probes and a long one settles to sigmalab's budgeted interval.
+# of the steps so far (at least the steps of 256 samples, at most the budgeted interval),
+# so a short run still gets several probes and a long one settles to sigmalab's interval.
 GAP_DIVISOR = 2
 
 
@@ -281,10 +281,12 @@ class TorchDoctor:
 
     def _gap(self, step: int) -> int:
         """Steps from the probe at ``step`` to the next: ``probe_every`` when set or derived
-        from ``steps``, else half the steps so far, at most the budgeted interval."""
+        from ``steps``, else half the steps so far, at least the steps that feed a probe
+        batch's worth of samples and at most the budgeted interval."""
         if self.probe_every is not None:
             return self.probe_every
-        return min(self._budgeted(), max(1, step // GAP_DIVISOR))
+        window = math.ceil(self.probe_size / max(self._batch_rows, 1))
+        return min(self._budgeted(), max(window, step // GAP_DIVISOR))
 
     def _catch_up(self, batch_complete: bool = False) -> None:
         """Take the probe due after the last step (the weights are now those after it), and
