@@ -60,6 +60,14 @@ ACTIVATIONS = {
 LOSSES = {"bce": nn.BCEWithLogitsLoss, "cross_entropy": nn.CrossEntropyLoss, "mse": nn.MSELoss}
 
 
+def has_twin(config: RunConfig) -> bool:
+    """Whether every activation of the run file has a torch.nn module (a formula has none)."""
+    return all(
+        (layer.get("activation") or "linear") in (*ACTIVATIONS, "linear")
+        for layer in config.model.model_dump()["layers"]
+    )
+
+
 def torch_twin(model: sl.Sequential) -> nn.Sequential:
     """An nn.Sequential computing what the built sigmalab ``model`` computes, same weights."""
     modules: list[nn.Module] = []
@@ -245,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         scenarios = quick_subset(scenarios)
     print(f"{machine_line()}; torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
+    untwinned = [s.name for s in scenarios if not has_twin(load_run(s.path))]
+    if untwinned:
+        print(f"left out (a formula activation has no torch.nn module): {', '.join(untwinned)}")
+    scenarios = [s for s in scenarios if s.name not in untwinned]
     started = time.perf_counter()
     doctors: dict[str, dict[Scenario, object]] = {"sigmalab": {}, "pytorch": {}}
     for scenario in scenarios:
