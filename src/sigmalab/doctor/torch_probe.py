@@ -8,7 +8,8 @@ and takes its gradients with ``torch.autograd.grad``, so the parameters' ``.grad
 training it watches stay untouched, and the records hold the statistics sigmalab's probe
 measures: the rules' thresholds mean the same in both frameworks.
 
-Hooks exist only while a probe's own forward pass runs: the user's steps run hook-free.
+The probe's hooks exist only while its own forward pass runs; once the batch is filled
+(the loop's first steps), the user's steps run hook-free.
 """
 
 from __future__ import annotations
