@@ -43,6 +43,8 @@ class NonFiniteRecord(TypedDict):
     # only; None otherwise): the stretch of its input outside its domain.
     bad_input_min: float | None
     bad_input_max: float | None
+    # PyTorch: the module that produced it ("model.1"), which may be a user's own module.
+    module: NotRequired[str]
 
 
 class ProbeRecord(TypedDict):

@@ -455,6 +455,8 @@ def activation_domain(
         "bad_input_min": where["bad_input_min"],
         "bad_input_max": where["bad_input_max"],
     }
+    if "module" in where:  # a PyTorch remedy names the module to change
+        evidence["module"] = where["module"]
     layer = {"index": where["index"], "name": where["name"]}
     output = _is_output_layer(where["index"], context)
     # An output layer needs no squashing at all (the loss works on raw sums); a hidden

@@ -9,7 +9,8 @@ training it watches stay untouched, and the records hold the statistics sigmalab
 measures: the rules' thresholds mean the same in both frameworks.
 
 The probe's hooks exist only while its own forward pass runs; once the batch is filled
-(the loop's first steps), the user's steps run hook-free.
+(the loop's first steps), the user's steps run hook-free. The same holds for the one pass
+that finds where the first non-finite loss came from (``locate_nonfinite``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from functools import partial
 
 from ..activations import RELU, SATURATING
 from .probes import ACTIVE_OUTPUT_RANGE, SATURATED_SAMPLE_SHARE, SATURATED_Z
-from .records import LayerRecord, ProbeRecord
+from .records import LayerRecord, NonFiniteRecord, ProbeRecord
 from .torch_modules import (
     ModuleTree,
     TensorFlow,
@@ -56,6 +57,12 @@ class ProbeBatch:
         self.rows += take
         if self.rows >= self.size:
             self.close()
+
+    def held(self):
+        """The inputs held so far (all of them once complete); None before any."""
+        if self.complete:
+            return self.X
+        return self._torch.cat(self._X) if self._X else None
 
     def close(self) -> None:
         """Stop filling (full, or an epoch ended): join the rows into one batch."""
@@ -209,6 +216,31 @@ class TorchProbe:
             "finite": all(map(math.isfinite, (error, grad, weight))),
         }
 
+    def locate_nonfinite(self, X, state: dict | None = None) -> NonFiniteRecord | None:
+        """Where a forward pass on ``X`` (of the model, or of ``state``) first turns finite
+        values into NaN/inf, as ``probes.Probe.locate_nonfinite`` says it for sigmalab; None
+        if nowhere it can name. Asked once per run, when the loss first turns non-finite."""
+        torch = self._torch
+        watcher = _FirstNonFinite(torch, {layer.path: layer for layer in self.dense})
+        modes = [(module, module.training) for module in self.model.modules()]
+        handles = [
+            module.register_forward_hook(partial(watcher.finished, path))
+            for path, module in self.model.named_modules()
+        ]
+        try:
+            self.model.eval()
+            with torch.no_grad():
+                if state is None:
+                    self.model(X)
+                else:
+                    torch.func.functional_call(self.model, state, (X,))
+        finally:
+            for handle in handles:
+                handle.remove()
+            for module, training in modes:
+                module.training = training
+        return watcher.found
+
     # ---- hooks of the probe pass --------------------------------------------------------
     def _on_module(self, path: str, kind: str, module, args, output):
         torch = self._torch
@@ -256,3 +288,65 @@ def _count_units(name: str, z, a):
             flat = z.abs() > SATURATED_Z
         return (flat.sum(0) >= SATURATED_SAMPLE_SHARE * flat.shape[0]).sum()
     return None
+
+
+class _FirstNonFinite:
+    """Forward hooks on every module see them finish innermost first, in execution order:
+    the first module fed finite tensors that returns a non-finite one made the NaN/inf. A
+    Linear is then the weighted sum; a module of no parameters of its own after a Linear
+    (an activation module, or a user's module computing ``torch.log``) is that Linear's
+    activation; anything else is nothing the records can name. Each module is judged as it
+    finishes, before an in-place operation further on changes its output."""
+
+    def __init__(self, torch, dense: dict) -> None:
+        self._torch = torch
+        self._dense = dense  # module path -> the Linear's Layer
+        self._last = None  # the Linear that finished last
+        self._done = False
+        self.found: NonFiniteRecord | None = None
+
+    def finished(self, path: str, module, args, output) -> None:
+        """A forward hook: judge the module that just finished."""
+        torch = self._torch
+        if self._done or not isinstance(output, torch.Tensor):
+            return
+        inputs = [arg for arg in args if isinstance(arg, torch.Tensor)]
+        if not all(map(_finite, inputs)):
+            self._done = True  # NaN in the inputs, or an in-place module hid its finite input
+            return
+        if _finite(output):
+            self._last = self._dense.get(path, self._last)
+            return
+        self._done = True
+        own_parameters = next(module.parameters(recurse=False), None) is not None
+        if path in self._dense:
+            layer = self._dense[path]
+            activation = layer.activation or "linear"
+            self.found = self._record(path, layer, output, "weighted_sum", activation, None)
+        elif self._last is not None and not own_parameters:
+            fresh = inputs and inputs[0] is not output and inputs[0].shape == output.shape
+            bad = inputs[0][~torch.isfinite(output)] if fresh else None
+            named = module_kind(module) == "activation"
+            activation = activation_name(module) if named else type(module).__name__
+            self.found = self._record(path, self._last, output, "activation", activation, bad)
+
+    def _record(
+        self, path: str, layer, output, stage: str, activation: str, bad
+    ) -> NonFiniteRecord:
+        torch = self._torch
+        measured = bad is not None and bad.numel() > 0
+        return {
+            "index": layer.index,
+            "name": layer.name,
+            "activation": activation,
+            "stage": stage,
+            "nonfinite_fraction": float((~torch.isfinite(output)).float().mean()),
+            "bad_input_min": float(bad.min()) if measured else None,
+            "bad_input_max": float(bad.max()) if measured else None,
+            "module": f"model.{path}" if path else "model",
+        }
+
+
+def _finite(tensor) -> bool:
+    """Whether every value of ``tensor`` is finite (integer tensors always are)."""
+    return not tensor.is_floating_point() or bool(tensor.isfinite().all())

@@ -82,6 +82,15 @@ def _remove_output_activation(remedy: dict, finding: Finding, context: dict) -> 
     )
 
 
+def _replace_activation(remedy: dict, finding: Finding, context: dict) -> str:
+    evidence = finding.evidence
+    module = f"`{evidence['module']}`" if evidence.get("module") else "the activation"
+    fault = f"{module} (`{evidence['activation']}`) produces NaN outside its domain"
+    if remedy["value"] == "linear":
+        return f"{fault}: remove it, the output `nn.Linear` needs no activation before the loss"
+    return f"{fault}: use `{TORCH_CLASSES[remedy['value']]}`"
+
+
 def _set_optimizer(remedy: dict, finding: Finding, context: dict) -> str:
     name = OPTIMIZER_CLASSES.get(remedy["value"], remedy["value"])
     return f"use `{name}(model.parameters())` at its default learning rate"
@@ -94,6 +103,7 @@ LINES = {
     "insert_activation": _insert_activation,
     "remove_output_activation": _remove_output_activation,
     "set_optimizer": _set_optimizer,
+    "replace_activation": _replace_activation,
     "set_clip_norm": lambda remedy, finding, context: (
         f"add `torch.nn.utils.clip_grad_norm_(model.parameters(), {remedy['value']:g})` "
         "between `loss.backward()` and `optimizer.step()`"

@@ -142,6 +142,9 @@ class TorchDoctor:
         self._due: tuple[int, dict] | None = None  # (step, weights before it) awaiting a probe
         self._queued: list[tuple] = []  # probes taken before the probe batch was complete
         self._judged = 0  # records the divergence rule has seen
+        # Where the first non-finite loss came from: (step, NonFiniteRecord or None), found
+        # once per run, at the step itself when the loss lives on the CPU.
+        self._nonfinite: tuple[int, dict | None] | None = None
         self._start = 0.0
 
     # ---- the context manager -----------------------------------------------------------
@@ -195,7 +198,11 @@ class TorchDoctor:
         if not self._on_host:
             self._losses.append(loss.detach())
         else:
-            self._losses.append(loss.item() if isinstance(loss, self._torch.Tensor) else loss)
+            value = loss.item() if isinstance(loss, self._torch.Tensor) else loss
+            self._losses.append(value)
+            if self._nonfinite is None and not math.isfinite(value):
+                # Before optimizer.step(): the weights are still those that made the NaN.
+                self._locate_nonfinite(self.steps)
         if self.steps == self._next_probe:
             weights = self._probe.weights() if self._probe is not None else {}
             self._due = (self.steps, weights)
@@ -313,6 +320,8 @@ class TorchDoctor:
 
     def _take_probe(self, step: int, epoch: int, previous: dict, state: dict | None) -> None:
         record = self._probe(self._batch, step, epoch, previous, state)
+        if not record["finite"]:
+            self._attach_nonfinite(record, state)
         self.records.append(record)
         self.probes += 1
         if self.probes == 1 and math.isfinite(record["loss"]):
@@ -343,7 +352,33 @@ class TorchDoctor:
                 "loss": value,
                 "layers": [],
             }
+            if not math.isfinite(value):
+                self._attach_nonfinite(record)
             self.records.append(record)
+
+    def _locate_nonfinite(self, step: int, state: dict | None = None) -> None:
+        """Find, once per run, which module made the values of ``step`` non-finite (on the
+        model as it is now, or on ``state``, the copy a queued probe took of it)."""
+        held = self._batch.held()
+        found = None
+        if self._probe is not None and held is not None:
+            found = self._probe.locate_nonfinite(held, state)
+        self._nonfinite = (step, found)
+        if found is not None and found["stage"] == "activation":
+            # No torch.nn class named that Linear's activation (a user's module): now it
+            # is known, so no remedy takes the Linear for one without an activation.
+            entry = self.context["layers"][found["index"]]
+            if not entry.get("activation_path"):
+                entry["activation"] = found["activation"]
+
+    def _attach_nonfinite(self, record: ProbeRecord, state: dict | None = None) -> None:
+        """Give the run's first non-finite record its ``first_nonfinite``; a loss read from
+        an accelerator is located now, when the weights may have moved on since."""
+        if self._nonfinite is None:
+            self._locate_nonfinite(record["step"], state)
+        step, found = self._nonfinite
+        if step == record["step"] and found is not None:
+            record["first_nonfinite"] = found
 
     @staticmethod
     def _remove(handles: list) -> None:
