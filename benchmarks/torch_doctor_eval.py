@@ -60,16 +60,13 @@ ACTIVATIONS = {
 LOSSES = {"bce": nn.BCEWithLogitsLoss, "cross_entropy": nn.CrossEntropyLoss, "mse": nn.MSELoss}
 
 
-def has_twin(config: RunConfig) -> bool:
-    """Whether every activation of the run file has a torch.nn module (a formula has none)."""
-    return all(
-        (layer.get("activation") or "linear") in (*ACTIVATIONS, "linear")
-        for layer in config.model.model_dump()["layers"]
-    )
-
-
 def torch_twin(model: sl.Sequential) -> nn.Sequential:
-    """An nn.Sequential computing what the built sigmalab ``model`` computes, same weights."""
+    """An nn.Sequential computing what the built sigmalab ``model`` computes, same weights.
+
+    A formula activation (``log(x)``) has no torch.nn class: it is the module that
+    ``model.to_torch()`` exports for it.
+    """
+    exported = iter(model.to_torch().layers)  # per Dense: its Linear, then its activation
     modules: list[nn.Module] = []
     for layer in model.layers:
         if isinstance(layer, Dense):
@@ -80,9 +77,16 @@ def torch_twin(model: sl.Sequential) -> nn.Sequential:
                 if "b" in layer.params:
                     linear.bias.copy_(torch.from_numpy(layer.params["b"]))
             modules.append(linear)
-            if layer.activation.name != "linear":
-                modules.append(ACTIVATIONS[layer.activation.name]())
-        elif isinstance(layer, BatchNorm):
+            next(exported)
+            formula = next(exported)
+            name = layer.activation.name
+            if name in ACTIVATIONS:
+                modules.append(ACTIVATIONS[name]())
+            elif name != "linear":
+                modules.append(formula)
+            continue
+        next(exported)
+        if isinstance(layer, BatchNorm):
             norm = nn.BatchNorm1d(layer.params["gamma"].shape[0], layer.eps, layer.momentum)
             modules.append(norm)
         elif isinstance(layer, Dropout):
@@ -253,10 +257,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         scenarios = quick_subset(scenarios)
     print(f"{machine_line()}; torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    untwinned = [s.name for s in scenarios if not has_twin(load_run(s.path))]
-    if untwinned:
-        print(f"left out (a formula activation has no torch.nn module): {', '.join(untwinned)}")
-    scenarios = [s for s in scenarios if s.name not in untwinned]
     started = time.perf_counter()
     doctors: dict[str, dict[Scenario, object]] = {"sigmalab": {}, "pytorch": {}}
     for scenario in scenarios:
