@@ -1,16 +1,17 @@
 """The doctor in PyTorch loops, measured on the scenario catalogue next to sigmalab's doctor.
 
-Each run file becomes a PyTorch loop: the same network (nn.Linear, activation modules,
-nn.BatchNorm1d, nn.Dropout) starting from the initial weights of the sigmalab model the
-run file builds, the same data and preprocessing (sigmalab.runner.load_data), the same
-update rule and learning rate, batch size and epochs, trained with ``sl.doctor.watch``
-attached (told the loop's length, as fit tells sigmalab's doctor). The loop does what fit
-does around its doctor: epoch loss and accuracy from the training batches, a stop at a
-non-finite batch loss and after an epoch in which the doctor found divergence. Shuffling
-and dropout masks come from torch's generator, so the runs are twins, not copies. Prints
-recall, precision and the median probe cost per kind for both frameworks (benchmarks/
-doctor_eval.py's tables), the false alarms on healthy runs and the probe cost (each
-doctor's own count of its time against training time).
+Each run file becomes a PyTorch loop: the same network (nn.Linear, activation modules or
+the module to_torch() exports for a formula, nn.BatchNorm1d, nn.Dropout) starting from
+the initial weights of the sigmalab model the run file builds, the same data and
+preprocessing (sigmalab.runner.load_data), the same update rule and learning rate, batch
+size and epochs, trained with ``sl.doctor.watch`` attached (told the loop's length, as
+fit tells sigmalab's doctor). The loop does what fit does around its doctor: epoch loss
+and accuracy from the training batches, a stop at a non-finite batch loss and after an
+epoch in which the doctor found divergence. Shuffling and dropout masks come from torch's
+generator, so the runs are twins, not copies. Prints recall, precision and the median
+probe cost per kind for both frameworks (benchmarks/ doctor_eval.py's tables), the false
+alarms on healthy runs and the probe cost (each doctor's own count of its time against
+training time).
 
     python benchmarks/torch_doctor_eval.py              # the whole catalogue, 1-3 minutes
     python benchmarks/torch_doctor_eval.py --quick      # one run file per kind
