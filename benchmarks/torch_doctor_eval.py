@@ -9,7 +9,7 @@ fit tells sigmalab's doctor). The loop does what fit does around its doctor: epo
 and accuracy from the training batches, a stop at a non-finite batch loss and after an
 epoch in which the doctor found divergence. Shuffling and dropout masks come from torch's
 generator, so the runs are twins, not copies. Prints recall, precision and the median
-probe cost per kind for both frameworks (benchmarks/ doctor_eval.py's tables), the false
+probe cost per kind for both frameworks (benchmarks/doctor_eval.py's tables), the false
 alarms on healthy runs and the probe cost (each doctor's own count of its time against
 training time).
 
