@@ -6,10 +6,11 @@ matplotlib loads only here, with the Agg backend (no display needed).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .claim import mean_of
 from .stats import Interval
 
 
@@ -27,6 +28,21 @@ def interval_points(
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
+
+
+def interval_pair(
+    ax: Any,
+    groups: Mapping[str, list[dict]],
+    labels: Sequence[str],
+    measures: Sequence[tuple[str, str]],
+    ylabel: str,
+) -> None:
+    """Two measures of each setting side by side (before/after, train/test), each as
+    ``interval_points`` of its mean over the setting's runs in ``groups``; ``measures``
+    holds (measure, legend label) pairs."""
+    for offset, (measure, label) in zip((-0.1, 0.1), measures, strict=True):
+        intervals = [mean_of(groups[setting], measure) for setting in labels]
+        interval_points(ax, labels, intervals, ylabel, offset, label=label)
 
 
 def error_bars(

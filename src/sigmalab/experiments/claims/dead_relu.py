@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..claim import OUTPUT, Claim, Evidence, Number, hidden, mean_of, playground_run
-from ..figures import interval_points
+from ..figures import interval_pair
 from ..stats import Interval
 from ..verdicts import CONDITIONAL, DOES_NOT_HOLD, HOLDS, Verdict
 
@@ -62,21 +62,12 @@ def _judge(groups: dict[str, list[dict]]) -> Evidence:
 def _draw(figure: Any, groups: dict[str, list[dict]]) -> None:
     ax = figure.add_subplot(1, 1, 1)
     labels = [f"lr {rate:g}" for rate in LEARNING_RATES]
-    interval_points(
+    interval_pair(
         ax,
+        groups,
         labels,
-        [mean_of(groups[k], "start_dead_fraction") for k in labels],
+        (("start_dead_fraction", "untrained"), ("dead_fraction", "trained")),
         "share of dead hidden units",
-        -0.1,
-        label="untrained",
-    )
-    interval_points(
-        ax,
-        labels,
-        [mean_of(groups[k], "dead_fraction") for k in labels],
-        "share of dead hidden units",
-        0.1,
-        label="trained",
     )
     ax.set_title("dead ReLU units (never active on 100 training rows)")
     ax.legend(fontsize=8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..claim import OUTPUT, Claim, Evidence, Number, done, hidden, mean_of, playground_run, value
-from ..figures import interval_points
+from ..figures import interval_pair
 from ..stats import Interval, paired_difference_interval
 from ..verdicts import CONDITIONAL, DOES_NOT_HOLD, HOLDS, Verdict
 
@@ -101,21 +101,12 @@ def _judge(groups: dict[str, list[dict]]) -> Evidence:
 def _draw(figure: Any, groups: dict[str, list[dict]]) -> None:
     ax = figure.add_subplot(1, 1, 1)
     labels = [_name(rate) for rate in RATES]
-    interval_points(
+    interval_pair(
         ax,
+        groups,
         labels,
-        [mean_of(groups[k], "train_accuracy") for k in labels],
+        (("train_accuracy", "train"), ("test_accuracy", "test")),
         "accuracy",
-        -0.1,
-        label="train",
-    )
-    interval_points(
-        ax,
-        labels,
-        [mean_of(groups[k], "test_accuracy") for k in labels],
-        "accuracy",
-        0.1,
-        label="test",
     )
     ax.axhline(CHANCE, color="grey", linestyle="--", label="chance")
     ax.set_title(f"spiral, 2 x {UNITS} ReLU, dropout after each hidden layer")
