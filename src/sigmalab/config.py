@@ -177,6 +177,11 @@ class DataConfig(_Table):
         return self.dataset if self.dataset in available() else str(self.csv_path)
 
     @property
+    def base_dir(self) -> Path | None:
+        """The run file's folder, if known: relative CSV paths resolve against it."""
+        return self._base_dir
+
+    @property
     def csv_path(self) -> Path | None:
         """The resolved CSV path, or None for a built-in dataset."""
         return None if self.dataset in available() else _resolve(self.dataset, self._base_dir)
@@ -356,7 +361,7 @@ class RunConfig(_Table):
     @property
     def base_dir(self) -> Path | None:
         """The folder relative paths resolve against (the run file's), if known."""
-        return self.data._base_dir
+        return self.data.base_dir
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, TOML-writable dict of every setting (paths as given, defaults spelled out)."""

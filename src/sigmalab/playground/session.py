@@ -139,7 +139,7 @@ class _Watcher(Callback):
 
     def on_epoch_end(self, model, epoch, logs):
         """Hand the epoch to the session (which may raise _RestartSignal or _ClosedSignal)."""
-        self.session._after_epoch(epoch + 1)
+        self.session.after_epoch(epoch + 1)
 
 
 class Session:
@@ -255,7 +255,7 @@ class Session:
             return "stopped: training diverged (see the doctor)"
         return f"stopped at the limit of {MAX_EPOCHS:,} epochs"
 
-    def _after_epoch(self, epoch: int) -> None:
+    def after_epoch(self, epoch: int) -> None:
         """After each epoch inside fit: commands, a frame when due, pacing, pausing.
 
         A step asked for before this epoch began was this epoch: show it and pause. One
