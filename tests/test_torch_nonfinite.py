@@ -101,3 +101,14 @@ def test_a_healthy_loop_has_no_nonfinite_record():
     doctor = _sgd_run(nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1)))
     assert "activation_domain" not in _kinds(doctor)
     assert not any("first_nonfinite" in record for record in doctor.records)
+
+
+def test_a_formula_exported_by_to_torch_is_named_by_its_formula():
+    import sigmalab as sl
+
+    model = sl.Sequential([sl.Dense(8, activation="log(x)"), sl.Dense(1)], seed=0)
+    model.build(2)
+    doctor = _sgd_run(nn.Sequential(*model.to_torch().layers))
+    finding = _finding(doctor, "activation_domain")
+    assert finding.evidence["activation"] == "log(x)"
+    assert "(`log(x)`) produces NaN outside its domain" in finding.remedies[0]["pytorch"]

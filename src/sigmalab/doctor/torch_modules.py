@@ -50,6 +50,15 @@ def activation_name(module: object) -> str:
     return ACTIVATIONS.get(name) or OUTPUT_ACTIVATIONS[name]
 
 
+def module_label(module: object) -> str:
+    """How a finding names a module that computed an activation: sigmalab's name for a
+    known activation, the formula of one exported by ``to_torch()``, else its class."""
+    if module_kind(module) == "activation":
+        return activation_name(module)
+    formula = getattr(module, "formula", None)
+    return formula if isinstance(formula, str) and formula else type(module).__name__
+
+
 def activation_family(name: str | None) -> str:
     """The activation's family (activations.RELU, SATURATING, ...); OTHER when unknown."""
     if name is None or name in OUTPUT_ACTIVATIONS.values():

@@ -27,6 +27,7 @@ from .torch_modules import (
     activation_family,
     activation_name,
     module_kind,
+    module_label,
 )
 
 # Per Linear layer a probe reads five numbers (see TorchProbe._layer_values).
@@ -326,8 +327,7 @@ class _FirstNonFinite:
         elif self._last is not None and not own_parameters:
             fresh = inputs and inputs[0] is not output and inputs[0].shape == output.shape
             bad = inputs[0][~torch.isfinite(output)] if fresh else None
-            named = module_kind(module) == "activation"
-            activation = activation_name(module) if named else type(module).__name__
+            activation = module_label(module)
             self.found = self._record(path, self._last, output, "activation", activation, bad)
 
     def _record(

@@ -74,11 +74,15 @@ class Sin(nn.Module):
 
 
 class Expression(nn.Module):
-    """The steps of a Program on tensors; its constants are a buffer in ``dtype``."""
+    """The steps of a Program on tensors; its constants are a buffer in ``dtype``.
 
-    def __init__(self, program: Program, dtype: torch.dtype) -> None:
+    ``formula`` is the text it was built from (``log(x)``), so a report can name it.
+    """
+
+    def __init__(self, program: Program, dtype: torch.dtype, formula: str = "") -> None:
         super().__init__()
         self.program = program
+        self.formula = formula
         values = [step.value for step in program.steps]
         self.register_buffer("constants", torch.tensor(values, dtype=dtype))
 
@@ -173,7 +177,7 @@ def _activation(layer: Dense, dtype: torch.dtype) -> nn.Module:
     plan = activation_plan(layer.activation)
     if isinstance(plan, str):
         return _BUILTINS[plan]()
-    return Expression(plan, dtype)
+    return Expression(plan, dtype, formula=layer.activation.spec or "")
 
 
 def _batchnorm(layer: BatchNorm, dtype: torch.dtype) -> nn.BatchNorm1d:
