@@ -119,7 +119,14 @@ class ComparePanel extends PanelView {
     this.socket.addEventListener("close", () => { if (!this.closed) this.showNote("the server closed this panel", true); });
   }
 
-  send(message) { if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message)); }
+  // A change made while the panel's socket still connects is sent once it opens, in order.
+  send(message) {
+    const text = JSON.stringify(message);
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
+    else if (this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.addEventListener("open", () => this.socket.send(text), { once: true });
+    }
+  }
 
   close() { this.closed = true; this.socket.close(); this.element.remove(); }
 
