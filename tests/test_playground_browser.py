@@ -121,6 +121,18 @@ def test_dataset_activation_and_layers_change_the_network(page):
     sync_api.expect(page.locator(".node.unit")).to_have_count(4)
 
 
+def test_two_clicks_before_the_servers_reply_both_count(page):
+    """Both clicks run in one script, so no reply can come between them: the second must
+    build on the first, not on the last settings the server confirmed."""
+    open_page(page)
+    page.evaluate(
+        "() => { const add = document.querySelector('[data-testid=add-layer]');"
+        " add.click(); add.click(); }"
+    )
+    page.wait_for_url("**layers=4,2,2,2&**")
+    sync_api.expect(page.locator(".net-column")).to_have_count(1 + 4 + 1)
+
+
 def test_a_good_csv_trains_and_a_broken_one_says_where(page, tmp_path):
     open_page(page)
     good, broken = tmp_path / "grid.csv", tmp_path / "broken.csv"

@@ -21,7 +21,7 @@ const SPEEDS = [[0, "full speed"], [1, "1 epoch / frame"], [2, "2 / frame"], [5,
 const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5];
 const MAX_LAYERS = 6, MAX_UNITS = 8, MAX_UPLOAD = 1000000;
 
-const state = { settings: null, setup: null, run: 0, frame: null, fresh: false, findings: [], preview: null, playing: false };
+const state = { settings: null, accepted: null, setup: null, run: 0, frame: null, fresh: false, findings: [], preview: null, playing: false };
 // Measured by the benchmark and the tests: frames received and drawn, bytes received.
 const stats = (window.playgroundStats = { frames: 0, drawn: 0, bytes: 0, epoch: 0, drawMs: 0, decodeMs: 0 });
 
@@ -29,7 +29,13 @@ const stats = (window.playgroundStats = { frames: 0, drawn: 0, bytes: 0, epoch: 
 const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${location.search}`);
 socket.binaryType = "arraybuffer";
 const send = (message) => { if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message)); };
-const change = (settings) => send({ type: "settings", settings });
+// A change also updates the page's copy at once, so a second click before the server's
+// reply builds on the first (two quick "remove layer" clicks remove two layers); the
+// server's reply, or its error, puts back what it accepted.
+const change = (settings) => {
+  state.settings = { ...state.settings, ...settings };
+  send({ type: "settings", settings });
+};
 socket.addEventListener("message", (event) => {
   if (typeof event.data === "string") return onMessage(JSON.parse(event.data), null);
   stats.bytes += event.data.byteLength;
@@ -64,7 +70,9 @@ function onMessage(message, arrays) {
       document.body.classList.toggle("playing", message.playing);
       if (message.finished) showMessage(message.finished, "info");
       return;
-    case "error": return showMessage(message.message, "error");
+    case "error":
+      state.settings = state.accepted;
+      return showMessage(message.message, "error");
     case "file": return download(message, arrays);
     case "repair": return repair.onMessage(message);
     case "curve": return drawCurve($("curve"), message);
@@ -116,7 +124,7 @@ function ensureOption(select, value) {
 }
 
 function applySettings(message) {
-  const s = (state.settings = message.settings);
+  const s = (state.settings = state.accepted = message.settings);
   history.replaceState(null, "", `?${message.query}`);
   ensureOption($("lr"), s.lr);
   const acts = new Set(s.activation);
