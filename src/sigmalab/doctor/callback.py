@@ -10,7 +10,7 @@ import numpy as np
 from ..callbacks import Callback
 from ..errors import SigmalabError
 from ..validation import check_int, check_number
-from .findings import Finding
+from .findings import Finding, watch_summary
 from .probes import Probe, run_context
 from .records import ProbeRecord
 from .rules import blowup_limit, diagnose_records, without_symptoms
@@ -240,10 +240,6 @@ class Doctor(Callback):
     # ---- output ------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """JSON-safe summary: findings, number of probes, the interval, the measured overhead."""
-        overhead = self.probe_seconds / self.train_seconds if self.train_seconds else 0.0
-        return {
-            "findings": [finding.to_dict() for finding in self.findings],
-            "probes": self.probes,
-            "probe_every": self.probe_every,
-            "overhead": overhead,
-        }
+        return watch_summary(
+            self.findings, self.probes, self.probe_every, self.probe_seconds, self.train_seconds
+        )

@@ -179,3 +179,20 @@ def severity_rank(finding: Finding) -> tuple[int, int]:
 def worst(findings: Iterable[Finding]) -> Finding | None:
     """The most severe finding (error > warning > info), ties broken by KINDS order."""
     return min(findings, key=severity_rank, default=None)
+
+
+def watch_summary(
+    findings: Iterable[Finding],
+    probes: int,
+    probe_every: int,
+    probe_seconds: float,
+    train_seconds: float,
+) -> dict:
+    """A watching doctor's JSON-safe summary (sigmalab's callback and the PyTorch watch
+    alike): its findings, number of probes, the interval and the measured overhead."""
+    return {
+        "findings": [finding.to_dict() for finding in findings],
+        "probes": probes,
+        "probe_every": probe_every,
+        "overhead": probe_seconds / train_seconds if train_seconds else 0.0,
+    }

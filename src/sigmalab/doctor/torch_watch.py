@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import SigmalabError
 from ..validation import check_int, check_number
 from .callback import MIN_PROBES, default_probe_interval
-from .findings import Finding
+from .findings import Finding, watch_summary
 from .records import EpochLog, ProbeRecord
 from .report import render
 from .rules import blowup_limit, diagnose_records, divergence, without_symptoms
@@ -253,13 +253,9 @@ class TorchDoctor:
 
     def to_dict(self) -> dict:
         """JSON-safe summary: findings, number of probes, the interval, the measured overhead."""
-        overhead = self.probe_seconds / self.train_seconds if self.train_seconds else 0.0
-        return {
-            "findings": [finding.to_dict() for finding in self.findings],
-            "probes": self.probes,
-            "probe_every": self.probe_every,
-            "overhead": overhead,
-        }
+        return watch_summary(
+            self.findings, self.probes, self.probe_every, self.probe_seconds, self.train_seconds
+        )
 
     # ---- schedule and probes -----------------------------------------------------------
     def _begin(self, loss) -> None:
