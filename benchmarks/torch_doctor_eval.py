@@ -17,6 +17,7 @@ training time).
     python benchmarks/torch_doctor_eval.py --quick      # one run file per kind
     python benchmarks/torch_doctor_eval.py --threads 2  # torch.set_num_threads(2) (default 1)
     python benchmarks/torch_doctor_eval.py --unknown-length  # the watch not told steps=
+    python benchmarks/torch_doctor_eval.py --device cuda    # the twins train on the GPU
 """
 
 from __future__ import annotations
@@ -136,12 +137,15 @@ def _metrics(model: nn.Module, loss_fn, X, y, loss: str) -> dict[str, float]:
     return metrics
 
 
-def train_torch(config: RunConfig, tell_length: bool = True) -> sl.doctor.TorchDoctor:
+def train_torch(
+    config: RunConfig, tell_length: bool = True, device: str = "cpu"
+) -> sl.doctor.TorchDoctor:
     """Train the run file's PyTorch twin with a watch attached; the watch after it closed.
 
     The loop does what sigmalab's fit does around its doctor: the epoch's loss and accuracy
     are the training batches' (weighted by their rows), training stops at a non-finite
-    batch loss, and after an epoch in which the doctor found divergence.
+    batch loss, and after an epoch in which the doctor found divergence. On ``device``
+    the network and the data live there; the shuffling order comes from the CPU generator.
     """
     dataset, preprocessing = load_data(config)
     check_loss_fits(config, dataset)
@@ -150,15 +154,15 @@ def train_torch(config: RunConfig, tell_length: bool = True) -> sl.doctor.TorchD
     X = model_sl.preprocess(dataset.X_train).astype(np.float32)
     model_sl.build(X.shape[1])
     torch.manual_seed(config.model.seed)
-    model = torch_twin(model_sl)
+    model = torch_twin(model_sl).to(device)
     loss_name = config.train.loss
     loss_fn = LOSSES[loss_name]()
     settings = config.train.optimizer.model_dump()
     optimizer = torch_optimizer(settings, model.parameters())
     X_val, y_val = watched_split(dataset)
-    X_val = torch.from_numpy(model_sl.preprocess(X_val).astype(np.float32))
-    y_val = _targets(y_val, loss_name)
-    X, y = torch.from_numpy(X), _targets(dataset.y_train, loss_name)
+    X_val = torch.from_numpy(model_sl.preprocess(X_val).astype(np.float32)).to(device)
+    y_val = _targets(y_val, loss_name).to(device)
+    X, y = torch.from_numpy(X).to(device), _targets(dataset.y_train, loss_name).to(device)
     batch, generator = config.train.batch_size, torch.Generator().manual_seed(config.model.seed)
     steps = config.train.epochs * math.ceil(len(X) / batch) if tell_length else None
     with sl.doctor.watch(model, optimizer, loss_fn=loss_fn, steps=steps) as doctor:
@@ -245,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch.set_num_threads (1: fastest for tiny nets)"
     )
+    parser.add_argument("--device", default="cpu", help="where the twins train (cpu, cuda)")
     parser.add_argument(
         "--unknown-length",
         action="store_true",
@@ -257,13 +262,17 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = watched_by_a_doctor_alone(load_catalogue())
     if args.quick:
         scenarios = quick_subset(scenarios)
-    print(f"{machine_line()}; torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
+    where = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
+    print(
+        f"{machine_line()}; torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
+        f"twins on {args.device} ({where})"
+    )
     started = time.perf_counter()
     doctors: dict[str, dict[Scenario, object]] = {"sigmalab": {}, "pytorch": {}}
     for scenario in scenarios:
         config = load_run(scenario.path)
         doctors["sigmalab"][scenario] = sigmalab_doctor(config)
-        doctors["pytorch"][scenario] = train_torch(config, not args.unknown_length)
+        doctors["pytorch"][scenario] = train_torch(config, not args.unknown_length, args.device)
     print(f"trained {len(scenarios)} run files twice in {time.perf_counter() - started:.1f} s")
     found = {
         name: {s: frozenset(f.kind for f in d.findings) for s, d in runs.items()}

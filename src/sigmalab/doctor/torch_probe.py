@@ -153,7 +153,7 @@ class TorchProbe:
         grads = dict(
             zip(map(id, wanted), torch.autograd.grad(loss, wanted, allow_unused=True), strict=True)
         )
-        nan = torch.tensor(math.nan)
+        nan = torch.tensor(math.nan, device=loss.device)
         values = [loss.detach()]
         with torch.no_grad():
             for capture, layer in zip(captures, self.dense, strict=True):

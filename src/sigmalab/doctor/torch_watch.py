@@ -195,13 +195,16 @@ class TorchDoctor:
             self._begin(loss)
             self._setup_seconds = time.perf_counter() - setup
             start += self._setup_seconds
-        if not self._on_host:
-            self._losses.append(loss.detach())
+        if self._on_host:
+            self._losses.append(loss.item() if isinstance(loss, self._torch.Tensor) else loss)
         else:
-            value = loss.item() if isinstance(loss, self._torch.Tensor) else loss
-            self._losses.append(value)
-            if self._nonfinite is None and not math.isfinite(value):
-                # Before optimizer.step(): the weights are still those that made the NaN.
+            self._losses.append(loss.detach())
+        # An accelerator's losses are read in one transfer per flush, except the first: a
+        # NaN from the very first forward pass (log or sqrt of negative inputs) is located
+        # there too, before optimizer.step(), while the weights are those that made it.
+        if self._nonfinite is None and (self._on_host or self.steps == 1):
+            value = self._losses[-1] if self._on_host else loss.item()
+            if not math.isfinite(value):
                 self._locate_nonfinite(self.steps)
         if self.steps == self._next_probe:
             weights = self._probe.weights() if self._probe is not None else {}
