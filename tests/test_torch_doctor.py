@@ -255,6 +255,31 @@ def test_bad_arguments_get_a_clear_error():
         doctor.epoch_end()
 
 
+@needs_torch
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", r"step: loss must be a number or a tensor of one element \(received str 'abc'\)"),
+        (None, r"step: loss must be a number .*\(received NoneType None\)"),
+        (True, r"step: loss must be a number .*\(received bool True\)"),
+        ("vector", r"step: loss must be one number, .*\(received a tensor of shape \(3,\)\)"),
+    ],
+)
+def test_a_step_with_something_other_than_the_loss_gets_a_clear_error(value, message):
+    model = _mlp(2, 4, 1)
+    X, y = _circle(8)
+    with sl.doctor.watch(model, torch.optim.SGD(model.parameters(), 0.1)) as doctor:
+        loss = nn.BCEWithLogitsLoss()(model(X), y)
+        loss.backward()
+        with pytest.raises(sl.SigmalabError, match=message):
+            doctor.step(torch.ones(3) if value == "vector" else value)
+        doctor.step(loss)  # the watch goes on after a refused value
+        with pytest.raises(sl.SigmalabError, match=r"epoch_end: val_loss must be a number"):
+            doctor.epoch_end(val_loss="x")
+        doctor.epoch_end(val_loss=torch.tensor(0.5))
+    assert doctor.steps == 1 and doctor.epochs[0]["val_loss"] == 0.5
+
+
 def test_a_missing_torch_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     with pytest.raises(sl.SigmalabError, match=r"pip install 'sigmalab\[torch\]'"):

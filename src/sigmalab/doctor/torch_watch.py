@@ -21,6 +21,7 @@ out its own. torch is imported only when a watch starts, so ``import sigmalab`` 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from functools import partial
 
@@ -187,6 +188,7 @@ class TorchDoctor:
     def step(self, loss) -> None:
         """Record a step: call after ``loss.backward()``, before ``optimizer.step()``."""
         start = time.perf_counter()
+        self._check_one_number("step", "loss", loss)
         if self._due is not None or (self._batch.complete and (self._queued or self._fill_handles)):
             self._catch_up()
         self.steps += 1
@@ -220,6 +222,10 @@ class TorchDoctor:
     ) -> None:
         """Close an epoch; ``loss`` defaults to the mean of its step losses."""
         start = time.perf_counter()
+        metrics = ("loss", loss), ("accuracy", accuracy), ("val_loss", val_loss)
+        for name, value in (*metrics, ("val_accuracy", val_accuracy)):
+            if value is not None:
+                self._check_one_number("epoch_end", name, value)
         self._catch_up(batch_complete=True)  # the first epoch has shown every sample
         if loss is None and not self._epoch_losses:
             raise SigmalabError(
@@ -378,6 +384,22 @@ class TorchDoctor:
         step, found = self._nonfinite
         if step == record["step"] and found is not None:
             record["first_nonfinite"] = found
+
+    def _check_one_number(self, method: str, name: str, value) -> None:
+        """A loss or metric is one number: a float (NaN and inf included: they are evidence)
+        or a tensor of one element; anything else would fail deep inside the bookkeeping."""
+        if isinstance(value, self._torch.Tensor):
+            if value.numel() == 1 and not value.is_complex():
+                return
+            raise SigmalabError(
+                f"{method}: {name} must be one number, such as the loss tensor of the batch "
+                f"(received a tensor of shape {tuple(value.shape)})"
+            )
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise SigmalabError(
+                f"{method}: {name} must be a number or a tensor of one element "
+                f"(received {type(value).__name__} {value!r})"
+            )
 
     @staticmethod
     def _remove(handles: list) -> None:
