@@ -129,6 +129,30 @@ def test_predict_names_the_bad_cell(trained, tmp_path):
     assert_user_error(process, "bad.csv", "line 3", "'x2'", "'oops'")
 
 
+def test_an_output_that_is_an_input_is_refused_before_any_work(trained, tmp_path):
+    """predict --out on its CSV or model, doctor --html on its run file or on --out: each
+    would replace a file the command reads or writes; the files stay as they were."""
+    run, out = trained
+    table = tmp_path / "points.csv"
+    table.write_text("x1,x2\n0.5,1.0\n")
+    model = out / "model.safetensors"
+    model_bytes = model.read_bytes()
+    process = sigmalab("predict", model, table, "--out", table)
+    assert_user_error(process, f"--out {table} is the CSV file", "another file")
+    process = sigmalab("predict", model, table, "--out", model)
+    assert_user_error(process, "is the model file")
+    assert table.read_text() == "x1,x2\n0.5,1.0\n" and model.read_bytes() == model_bytes
+    run_text = run.read_text()
+    process = sigmalab("doctor", run, "--repair", "--html", run)
+    assert_user_error(process, f"--html {run} is the run file")
+    process = sigmalab("doctor", run, "--repair", "--out", run)
+    assert_user_error(process, f"--out {run} is the run file")
+    page = tmp_path / "same.html"
+    process = sigmalab("doctor", run, "--repair", "--out", page, "--html", page)
+    assert_user_error(process, f"--html {page} is the --out file")
+    assert run.read_text() == run_text and not page.exists()
+
+
 def test_predict_names_missing_columns(trained, tmp_path):
     _, out = trained
     table = tmp_path / "narrow.csv"

@@ -71,3 +71,12 @@ def test_out_is_a_folder(model_file, tmp_path):
     process = sigmalab("export", model_file[1], "--format", "onnx", "--out", tmp_path)
     assert_user_error(process, "cannot write", "folder")
     assert tmp_path.is_dir()
+
+
+def test_out_is_the_model_file_itself(model_file, tmp_path):
+    """The export would replace the model it reads: refused, the model file left as it was."""
+    copy = tmp_path / "model.safetensors"
+    copy.write_bytes(model_file[1].read_bytes())
+    process = sigmalab("export", copy, "--format", "onnx", "--out", tmp_path / "." / copy.name)
+    assert_user_error(process, "is the model file", "another file")
+    assert copy.read_bytes() == model_file[1].read_bytes()

@@ -209,11 +209,14 @@ def doctor_command(
     """
     import json
 
+    from .files import refuse_replacing_inputs
+
     check_int("--budget", budget, low=1)
     if html is not None and not repair:
         raise SigmalabError(
             f"--html: the HTML page is the repair report, add --repair (received --html {html})"
         )
+    refuse_replacing_inputs({"--out": out, "--html": html}, {"run": run_file})
     from .doctor.diagnose import diagnose
     from .doctor.repair import repair as repair_run
 
@@ -287,9 +290,10 @@ def predict(
     ] = None,
 ) -> None:
     """Predict each row of a CSV: class probabilities and the class name, or the value."""
-    from .files import atomic_write_bytes
+    from .files import atomic_write_bytes, refuse_replacing_inputs
     from .runner import csv_text, predict_csv
 
+    refuse_replacing_inputs({"--out": out}, {"model": model, "CSV": csv_file})
     text = csv_text(*predict_csv(model, csv_file))
     if out is None:
         typer.echo(text, nl=False)
@@ -330,9 +334,11 @@ def export(
 ) -> None:
     """Write a model as a PyTorch program or an ONNX graph that computes its predictions."""
     from .export import check_format, export_model
+    from .files import refuse_replacing_inputs
     from .io import load_model
 
     format = check_format(format, "--format")  # before the model loads
+    refuse_replacing_inputs({"--out": out}, {"model": model})
     export_model(load_model(model), format, out)
     typer.echo(f"wrote {out}")
 

@@ -47,6 +47,26 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+def refuse_replacing_inputs(outputs: dict[str, Path | None], inputs: dict[str, Path]) -> None:
+    """Refuse an output path that is one of the command's inputs, or another output, before
+    any work: writing it would replace the file the command reads (or has just written)."""
+    named = [(label, path) for label, path in outputs.items() if path is not None]
+    for position, (label, path) in enumerate(named):
+        for other, source in [*inputs.items(), *named[:position]]:
+            if _same_file(path, source):
+                raise SigmalabError(
+                    f"{label} {path} is the {other} file, which writing {label} would "
+                    "replace: write it to another file"
+                )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through links and hard links where both exist)."""
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
 def replaceable_mode(target: Path) -> int:
     """The permission bits a new file at ``target`` gets: the old file's, or 0666 less the
     umask; raises unless ``target`` is a regular file or absent."""
