@@ -314,6 +314,33 @@ def test_probes_measure_the_training_samples_in_inference_mode_after_the_step():
 
 
 @needs_torch
+def test_a_model_trained_in_eval_mode_is_probed_on_its_training_batches_only():
+    """A training pass is one the loop steps after, whatever the model's mode: a module
+    trained in eval mode (as to_torch() returns it) is probed, and a validation loss taken
+    with gradients on, never followed by a step, stays out of the probe batch."""
+    torch.manual_seed(0)
+    model = _mlp(2, 16, 1).eval()
+    X, y = _circle(64)
+    X_val, y_val = _circle(64, seed=1)
+    loss_fn = nn.BCEWithLogitsLoss()
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    with sl.doctor.watch(model, optimizer, loss_fn=loss_fn, steps=16, probe_every=5) as doctor:
+        for _ in range(4):
+            for start in range(0, len(X), 16):
+                optimizer.zero_grad()
+                loss = loss_fn(model(X[start : start + 16]), y[start : start + 16])
+                loss.backward()
+                doctor.step(loss)
+                optimizer.step()
+            doctor.epoch_end(val_loss=loss_fn(model(X_val), y_val).item())
+    probes = [record for record in doctor.records if record["layers"]]
+    assert [record["step"] for record in probes] == [1, 6, 11, 16]
+    with torch.no_grad():
+        expected = float(loss_fn(model(X), y))
+    assert probes[-1]["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+@needs_torch
 def test_dropout_of_one_is_not_read_as_vanishing_gradients():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Dropout(1.0), nn.Linear(16, 1))

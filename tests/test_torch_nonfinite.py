@@ -112,3 +112,24 @@ def test_a_formula_exported_by_to_torch_is_named_by_its_formula():
     finding = _finding(doctor, "activation_domain")
     assert finding.evidence["activation"] == "log(x)"
     assert "(`log(x)`) produces NaN outside its domain" in finding.remedies[0]["pytorch"]
+
+
+def test_a_whole_to_torch_module_trained_as_exported_gets_its_nan_located():
+    """to_torch() returns its module in eval mode; a loop that trains it as it is (never
+    calling .train()) still feeds the watch its training batches, so the NaN of the
+    formula is located inside the module tree, preprocessing included."""
+    import sigmalab as sl
+
+    X, _ = _circle()
+    model = sl.Sequential([sl.Dense(8, activation="log(x)"), sl.Dense(1)], seed=0)
+    model.preprocessing = sl.Preprocessing.adapt(X.double().numpy(), ["x1", "x2"])
+    model.build(2)
+    net = model.to_torch()
+    assert not net.training
+    doctor = _sgd_run(net)
+    assert "divergence" not in _kinds(doctor)
+    finding = _finding(doctor, "activation_domain")
+    assert finding.layer["name"] == "model.layers.0"
+    assert finding.evidence["module"] == "model.layers.1"
+    assert finding.evidence["activation"] == "log(x)"
+    assert finding.evidence["step"] == 1

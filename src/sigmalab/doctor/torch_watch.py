@@ -128,7 +128,10 @@ class TorchDoctor:
         self._tracing = True  # until the first step: the forward passes show the tree
         self._first_X: np.ndarray | None = None
         self._batch_rows = 0
-        self._training_input = self._training_output = None
+        # The last forward pass taken with gradients, and the rows of its loss (input,
+        # target, output shape per row), until ``step`` says that they were a training step's.
+        self._pass_input = self._pass_output = None
+        self._step_rows: tuple | None = None
         # id of an activation's output during the first pass -> (output, path, name)
         self._output_activation: dict[int, tuple] = {}
         # The losses of the steps since the last flush: floats when the loss lives on the
@@ -189,6 +192,7 @@ class TorchDoctor:
         """Record a step: call after ``loss.backward()``, before ``optimizer.step()``."""
         start = time.perf_counter()
         self._check_one_number("step", "loss", loss)
+        self._keep_step_rows()
         if self._due is not None or (self._batch.complete and (self._queued or self._fill_handles)):
             self._catch_up()
         self.steps += 1
@@ -408,33 +412,30 @@ class TorchDoctor:
         handles.clear()
 
     # ---- hooks -------------------------------------------------------------------------
-    def _training_pass(self) -> bool:
-        """Whether a forward pass is a training step's (not an evaluation under no_grad)."""
-        return self._torch.is_grad_enabled() and self.model.training
-
     def _on_model_input(self, module, args) -> None:
         self._flow.clear()
-        self._training_input = None
+        self._pass_input = None
         if not args or not isinstance(args[0], self._torch.Tensor):
             return
         X = args[0]
         if self._tracing and self._first_X is None and X.dim() == 2:
             self._first_X = X.detach().cpu().double().numpy()
-        if self._training_pass():
-            self._training_input = X
-            if not self._batch_rows:
-                self._batch_rows = X.shape[0]
+        if self._torch.is_grad_enabled():  # under no_grad no step can follow
+            self._pass_input = X
 
     def _on_model_output(self, module, args, output) -> None:
-        self._training_output = output if self._training_input is not None else None
+        self._pass_output = output if self._pass_input is not None else None
         if self._tracing and isinstance(output, self._torch.Tensor):
             activation = self._output_activation.get(id(output))
             self.tree.output_activation = None if activation is None else activation[1:]
 
     def _on_loss(self, module, args, output) -> None:
-        """Keep the rows of a training batch (its input and target) for the probe batch."""
+        """Note the rows (input and target) of a loss taken with gradients: the probe batch
+        keeps them if ``step`` comes next. Whether the model is in training mode says
+        nothing (to_torch() returns its module in eval mode, and a loop may train it so);
+        that the loop steps after the loss is what makes the pass a training one."""
         start = time.perf_counter()
-        output, torch = self._training_output, self._torch
+        output, torch = self._pass_output, self._torch
         if len(args) >= 2 and output is not None and isinstance(args[1], torch.Tensor):
             # The loop may reshape the output for its loss (``model(X).squeeze(1)``): a tensor
             # with the output's rows and elements is taken for it, the probe reshapes alike.
@@ -444,9 +445,19 @@ class TorchDoctor:
                 and given.shape[:1] == output.shape[:1]
                 and given.numel() == output.numel()
             ):
-                self._batch.add(self._training_input, args[1], tuple(given.shape[1:]))
-        self._training_input = self._training_output = None
+                self._step_rows = (self._pass_input, args[1], tuple(given.shape[1:]))
+        self._pass_input = self._pass_output = None
         self.probe_seconds += time.perf_counter() - start
+
+    def _keep_step_rows(self) -> None:
+        """The loss this step follows was a training batch's: its rows feed the probe batch."""
+        if self._step_rows is None:
+            return
+        X, y, output_shape = self._step_rows
+        self._step_rows = None
+        if not self._batch_rows:
+            self._batch_rows = X.shape[0]
+        self._batch.add(X, y, output_shape)
 
     def _on_module(self, path: str, kind: str, module, args, output) -> None:
         """The first forward pass: learn the layers and how tensors flow between them."""
