@@ -7,11 +7,11 @@ preprocessing (sigmalab.runner.load_data), the same update rule and learning rat
 size and epochs, trained with ``sl.doctor.watch`` attached (told the loop's length, as
 fit tells sigmalab's doctor). The loop does what fit does around its doctor: epoch loss
 and accuracy from the training batches, a stop at a non-finite batch loss and after an
-epoch in which the doctor found divergence. Shuffling and dropout masks come from torch's
-generator, so the runs are twins, not copies. Prints recall, precision and the median
-probe cost per kind for both frameworks (benchmarks/doctor_eval.py's tables), the false
-alarms on healthy runs and the probe cost (each doctor's own count of its time against
-training time).
+epoch whose loss is non-finite (``doctor.diverged``); a finite blow-up trains on.
+Shuffling and dropout masks come from torch's generator, so the runs are twins, not
+copies. Prints recall, precision and the median probe cost per kind for both frameworks
+(benchmarks/doctor_eval.py's tables), the false alarms on healthy runs and the probe cost
+(each doctor's own count of its time against training time).
 
     python benchmarks/torch_doctor_eval.py              # the whole catalogue, 1-3 minutes
     python benchmarks/torch_doctor_eval.py --quick      # one run file per kind
@@ -144,8 +144,9 @@ def train_torch(
 
     The loop does what sigmalab's fit does around its doctor: the epoch's loss and accuracy
     are the training batches' (weighted by their rows), training stops at a non-finite
-    batch loss, and after an epoch in which the doctor found divergence. On ``device``
-    the network and the data live there; the shuffling order comes from the CPU generator.
+    batch loss, and after an epoch whose loss is non-finite (``doctor.diverged``). On
+    ``device`` the network and the data live there; the shuffling order comes from the CPU
+    generator.
     """
     dataset, preprocessing = load_data(config)
     check_loss_fits(config, dataset)

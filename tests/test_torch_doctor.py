@@ -374,6 +374,33 @@ def test_diverged_says_when_to_stop_as_sigmalab_stops():
 
 
 @needs_torch
+def test_a_finite_blow_up_is_divergence_but_trains_on_as_sigmalab_does():
+    """Only a NaN/Inf loss says stop: after a finite spike the loop goes on, so what the
+    spike left (dead units) is measured, as sigmalab's doctor keeps training."""
+    torch.manual_seed(0)
+    model = _mlp(2, 16, 1)
+    X, _ = _circle()
+    y = X.sum(1, keepdim=True)
+    optimizer = torch.optim.SGD(model.parameters(), 0.0)  # the weights move only by hand
+    epochs = 0
+    with sl.doctor.watch(model, optimizer, loss_fn=nn.MSELoss()) as doctor:
+        while not doctor.diverged and epochs < 4:
+            if epochs == 1:
+                with torch.no_grad():
+                    model[2].weight *= 1e4  # a spike: every loss from here is 1e8 times larger
+            for start in range(0, len(X), 16):
+                optimizer.zero_grad()
+                loss = nn.MSELoss()(model(X[start : start + 16]), y[start : start + 16])
+                loss.backward()
+                doctor.step(loss)
+                optimizer.step()
+            doctor.epoch_end()
+            epochs += 1
+    assert epochs == 4 and not doctor.diverged
+    assert "divergence" in _kinds(doctor)
+
+
+@needs_torch
 def test_a_loss_on_the_reshaped_output_gets_probes_and_without_a_loss_module_none():
     torch.manual_seed(0)
     X, y = _circle()

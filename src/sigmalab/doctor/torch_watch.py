@@ -33,7 +33,7 @@ from .callback import MIN_PROBES, default_probe_interval
 from .findings import Finding, watch_summary
 from .records import EpochLog, ProbeRecord
 from .report import render
-from .rules import blowup_limit, diagnose_records, divergence, without_symptoms
+from .rules import blowup_limit, diagnose_records, without_symptoms
 from .torch_modules import ModuleTree, TensorFlow, activation_name, module_kind
 from .torch_probe import ProbeBatch, TorchProbe
 from .torch_remedies import in_pytorch_terms
@@ -63,12 +63,14 @@ class TorchDoctor:
     ``doctor.step(loss)`` after ``loss.backward()`` and before ``optimizer.step()``, and
     ``doctor.epoch_end(...)`` after each epoch (the curve rules, slow convergence and
     overfitting, read the epoch logs; ``doctor.diverged`` then says whether to stop, as
-    sigmalab's doctor stops a diverged run). ``loss_fn`` (the loss module the loop calls)
-    shows the watch the targets its probes need; without it only the static checks and the
-    loss-based rules run. When the block ends: ``findings`` (static and dynamic, most severe
-    first, each remedy with a ``pytorch`` line), ``records`` and ``epochs`` (what the rules
-    read), ``probes``, ``probe_seconds`` (the watch's own time) and ``train_seconds`` (the
-    rest of the block). ``report()`` prints the findings.
+    sigmalab's doctor stops a run: once an epoch's loss is NaN/Inf; a loss that blew up but
+    stayed finite trains on, so what the blow-up left, dead ReLU units, is measured too).
+    ``loss_fn`` (the loss module the loop calls) shows the watch the targets its probes
+    need; without it only the static checks and the loss-based rules run. When the block
+    ends: ``findings`` (static and dynamic, most severe first, each remedy with a
+    ``pytorch`` line), ``records`` and ``epochs`` (what the rules read), ``probes``,
+    ``probe_seconds`` (the watch's own time) and ``train_seconds`` (the rest of the block).
+    ``report()`` prints the findings.
     """
 
     def __init__(
@@ -145,7 +147,6 @@ class TorchDoctor:
         self._next_probe = 1
         self._due: tuple[int, dict] | None = None  # (step, weights before it) awaiting a probe
         self._queued: list[tuple] = []  # probes taken before the probe batch was complete
-        self._judged = 0  # records the divergence rule has seen
         # Where the first non-finite loss came from: (step, NonFiniteRecord or None), found
         # once per run, at the step itself when the loss lives on the CPU.
         self._nonfinite: tuple[int, dict | None] | None = None
@@ -249,10 +250,9 @@ class TorchDoctor:
                 log[key] = float(value)
         self.epochs.append(log)
         self._epoch_losses = []
-        # Only new records or a non-finite epoch loss can change the verdict.
-        if len(self.records) > self._judged or not math.isfinite(log["loss"]):
-            self._judged = len(self.records)
-            self.diverged = bool(divergence(self.records, self.epochs, self.context))
+        # As sigmalab's doctor stops: only a NaN/Inf loss ends the run, since nothing more
+        # can be learned from it; a finite blow-up trains on, so the units it killed show.
+        self.diverged = self.diverged or not math.isfinite(log["loss"])
         self.probe_seconds += time.perf_counter() - start
 
     def report(self, html: str | None = None, console=None) -> None:
