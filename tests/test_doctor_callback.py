@@ -340,7 +340,7 @@ def test_a_nan_from_blown_up_weights_is_traced_to_a_weighted_sum(xor):
 
 
 def test_a_finite_blow_up_trains_on_so_the_units_it_killed_are_measured():
-    """SGD at lr 1 with momentum 0.9 throws the loss far up, and the spike kills the ReLUs:
+    """SGD at lr 0.4 with momentum 0.98 throws the loss far up, and the spike kills the ReLUs:
     the run is not stopped at the spike, so both are found, each with its own numbers, and
     the run, at chance accuracy, has learned nothing."""
     diagnosis = diagnose(SCENARIOS / "dead_relu/04-wine-sgd-momentum-spike.toml")

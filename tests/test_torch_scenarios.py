@@ -3,9 +3,9 @@
 benchmarks/torch_doctor_eval.py trains every run file of the catalogue as a PyTorch loop;
 here the runs on which the two doctors once disagreed (a blow-up the watch took for
 vanishing gradients, dropout 1.0 read as vanishing gradients on live batches, an
-oscillation named as a learning rate too high), a healthy run with BatchNorm and dropout
-and a formula activation's NaN are trained on every test run, with the evaluation's own
-loop.
+oscillation named as a learning rate too high, a loss spike's dead units left unmeasured
+by a loop stopped at the spike), a healthy run with BatchNorm and dropout and a formula
+activation's NaN are trained on every test run, with the evaluation's own loop.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ RUNS = [
     "dropout_too_high/01-gauss-dropout-1.toml",
     "oscillation/03-moons-linear-mse-momentum-0.9995.toml",
     "healthy/05-moons-bn-dropout-rmsprop.toml",
+    # A finite loss spike that kills the ReLUs: the loop trains on after it, as sigmalab's
+    # does, so both divergence and dead_relu are found.
+    "dead_relu/04-wine-sgd-momentum-spike.toml",
     # A formula activation, exported by to_torch(): its NaN is the activation's, not the
     # weights' (activation_domain, not divergence).
     "activation_domain/03-reg-plane-second-layer-log.toml",
