@@ -162,6 +162,26 @@ def test_softmax_before_cross_entropy_and_unscaled_inputs_are_found():
 
 
 @needs_torch
+def test_inputs_are_judged_as_the_first_linear_sees_them():
+    """Raw rows standardised inside the model (to_torch()'s preprocessing) are scaled, as
+    sigmalab judges its preprocessed features; the same layers fed the raw rows are not."""
+    X, y = _circle()
+    X = X * 100 + 50
+    model = sl.Sequential([sl.Dense(8, activation="relu"), sl.Dense(1)], seed=0)
+    model.preprocessing = sl.Preprocessing.adapt(X.double().numpy(), ["x1", "x2"])
+    model.build(2)
+    found = {}
+    for name, net in (
+        ("inside", model.to_torch()),
+        ("raw", nn.Sequential(*model.to_torch().layers)),
+    ):
+        optimizer = torch.optim.SGD(net.parameters(), 0.1)
+        found[name] = _kinds(_train(net, optimizer, nn.BCEWithLogitsLoss(), X, y, 1))
+    assert "unscaled_inputs" not in found["inside"]
+    assert "unscaled_inputs" in found["raw"]
+
+
+@needs_torch
 def test_module_trees_are_followed_by_their_tensors_not_their_registration():
     class Net(nn.Module):
         def __init__(self, between):

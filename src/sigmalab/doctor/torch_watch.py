@@ -128,7 +128,7 @@ class TorchDoctor:
         self._trace_handles: list = []
         self._fill_handles: list = []
         self._tracing = True  # until the first step: the forward passes show the tree
-        self._first_X: np.ndarray | None = None
+        self._first_X: np.ndarray | None = None  # the first Linear's first input
         self._batch_rows = 0
         # The last forward pass taken with gradients, and the rows of its loss (input,
         # target, output shape per row), until ``step`` says that they were a training step's.
@@ -417,11 +417,8 @@ class TorchDoctor:
         self._pass_input = None
         if not args or not isinstance(args[0], self._torch.Tensor):
             return
-        X = args[0]
-        if self._tracing and self._first_X is None and X.dim() == 2:
-            self._first_X = X.detach().cpu().double().numpy()
         if self._torch.is_grad_enabled():  # under no_grad no step can follow
-            self._pass_input = X
+            self._pass_input = args[0]
 
     def _on_model_output(self, module, args, output) -> None:
         self._pass_output = output if self._pass_input is not None else None
@@ -467,6 +464,10 @@ class TorchDoctor:
         if not isinstance(x, self._torch.Tensor) or not isinstance(output, self._torch.Tensor):
             return
         if kind == "dense":
+            if self._first_X is None:
+                # The features the first weights see, after any preprocessing the model
+                # does itself (to_torch()'s standardisation), as sigmalab checks its own.
+                self._first_X = x.detach().reshape(-1, x.shape[-1]).cpu().double().numpy()
             self.tree.saw(path, "dense", module)
             source = self._flow.source(x)
             if source is not None:
