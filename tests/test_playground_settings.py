@@ -223,3 +223,16 @@ def doctor_probe_rows(X, doctor):
     """The probe batch the doctor used: evenly spaced rows of the training set."""
     rows = np.linspace(0, len(X) - 1, min(len(X), doctor.probe_size)).astype(np.intp)
     return X[rows]
+
+
+def test_the_per_unit_tests_read_nan_as_neither_active_nor_flat():
+    """NaN is no activity (z > 0 is False) and no flat end: as np.any / np.count_nonzero
+    over the comparisons say it, whatever reduction computes them."""
+    z = np.array([[np.nan, np.nan, -1.0], [np.nan, 2.0, np.nan]])
+    np.testing.assert_array_equal(dead_units(z), ~np.any(z > 0, axis=0))
+    np.testing.assert_array_equal(dead_units(z), [True, False, True])
+    a = np.array([[np.nan, 0.99, 0.5]] * 9 + [[0.01, np.nan, 0.99]])
+    flat = (a <= 0.03) | (a >= 0.97)
+    expected = np.count_nonzero(flat, axis=0) >= 0.9 * len(a)
+    np.testing.assert_array_equal(saturated_units("sigmoid", None, a), expected)
+    np.testing.assert_array_equal(expected, [False, True, False])
