@@ -274,6 +274,58 @@ def test_probes_keep_to_three_percent_of_the_training_work(xor):
     assert doctor.probes * cost <= doctor.overhead_budget * steps + cost  # + the first probe
 
 
+def test_probe_seconds_count_the_weight_snapshots_too(xor, monkeypatch):
+    """The overhead counts what the doctor does while the run trains, not only its probes:
+    the snapshot a step before each probe (for its update ratio) is the doctor's work too."""
+    import time
+
+    snapshots = []
+    remember = Probe.remember_weights
+
+    def slow_snapshot(self, step):
+        time.sleep(0.02)
+        snapshots.append(step)
+        remember(self, step)
+
+    monkeypatch.setattr(Probe, "remember_weights", slow_snapshot)
+    _, doctor = train([sl.Dense(8, "relu"), sl.Dense(1)], "adam", xor, epochs=3)
+    during_training = [step for step in snapshots if step > 0]  # step 0: before the clock
+    assert len(during_training) >= 2
+    assert doctor.probe_seconds >= 0.02 * len(during_training)
+
+
+def test_between_probes_the_doctor_looks_again_only_where_one_may_be_due(xor, monkeypatch):
+    """On a run of 3-step epochs, the default schedule's epoch-end probes the budget does not
+    allow are skipped without a look (before, two steps in three took the slow way); the
+    probes still come at the steps the schedule's rules give."""
+    looks = []
+    schedule = Doctor._schedule
+    monkeypatch.setattr(
+        Doctor, "_schedule", lambda self, step: (looks.append(step), schedule(self, step))
+    )
+    X, y, X_val, y_val = xor
+    epochs, per_epoch = 100, 3
+    _, doctor = train(
+        [sl.Dense(8, "relu"), sl.Dense(1)],
+        "adam",
+        (X[:96], y[:96], X_val, y_val),
+        epochs,
+        doctor=Doctor(),
+    )
+    expected, last = [], 0
+    cost = probe_cost_in_steps(96, 32)
+    for step in range(1, epochs * per_epoch + 1):
+        unprobed_epoch_end = (
+            step % per_epoch == 0 and (last - 1) // per_epoch != (step - 1) // per_epoch
+        )
+        within = (len(expected) + 1) * cost <= doctor.overhead_budget * step
+        if step == 1 or step - last >= doctor.probe_every or (unprobed_epoch_end and within):
+            expected.append(step)
+            last = step
+    assert [r["step"] for r in doctor.records if r["layers"]] == expected
+    assert len(looks) <= 2 * len(expected)  # the probe's step and the snapshot's before it
+
+
 def test_probes_inside_fit_leave_the_blas_threads_to_fit(xor, monkeypatch):
     """fit already picks the BLAS threads for the run; a second limiter per probe cost ~10 %."""
     from sigmalab.doctor import probes
