@@ -471,3 +471,38 @@ def test_dead_units_are_found_in_a_nested_module_tree():
     finding = next(f for f in doctor.findings if f.kind == "dead_relu")
     assert finding.layer["name"] == "model.encoder.fc (relu)"
     assert finding.evidence["dead_fraction"] == 1.0
+
+
+@needs_torch
+def test_a_probe_hooks_no_module_of_the_model(monkeypatch):
+    """A probe watches its own pass through one hook, removed after it, instead of one
+    hook per module registered and removed at every probe (a tenth of a small net's
+    probe)."""
+    torch.manual_seed(0)
+    model = _mlp(2, 8, 8, 1)
+    X, y = _circle(64)
+    loss_fn = nn.BCEWithLogitsLoss()
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    registered = []
+    register = nn.Module.register_forward_hook
+
+    def counted(self, *args, **kwargs):
+        registered.append(type(self).__name__)
+        return register(self, *args, **kwargs)
+
+    with sl.doctor.watch(model, optimizer, loss_fn=loss_fn, probe_every=1) as doctor:
+        for epoch in range(2):
+            if epoch == 1:  # the probe batch is complete: from now on, probes only
+                monkeypatch.setattr(nn.Module, "register_forward_hook", counted)
+                before = doctor.probes
+            for start in range(0, len(X), 16):
+                optimizer.zero_grad()
+                loss = loss_fn(model(X[start : start + 16]), y[start : start + 16])
+                loss.backward()
+                doctor.step(loss)
+                optimizer.step()
+            doctor.epoch_end()
+    assert doctor.probes - before >= 4
+    assert registered == []
+    dense = [record["layers"] for record in doctor.records if record["layers"]][-1]
+    assert [layer["dead_fraction"] is not None for layer in dense] == [True, True, False]

@@ -8,9 +8,16 @@ and takes its gradients with ``torch.autograd.grad``, so the parameters' ``.grad
 training it watches stay untouched, and the records hold the statistics sigmalab's probe
 measures: the rules' thresholds mean the same in both frameworks.
 
-The probe's hooks exist only while its own forward pass runs; once the batch is filled
+The probe's hook exists only while its own forward pass runs; once the batch is filled
 (the loop's first steps), the user's steps run hook-free. The same holds for the one pass
 that finds where the first non-finite loss came from (``locate_nonfinite``).
+
+A probe of a small network costs about as much as a few training steps, most of it per
+tensor operation and per module rather than per number, so the probe keeps those few: one
+global forward hook for its pass instead of one per module, the activations' names and
+families looked up once, ``torch.linalg.vector_norm`` called directly (what
+``Tensor.norm()`` calls after its argument handling), and on the CPU the record's numbers
+read one by one (``item`` costs less there than stacking them into one tensor).
 """
 
 from __future__ import annotations
@@ -98,9 +105,15 @@ class TorchProbe:
             for path, module in model.named_modules()
             if module_kind(module) is not None
         ]
+        # id of a watched module -> (its path, its kind, its activation's name and family)
+        self._watched = {
+            id(module): (path, kind, *_activation(module, kind))
+            for path, module, kind in self._modules
+        }
         self._captures: dict[str, _Capture] = {}
         self._flow = TensorFlow()
         self._in_place = any(getattr(module, "inplace", False) for _, module, _ in self._modules)
+        self._nan = torch.tensor(math.nan)
 
     def weights(self) -> dict[str, object]:
         """A copy of each Linear's weight, for the next probe's update ratio."""
@@ -122,10 +135,7 @@ class TorchProbe:
         torch = self._torch
         self._captures = {layer.path: _Capture() for layer in self.dense}
         modes = [(module, module.training) for module in self.model.modules()]
-        handles = [
-            module.register_forward_hook(partial(self._on_module, path, kind))
-            for path, module, kind in self._modules
-        ]
+        handle = torch.nn.modules.module.register_module_forward_hook(self._on_module)
         try:
             self.model.eval()
             with torch.enable_grad():
@@ -137,8 +147,7 @@ class TorchProbe:
                 loss = self.loss_fn(out, batch.y)
                 record = self._record(loss, step, epoch, previous)
         finally:
-            for handle in handles:
-                handle.remove()
+            handle.remove()
             for module, training in modes:
                 module.training = training
             self._flow.clear()
@@ -153,12 +162,14 @@ class TorchProbe:
         grads = dict(
             zip(map(id, wanted), torch.autograd.grad(loss, wanted, allow_unused=True), strict=True)
         )
-        nan = torch.tensor(math.nan, device=loss.device)
+        on_cpu = loss.device.type == "cpu"
+        nan = self._nan if on_cpu else torch.tensor(math.nan, device=loss.device)
         values = [loss.detach()]
         with torch.no_grad():
             for capture, layer in zip(captures, self.dense, strict=True):
                 values += self._layer_values(capture, grads, previous.get(layer.path), nan)
-        numbers = torch.stack(values).tolist()  # one transfer for every number of the record
+        # On the CPU one item() per number costs less than a stack; elsewhere one transfer.
+        numbers = [value.item() for value in values] if on_cpu else torch.stack(values).tolist()
         loss_value, layers = numbers[0], []
         for position, (capture, layer) in enumerate(zip(captures, self.dense, strict=True)):
             measured = numbers[1 + VALUES * position : 1 + VALUES * (position + 1)]
@@ -171,8 +182,7 @@ class TorchProbe:
             "layers": layers,
         }
 
-    @staticmethod
-    def _layer_values(capture: _Capture, grads: dict, previous, nan) -> list:
+    def _layer_values(self, capture: _Capture, grads: dict, previous, nan) -> list:
         """|dLoss/dz|, |dW|, |W|, |W - W_before| and the count of active or saturated units,
         as 0-d tensors (the fewest tensor operations: each costs about as much as its
         arithmetic on a small network)."""
@@ -180,10 +190,11 @@ class TorchProbe:
         if z is None:
             return [nan] * VALUES
         dz, dw = grads.get(id(z)), grads.get(id(weight))
+        norm = self._torch.linalg.vector_norm  # Tensor.norm() without its argument handling
         return [
-            nan if dz is None else dz.norm(),
-            nan if dw is None else dw.norm(),
-            weight.norm(),
+            nan if dz is None else norm(dz),
+            nan if dw is None else norm(dw),
+            norm(weight),
             nan if previous is None else weight.dist(previous),
             nan if capture.units_counted is None else capture.units_counted,
         ]
@@ -242,8 +253,13 @@ class TorchProbe:
                 module.training = training
         return watcher.found
 
-    # ---- hooks of the probe pass --------------------------------------------------------
-    def _on_module(self, path: str, kind: str, module, args, output):
+    # ---- the hook of the probe pass -----------------------------------------------------
+    def _on_module(self, module, args, output):
+        """A global forward hook: measure the watched modules, pass over any other."""
+        watched = self._watched.get(id(module))
+        if watched is None:
+            return None
+        path, kind, name, family = watched
         torch = self._torch
         if not args or not isinstance(args[0], torch.Tensor):
             return None
@@ -266,18 +282,25 @@ class TorchProbe:
             source = self._flow.source(x)
             self._flow.consume(output)
             if source is not None and source in self._captures:
-                with torch.no_grad():
-                    counted = _count_units(activation_name(module), x, output)
+                counted = _count_units(name, family, x.detach(), output.detach())
                 self._captures[source].units_counted = counted
         else:
             self._flow.pass_through(x, output)
         return None
 
 
-def _count_units(name: str, z, a):
+def _activation(module, kind: str) -> tuple[str | None, str | None]:
+    """An activation module's sigmalab name and family; (None, None) for other kinds."""
+    if kind != "activation":
+        return None, None
+    name = activation_name(module)
+    return name, activation_family(name)
+
+
+def _count_units(name: str, family: str, z, a):
     """Units active on some sample (ReLU) or saturated on most (sigmoid, tanh), counted as
-    probes.py counts them, from the activation's input and output; None for others."""
-    family = activation_family(name)
+    probes.py counts them, from the activation's input and output (detached, so no
+    gradient is recorded); None for others."""
     z, a = z.reshape(-1, z.shape[-1]), a.reshape(-1, a.shape[-1])
     if family == RELU:  # a > 0 exactly where z > 0, even after an in-place ReLU
         return (a > 0).any(0).sum()
