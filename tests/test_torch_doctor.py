@@ -506,3 +506,39 @@ def test_a_probe_hooks_no_module_of_the_model(monkeypatch):
     assert registered == []
     dense = [record["layers"] for record in doctor.records if record["layers"]][-1]
     assert [layer["dead_fraction"] is not None for layer in dense] == [True, True, False]
+
+
+@needs_torch
+def test_a_probe_sets_the_modes_directly_unless_a_module_has_its_own_train(monkeypatch):
+    """eval() and putting the modes back through Module.__setattr__ took a tenth of a small
+    network's probe; the probe sets the flags itself, except where a module of the user's
+    overrides train(), which it still calls. The modes are put back either way."""
+
+    class Frozen(nn.Linear):
+        calls = 0
+
+        def train(self, mode=True):
+            Frozen.calls += 1
+            return super().train(mode)
+
+    X, y = _circle(64)
+    loss_fn = nn.BCEWithLogitsLoss()
+    counted = []
+    set_attribute = nn.Module.__setattr__
+
+    def counting(self, name, value):
+        if name == "training":
+            counted.append(value)
+        set_attribute(self, name, value)
+
+    for first, expected in ((nn.Linear(2, 8), False), (Frozen(2, 8), True)):
+        torch.manual_seed(0)
+        model = nn.Sequential(first, nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 1))
+        optimizer = torch.optim.SGD(model.parameters(), 0.1)
+        counted.clear()
+        monkeypatch.setattr(nn.Module, "__setattr__", counting)
+        doctor = _train(model, optimizer, loss_fn, X, y, 2, probe_every=2)
+        monkeypatch.undo()
+        assert doctor.probes >= 3
+        assert bool(counted) is expected and (Frozen.calls > 0) is expected
+        assert all(module.training for module in model.modules())
