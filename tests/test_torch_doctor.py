@@ -381,16 +381,21 @@ def test_diverged_says_when_to_stop_as_sigmalab_stops():
     epochs = 0
     with doctor:
         while not doctor.diverged and epochs < 50:
-            for start in range(0, len(X), 16):
-                optimizer.zero_grad()
-                loss = nn.MSELoss()(model(X[start : start + 16]), y[start : start + 16])
-                loss.backward()
-                doctor.step(loss)
-                optimizer.step()
-            doctor.epoch_end()
+            _mse_epoch(model, optimizer, doctor, X, y)
             epochs += 1
     assert doctor.diverged and epochs < 5
     assert "divergence" in _kinds(doctor)
+
+
+def _mse_epoch(model, optimizer, doctor, X, y, batch_size=16):
+    """One epoch of unshuffled MSE batches with the watch, as a user's loop runs it."""
+    for start in range(0, len(X), batch_size):
+        optimizer.zero_grad()
+        loss = nn.MSELoss()(model(X[start : start + batch_size]), y[start : start + batch_size])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+    doctor.epoch_end()
 
 
 @needs_torch
@@ -408,13 +413,7 @@ def test_a_finite_blow_up_is_divergence_but_trains_on_as_sigmalab_does():
             if epochs == 1:
                 with torch.no_grad():
                     model[2].weight *= 1e4  # a spike: every loss from here is 1e8 times larger
-            for start in range(0, len(X), 16):
-                optimizer.zero_grad()
-                loss = nn.MSELoss()(model(X[start : start + 16]), y[start : start + 16])
-                loss.backward()
-                doctor.step(loss)
-                optimizer.step()
-            doctor.epoch_end()
+            _mse_epoch(model, optimizer, doctor, X, y)
             epochs += 1
     assert epochs == 4 and not doctor.diverged
     assert "divergence" in _kinds(doctor)
