@@ -286,6 +286,39 @@ def test_compare_trains_setups_side_by_side_with_one_play_button(page):
     sync_api.expect(panels).to_have_count(4)
 
 
+def test_a_compare_panel_keeps_what_is_being_typed_when_a_reply_arrives(page):
+    """A reply to an earlier change (here the activation's) must not wipe a layers field the
+    user is still typing in; pressing Enter then sends what was typed."""
+    replies = []
+
+    def watch(socket):
+        if "/ws/compare" in socket.url:
+            socket.on("framereceived", lambda payload: replies.append(payload))
+
+    page.on("websocket", watch)
+    open_page(page)
+    page.get_by_test_id("compare-add").click()
+    panel = page.get_by_test_id("compare-panel").nth(1)
+    layers = panel.get_by_test_id("compare-layers")
+    sync_api.expect(layers).to_have_value("4,2")
+    layers.fill("8,x")  # typed, not committed: the field keeps the focus
+    before = len(replies)
+    panel.get_by_test_id("compare-activation").evaluate(
+        "(select) => { select.value = 'relu'; select.dispatchEvent(new Event('change')); }"
+    )
+    deadline = time.monotonic() + 20
+    while not any('"settings"' in str(reply) for reply in replies[before:]):
+        assert time.monotonic() < deadline, "no reply to the activation change"
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(200)  # the page's own handler runs after the frame arrives
+    assert layers.input_value() == "8,x"
+    layers.press("Enter")
+    sync_api.expect(page.get_by_test_id("message")).to_contain_text(
+        "layers[1]: must be a whole number (received 'x')"
+    )
+    sync_api.expect(panel.get_by_test_id("compare-activation")).to_have_value("relu")
+
+
 def test_repair_shows_what_it_proved_and_adopts_the_repaired_setup(page):
     open_page(page, "?layers=8,8,8,8,8,8&activation=sigmoid")
     page.get_by_test_id("repair").click()

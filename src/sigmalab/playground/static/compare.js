@@ -150,55 +150,78 @@ class ComparePanel extends PanelView {
     this.note.classList.toggle("error", error);
   }
 
-  // The setup's own controls: layers, activation, BatchNorm, learning rate, optimizer.
+  // The setup's own controls: layers, activation, BatchNorm, learning rate, optimizer. They
+  // are built once; a later reply sets their values, except in a field the user is still
+  // typing in (a reply to an earlier change must not wipe what is being typed).
   applySettings(settings) {
     this.settings = settings;
     if (this.setupMessage) drawPoints(this.points, this.setupMessage, settings.show_test);
-    this.controls.replaceChildren(
-      this.input("layers", "compare-layers", settings.layers.join(","), (text) => ({ layers: text })),
-      this.select("activation", "compare-activation", this.actions.activations, [...new Set(settings.activation)].join(";"),
-        (value) => ({ activation: value })),
-      this.check("BN", "compare-batchnorm", settings.batchnorm.some(Boolean), (on) => ({ batchnorm: on })),
-      this.select("learning rate", "compare-lr", this.actions.learningRates, String(settings.lr), (value) => ({ lr: Number(value) })),
-      this.select("optimizer", "compare-optimizer", this.actions.optimizers, settings.optimizer, (value) => ({ optimizer: value })),
-    );
+    const values = {
+      layers: settings.layers.join(","),
+      activation: [...new Set(settings.activation)].join(";"),
+      batchnorm: settings.batchnorm.some(Boolean),
+      lr: String(settings.lr),
+      optimizer: settings.optimizer,
+    };
+    if (!this.fields) this.buildControls();
+    for (const [key, field] of Object.entries(this.fields)) if (!field.editing) setField(field, values[key]);
   }
 
-  input(label, testid, value, change) {
+  buildControls() {
+    const layers = this.input("layers", "compare-layers", (text) => ({ layers: text }));
+    const activation = this.select("activation", "compare-activation", this.actions.activations, (value) => ({ activation: value }));
+    const batchnorm = this.check("compare-batchnorm", (on) => ({ batchnorm: on }));
+    const lr = this.select("learning rate", "compare-lr", this.actions.learningRates, (value) => ({ lr: Number(value) }));
+    const optimizer = this.select("optimizer", "compare-optimizer", this.actions.optimizers, (value) => ({ optimizer: value }));
+    const box = document.createElement("label");
+    box.append(batchnorm, "BN");
+    this.controls.replaceChildren(layers, activation, box, lr, optimizer);
+    this.fields = { layers, activation, batchnorm, lr, optimizer };
+  }
+
+  input(label, testid, change) {
     const field = document.createElement("input");
     field.dataset.testid = testid;
-    field.value = value;
     field.title = `${label}: units per hidden layer, e.g. 4,2 (empty: none)`;
     field.size = 7;
-    field.addEventListener("change", () => this.change(change(field.value.replaceAll(" ", ""))));
+    field.editing = false;
+    field.addEventListener("input", () => { field.editing = true; });
+    field.addEventListener("change", () => {
+      field.editing = false;
+      this.change(change(field.value.replaceAll(" ", "")));
+    });
     return field;
   }
 
-  select(label, testid, options, value, change) {
+  select(label, testid, options, change) {
     const select = document.createElement("select");
     select.dataset.testid = testid;
     select.title = label;
     for (const option of options) select.add(new Option(String(option), option));
-    if (![...select.options].some((o) => o.value === value)) select.add(new Option(value, value));
-    select.value = value;
     select.addEventListener("change", () => this.change(change(select.value)));
     return select;
   }
 
-  check(label, testid, checked, change) {
-    const box = document.createElement("label");
+  check(testid, change) {
     const input = document.createElement("input");
     input.type = "checkbox";
     input.dataset.testid = testid;
-    input.checked = checked;
     input.addEventListener("change", () => this.change(change(input.checked)));
-    box.append(input, label);
-    return box;
+    return input;
   }
 
   change(settings) {
     this.showNote("", false);
     this.send({ type: "settings", settings });
+  }
+}
+
+// A control shows a value from the server: a select gains it as an option when it has none.
+function setField(field, value) {
+  if (field.type === "checkbox") field.checked = value;
+  else {
+    if (field.tagName === "SELECT" && ![...field.options].some((o) => o.value === value)) field.add(new Option(value, value));
+    field.value = value;
   }
 }
 
