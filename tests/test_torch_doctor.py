@@ -86,13 +86,17 @@ def test_a_deep_sigmoid_net_shows_vanishing_gradients_with_pytorch_remedies():
     assert "vanishing_risk" in _kinds(doctor)
 
 
-@needs_torch
-def test_a_huge_learning_rate_shows_divergence():
+def _huge_learning_rate_regression():
+    """A 2-16-16-1 regression of x1 + x2 under SGD at lr 5: it blows up within an epoch."""
     torch.manual_seed(0)
     model = _mlp(2, 16, 16, 1)
     X, _ = _circle()
-    y = X.sum(1, keepdim=True)
-    optimizer = torch.optim.SGD(model.parameters(), 5.0)
+    return model, torch.optim.SGD(model.parameters(), 5.0), X, X.sum(1, keepdim=True)
+
+
+@needs_torch
+def test_a_huge_learning_rate_shows_divergence():
+    model, optimizer, X, y = _huge_learning_rate_regression()
     doctor = _train(model, optimizer, nn.MSELoss(), X, y, 5)
     finding = next(f for f in doctor.findings if f.kind == "divergence")
     assert finding.severity == "error"
@@ -372,11 +376,7 @@ def test_dropout_of_one_is_not_read_as_vanishing_gradients():
 
 @needs_torch
 def test_diverged_says_when_to_stop_as_sigmalab_stops():
-    torch.manual_seed(0)
-    model = _mlp(2, 16, 16, 1)
-    X, _ = _circle()
-    y = X.sum(1, keepdim=True)
-    optimizer = torch.optim.SGD(model.parameters(), 5.0)
+    model, optimizer, X, y = _huge_learning_rate_regression()
     doctor = sl.doctor.watch(model, optimizer, loss_fn=nn.MSELoss())
     epochs = 0
     with doctor:
