@@ -355,7 +355,7 @@ def test_underfitting_fires_on_a_plateau_at_low_training_accuracy():
         "high_accuracy",  # the loss levelled off because the training set is fitted
         "still_falling",  # slow, but still learning
         "few_epochs",  # too short to call a plateau
-        "no_accuracy",  # regression: no absolute scale for the loss
+        "no_accuracy",  # no accuracy and no target variance: no absolute scale for the loss
     ],
 )
 def test_underfitting_needs_a_plateau_a_low_accuracy_and_enough_epochs(change):
@@ -370,6 +370,26 @@ def test_underfitting_needs_a_plateau_a_low_accuracy_and_enough_epochs(change):
         for log in epochs:
             del log["accuracy"]
     assert rules.underfitting(records, epochs, {}) == []
+
+
+@pytest.mark.parametrize(("variance", "found"), [(1.0, True), (1.4, False), (None, False)])
+def test_a_regression_underfits_when_its_loss_explains_under_half_the_target_variance(
+    variance, found
+):
+    """A plateau at mse 0.64: R^2 0.36 against a target variance of 1.0 (underfitting), 0.54
+    against 1.4 (fitted well enough), and nothing to judge it by without the variance."""
+    records, epochs = healthy_run()
+    _plateau(epochs, accuracy=0.0)
+    for log in epochs:
+        del log["accuracy"]
+    context = {"loss": "mse"} if variance is None else {"loss": "mse", "target_variance": variance}
+    findings = rules.underfitting(records, epochs, context)
+    assert bool(findings) == found
+    if found:
+        (finding,) = findings
+        assert finding.evidence["train_r2"] == pytest.approx(1 - 0.64 / variance, abs=1e-3)
+        assert finding.evidence["r2_threshold"] == rules.UNDERFIT_R2
+        assert "explains only 36 % of the training targets' variance" in finding.explanation
 
 
 @pytest.mark.parametrize("cause", ["dead_relu", "saturation", "vanishing_gradients"])

@@ -541,3 +541,19 @@ def test_a_probe_sets_the_modes_directly_unless_a_module_has_its_own_train(monke
         assert doctor.probes >= 3
         assert bool(counted) is expected and (Frozen.calls > 0) is expected
         assert all(module.training for module in model.modules())
+
+
+@needs_torch
+def test_a_regression_loop_gives_the_rules_its_target_variance():
+    """Underfitting judges a regression by 1 - loss / the probe batch's target variance, as
+    sigmalab's doctor measures it on its own probe batch."""
+    torch.manual_seed(0)
+    model = _mlp(2, 4, 1)
+    X, _ = _circle(64)
+    y = 3.0 * X[:, :1] ** 2
+    doctor = _train(model, torch.optim.SGD(model.parameters(), 0.01), nn.MSELoss(), X, y, 2)
+    assert doctor.context["target_variance"] == pytest.approx(float(y.var(unbiased=False)))
+    net = _mlp(2, 4, 1)
+    optimizer = torch.optim.SGD(net.parameters(), 0.01)
+    classifier = _train(net, optimizer, nn.BCEWithLogitsLoss(), X, (y > 1).float(), 1)
+    assert "target_variance" not in classifier.context

@@ -11,7 +11,7 @@ from ..callbacks import Callback
 from ..errors import SigmalabError
 from ..validation import check_int, check_number
 from .findings import Finding, watch_summary
-from .probes import Probe, run_context
+from .probes import Probe, run_context, target_variance
 from .records import ProbeRecord
 from .rules import blowup_limit, diagnose_records, without_symptoms
 from .static import check_static_with_context
@@ -123,6 +123,8 @@ class Doctor(Callback):
         )
         rows = np.linspace(0, len(X) - 1, min(len(X), self.probe_size)).astype(np.intp)
         self._probe = Probe(model, X[rows], y[rows], self.probe_size, limit_threads=False)
+        if self.context["loss"] == "mse":
+            self.context["target_variance"] = target_variance(self._probe.y)
         self._steps_per_epoch = logs["steps_per_epoch"]
         if self._explicit_every is None:
             self._probe_cost = probe_cost_in_steps(len(rows), logs["batch_size"])

@@ -87,7 +87,7 @@ TEMPLATES = {
     ),
     "underfitting": (
         "The training loss has stopped falling ({recent_improvement_percent} lower over the "
-        "last {window_epochs} epochs) while the training accuracy is only {train_accuracy}: "
+        "last {window_epochs} epochs) while {fit}: "
         "the network cannot fit even the samples it trains on. It is too small for the "
         "problem (too few units or layers) or its inputs say too little; give it more "
         "capacity (more units, another hidden layer) or better input features, such as "
@@ -202,6 +202,14 @@ def _derived(kind: str, evidence: dict, layer_name: str) -> dict:
         extra["loss_change"] = _loss_change(evidence)
     if kind == "learning_rate_too_low":
         extra["update_size"] = _update_size(evidence)
+    if kind == "underfitting":
+        extra["fit"] = (
+            f"the training accuracy is only {_number(evidence['train_accuracy'])}"
+            if _measured(evidence.get("train_accuracy"))
+            else f"it explains only {_percent(max(evidence.get('train_r2', 0.0), 0.0))} of the "
+            "training targets' variance (R\u00b2 "
+            f"{_number(evidence.get('train_r2'))})"
+        )
     if kind == "divergence":
         if evidence.get("step") is not None:
             extra["when"] = f" at step {evidence['step']}"

@@ -78,6 +78,13 @@ def run_context(model, X: np.ndarray | None = None) -> RunContext:
     return context
 
 
+def target_variance(y) -> float:
+    """The mean over outputs of the targets' variance: the mse of predicting their mean,
+    against which underfitting judges a regression's loss."""
+    targets = np.asarray(y, dtype=np.float64)
+    return float(targets.reshape(len(targets), -1).var(axis=0).mean()) if len(targets) else 0.0
+
+
 class Probe:
     """Measures a model on the first ``size`` of the given samples, without changing training.
 

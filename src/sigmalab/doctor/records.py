@@ -100,6 +100,7 @@ class RunContext(TypedDict, total=False):
     has_batchnorm: bool
     layers: list[LayerDescription]
     inputs_standardized: bool  # every input feature has mean ~0 and std ~1
+    target_variance: float  # mse: the probe batch's target variance, a constant's loss
     restored_epoch: int  # early stopping put back this epoch's weights (from 0)
     # Known from a run file only (``remedies.setup_of_config``), not from a model:
     early_stopping_patience: int | None

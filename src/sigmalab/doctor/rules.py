@@ -67,6 +67,10 @@ CONVERGED_LEVEL = 0.2
 UNDERFIT_WINDOW = 5
 UNDERFIT_PROGRESS = 0.05
 UNDERFIT_ACCURACY = 0.8
+# A regression underfits when its training loss explains under half of the targets'
+# variance (R^2 = 1 - mse / variance < 0.5) on that plateau: healthy regressions in the
+# catalogue end at R^2 0.9 and above, a 2-3-1 tanh network on the Gaussian bumps at 0.2-0.4.
+UNDERFIT_R2 = 0.5
 
 Rule = Callable[[list[ProbeRecord], list[EpochLog], RunContext], list[Finding]]
 
@@ -478,28 +482,38 @@ def _is_output_layer(index: int, context: RunContext) -> bool:
 def underfitting(
     records: list[ProbeRecord], epochs: list[EpochLog], context: RunContext
 ) -> list[Finding]:
-    """The training loss stopped falling while the training accuracy stayed low.
+    """The training loss stopped falling while the training accuracy (or R^2) stayed low.
 
     The network cannot fit even the samples it trains on. Judged on the epoch logs: the
     best loss of the last third of the epochs (at least UNDERFIT_WINDOW) beats the best
     before it by less than UNDERFIT_PROGRESS, and the median training accuracy of the
-    last PERSIST epochs is below UNDERFIT_ACCURACY. Classification only: a regression
-    loss says nothing absolute without the targets' scale. Any other finding present
-    explains a plateau better (see EXPLAINED_BY), since its remedy is the one to try.
+    last PERSIST epochs is below UNDERFIT_ACCURACY. A regression (mse without accuracy)
+    is judged by its R^2 on the training set, 1 - loss / the variance of the probe batch's
+    targets (``target_variance``: the constant predictor's loss), below UNDERFIT_R2. Any
+    other finding present explains a plateau better (see EXPLAINED_BY), since its remedy is
+    the one to try.
     """
-    logs = [log for log in epochs if _finite(log.get("loss")) and _finite(log.get("accuracy"))]
+    variance = context.get("target_variance")
+    regression = context.get("loss") == "mse" and _finite(variance) and variance > 0
+    metric = "loss" if regression and not any("accuracy" in log for log in epochs) else "accuracy"
+    logs = [log for log in epochs if _finite(log.get("loss")) and _finite(log.get(metric))]
     window = max(UNDERFIT_WINDOW, len(logs) // 3)
     if len(logs) < MIN_CURVE_POINTS or len(logs) <= window:
         return []
     losses = [log["loss"] for log in logs]
     before, recent = min(losses[:-window]), min(losses[-window:])
     progress = 1.0 - recent / before if before > 0 else 0.0
-    accuracy = statistics.median(log["accuracy"] for log in logs[-PERSIST:])
-    if progress >= UNDERFIT_PROGRESS or accuracy >= UNDERFIT_ACCURACY:
+    level = statistics.median(log[metric] for log in logs[-PERSIST:])
+    if metric == "accuracy":
+        fit = {"train_accuracy": level, "accuracy_threshold": UNDERFIT_ACCURACY}
+        low = level < UNDERFIT_ACCURACY
+    else:
+        fit = {"train_r2": 1.0 - level / variance, "r2_threshold": UNDERFIT_R2}
+        low = fit["train_r2"] < UNDERFIT_R2
+    if progress >= UNDERFIT_PROGRESS or not low:
         return []
     evidence = {
-        "train_accuracy": accuracy,
-        "accuracy_threshold": UNDERFIT_ACCURACY,
+        **fit,
         "recent_improvement": progress,
         "window_epochs": window,
         "improvement_threshold": UNDERFIT_PROGRESS,

@@ -31,6 +31,7 @@ from ..errors import SigmalabError
 from ..validation import check_int, check_number
 from .callback import MIN_PROBES, default_probe_interval
 from .findings import Finding, watch_summary
+from .probes import target_variance
 from .records import EpochLog, ProbeRecord
 from .report import render
 from .rules import blowup_limit, diagnose_records, without_symptoms
@@ -184,6 +185,8 @@ class TorchDoctor:
         self.probe_seconds += time.perf_counter() - start
         elapsed = time.perf_counter() - self._start
         self.train_seconds = elapsed - self.probe_seconds - self._setup_seconds
+        if self.context.get("loss") == "mse" and self._batch.y is not None:
+            self.context["target_variance"] = target_variance(self._batch.y.detach().cpu().numpy())
         dynamic = diagnose_records(self.records, self.epochs, self.context)
         found = without_symptoms([*self.static_findings, *dynamic])
         self.findings = [in_pytorch_terms(finding, self.context) for finding in found]
