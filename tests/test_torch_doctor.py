@@ -47,6 +47,16 @@ def _train(model, optimizer, loss_fn, X, y, epochs, batch_size=16, watch=True, *
     return doctor
 
 
+def _steps(model, optimizer, doctor, X, y, loss_fn, batch_size=16):
+    """One epoch's unshuffled batches with the watch, as a user's loop runs them."""
+    for start in range(0, len(X), batch_size):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X[start : start + batch_size]), y[start : start + batch_size])
+        loss.backward()
+        doctor.step(loss)
+        optimizer.step()
+
+
 def _kinds(doctor):
     return {finding.kind for finding in doctor.findings}
 
@@ -350,12 +360,7 @@ def test_a_model_trained_in_eval_mode_is_probed_on_its_training_batches_only():
     optimizer = torch.optim.SGD(model.parameters(), 0.1)
     with sl.doctor.watch(model, optimizer, loss_fn=loss_fn, steps=16, probe_every=5) as doctor:
         for _ in range(4):
-            for start in range(0, len(X), 16):
-                optimizer.zero_grad()
-                loss = loss_fn(model(X[start : start + 16]), y[start : start + 16])
-                loss.backward()
-                doctor.step(loss)
-                optimizer.step()
+            _steps(model, optimizer, doctor, X, y, loss_fn)
             doctor.epoch_end(val_loss=loss_fn(model(X_val), y_val).item())
     probes = [record for record in doctor.records if record["layers"]]
     assert [record["step"] for record in probes] == [1, 6, 11, 16]
@@ -381,21 +386,11 @@ def test_diverged_says_when_to_stop_as_sigmalab_stops():
     epochs = 0
     with doctor:
         while not doctor.diverged and epochs < 50:
-            _mse_epoch(model, optimizer, doctor, X, y)
+            _steps(model, optimizer, doctor, X, y, nn.MSELoss())
+            doctor.epoch_end()
             epochs += 1
     assert doctor.diverged and epochs < 5
     assert "divergence" in _kinds(doctor)
-
-
-def _mse_epoch(model, optimizer, doctor, X, y, batch_size=16):
-    """One epoch of unshuffled MSE batches with the watch, as a user's loop runs it."""
-    for start in range(0, len(X), batch_size):
-        optimizer.zero_grad()
-        loss = nn.MSELoss()(model(X[start : start + batch_size]), y[start : start + batch_size])
-        loss.backward()
-        doctor.step(loss)
-        optimizer.step()
-    doctor.epoch_end()
 
 
 @needs_torch
@@ -413,7 +408,8 @@ def test_a_finite_blow_up_is_divergence_but_trains_on_as_sigmalab_does():
             if epochs == 1:
                 with torch.no_grad():
                     model[2].weight *= 1e4  # a spike: every loss from here is 1e8 times larger
-            _mse_epoch(model, optimizer, doctor, X, y)
+            _steps(model, optimizer, doctor, X, y, nn.MSELoss())
+            doctor.epoch_end()
             epochs += 1
     assert epochs == 4 and not doctor.diverged
     assert "divergence" in _kinds(doctor)
@@ -494,12 +490,7 @@ def test_a_probe_hooks_no_module_of_the_model(monkeypatch):
             if epoch == 1:  # the probe batch is complete: from now on, probes only
                 monkeypatch.setattr(nn.Module, "register_forward_hook", counted)
                 before = doctor.probes
-            for start in range(0, len(X), 16):
-                optimizer.zero_grad()
-                loss = loss_fn(model(X[start : start + 16]), y[start : start + 16])
-                loss.backward()
-                doctor.step(loss)
-                optimizer.step()
+            _steps(model, optimizer, doctor, X, y, loss_fn)
             doctor.epoch_end()
     assert doctor.probes - before >= 4
     assert registered == []
