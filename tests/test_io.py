@@ -144,7 +144,9 @@ def test_safetensors_without_sigmalab_metadata(tmp_path):
     ("config", "message"),
     [
         ("{not json", "broken sigmalab config"),
-        ([1, 2], "broken sigmalab config"),
+        ([1, 2], "broken sigmalab config: expected a JSON object with a list of layers, not"),
+        ("null", "broken sigmalab config: expected a JSON object with a list of layers, not"),
+        ({**GOOD, "layers": None}, "expected a JSON object with a list of layers, not"),
         ({**GOOD, "layers": [{"type": "conv2d"}]}, "unknown layer type 'conv2d'"),
         ({**GOOD, "layers": ["dense"]}, "layers"),
         ({**GOOD, "dtype": "float16"}, "dtype"),
@@ -178,6 +180,32 @@ def test_missing_or_misshapen_tensor(tmp_path):
     as_float64["000.dense.W"] = np.zeros((2, 1))
     with pytest.raises(sl.SigmalabError, match=r"'000.dense.W' is F64 .* needs F32 of shape"):
         sl.load(_with_config(tmp_path, GOOD, as_float64))
+
+
+def test_weights_the_config_has_no_place_for_are_refused(tmp_path):
+    """A layer dropped from the config (or its bias switched off) would otherwise load the
+    remaining weights and predict with another model than the one trained."""
+    two_layers = {
+        "000.dense.W": np.zeros((2, 1), np.float32),
+        "000.dense.b": np.zeros(1, np.float32),
+        "001.dense.W": np.zeros((1, 1), np.float32),
+        "001.dense.b": np.zeros(1, np.float32),
+    }
+    with pytest.raises(
+        sl.SigmalabError, match=r"'001.dense.W', '001.dense.b' are not part of the model"
+    ):
+        sl.load(_with_config(tmp_path, GOOD, two_layers))
+    no_bias = {**GOOD, "layers": [{"type": "dense", "units": 1, "use_bias": False}]}
+    with pytest.raises(sl.SigmalabError, match=r"'000.dense.b' are not part .* do not match"):
+        sl.load(_with_config(tmp_path, no_bias))
+
+
+@pytest.mark.parametrize("path", [None, 5])
+def test_a_path_that_is_not_one_is_named(tmp_path, path):
+    model = sl.Sequential([sl.Dense(1)]).build(2)
+    for action in (lambda: sl.load(path), lambda: model.save(path)):
+        with pytest.raises(sl.SigmalabError, match=f"path must be a file path .* {path}"):
+            action()
 
 
 def test_formula_in_file_is_parsed_not_run(tmp_path):

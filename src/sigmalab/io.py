@@ -36,6 +36,7 @@ def save_model(model: Sequential, path: str | os.PathLike) -> None:
     """Save a built model's config and weights to ``path`` (.safetensors)."""
     from safetensors.numpy import save
 
+    _check_path(path)
     tensors = {key: np.ascontiguousarray(array) for key, array in model.named_weights().items()}
     config = json.dumps(model.get_config())
     if model.preprocessing is not None:
@@ -55,7 +56,7 @@ def load_model(path: str | os.PathLike) -> Sequential:
     """
     from safetensors import SafetensorError, safe_open
 
-    source = Path(path)
+    source = Path(_check_path(path))
     if not source.is_file():
         raise SigmalabError(f"model file not found: {source}")
     try:
@@ -68,11 +69,10 @@ def load_model(path: str | os.PathLike) -> Sequential:
             model, input_dim = _model_from_metadata(source, metadata)
             keys = _check_declared(source, model, input_dim, declared)
             _build(source, model, input_dim)
+            state_keys = _check_preprocessing(source, model, declared)
+            _refuse_unused(source, declared, [*keys, *state_keys.values()])
             weights = [archive.get_tensor(key) for key in keys]
-            state = {
-                name: archive.get_tensor(key)
-                for name, key in _check_preprocessing(source, model, declared).items()
-            }
+            state = {name: archive.get_tensor(key) for name, key in state_keys.items()}
     except (SafetensorError, OSError) as error:
         raise SigmalabError(f"{source} is not a valid safetensors model file: {error}") from None
     model.set_weights(weights)
@@ -82,6 +82,15 @@ def load_model(path: str | os.PathLike) -> Sequential:
         except SigmalabError as error:
             raise SigmalabError(f"{source}: {error}") from None
     return model
+
+
+def _check_path(path: object) -> str | os.PathLike:
+    """``path`` itself, once it is a file path (a None or a number is not one)."""
+    if not isinstance(path, str | os.PathLike):
+        raise SigmalabError(
+            f"path must be a file path such as 'model.safetensors', received: {path!r}"
+        )
+    return path
 
 
 def _model_from_metadata(source: Path, metadata: dict[str, str]) -> tuple[Sequential, int]:
@@ -98,6 +107,9 @@ def _model_from_metadata(source: Path, metadata: dict[str, str]) -> tuple[Sequen
         )
     try:
         config = json.loads(metadata[CONFIG_KEY])
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            received = repr(config)[:80]
+            raise SigmalabError(f"expected a JSON object with a list of layers, not {received}")
         input_dim = config.get("input_dim")
         model = Sequential.from_config({**config, "input_dim": None})
     except RecursionError:
@@ -146,6 +158,19 @@ def _check_preprocessing(
         _check_tensor(source, declared, key, placeholder.shape, SAFETENSORS_DTYPES["float64"])
         keys[name] = key
     return keys
+
+
+def _refuse_unused(source: Path, declared: dict[str, tuple[tuple, str]], used: list[str]) -> None:
+    """A tensor the config has no place for means the config was changed after saving
+    (a layer dropped, a bias switched off): loading the rest would predict with another
+    model than the one trained."""
+    unused = sorted(set(declared) - set(used))
+    if unused:
+        raise SigmalabError(
+            f"{source}: tensor(s) {', '.join(map(repr, unused))} are not part of the model "
+            f"its config describes ({len(used)} tensor(s)): the config and the weights do "
+            "not match, so the file was edited or damaged"
+        )
 
 
 def _check_tensor(
