@@ -292,6 +292,10 @@ def test_show_writes_the_table_csv_and_figure_best_first(run_file, tmp_path):
             ["train.optimizer.lr=-2", "must be > 0 (received -2)"],
         ),
         (["--grid", "train.epochs"], ["KEY=V1,V2"]),
+        (
+            ["--grid", "train.epochs=1,2", "--grid", "train.epochs=3"],
+            ["--grid train.epochs is given twice", "train.epochs=1,2 and train.epochs=3"],
+        ),
     ],
 )
 def test_bad_sweep_input_is_one_error_line(run_file, tmp_path, args, fragments):

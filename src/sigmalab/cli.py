@@ -406,11 +406,11 @@ def sweep_run(
 ) -> None:
     """Train every combination of the grid x seeds; results go to DIR/results.sqlite."""
     from .sweeps.execute import results_folder, run_sweep
-    from .sweeps.grid import parse_grid_option
+    from .sweeps.grid import parse_grid_options
     from .sweeps.progress import SweepProgress
     from .sweeps.show import show
 
-    axes = dict(parse_grid_option(text) for text in grid)
+    axes = parse_grid_options(grid)
     folder = results_folder(out, run_file)
     with SweepProgress(quiet) as progress:
         store = run_sweep(

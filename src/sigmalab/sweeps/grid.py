@@ -52,6 +52,25 @@ def parse_grid_option(text: str) -> tuple[str, list[Any]]:
     return key.strip(), [parse_value(part) for part in _split_top_level(values)]
 
 
+def parse_grid_options(texts: Iterable[str]) -> dict[str, list[Any]]:
+    """Every ``--grid`` option as ``{key: [values]}``; a key given twice is refused, since
+    the later values would silently replace the earlier ones."""
+    grid: dict[str, list[Any]] = {}
+    for text in texts:
+        key, values = parse_grid_option(text)
+        if key in grid:
+            raise SigmalabError(
+                f"--grid {key} is given twice ({key}={_shown(grid[key])} and "
+                f"{key}={_shown(values)}); list all its values in one option"
+            )
+        grid[key] = values
+    return grid
+
+
+def _shown(values: list[Any]) -> str:
+    return ",".join(json.dumps(value, default=str) for value in values)
+
+
 def _split_top_level(text: str) -> list[str]:
     """Split at commas outside brackets, braces and quotes."""
     parts, depth, quote, start = [], 0, "", 0
