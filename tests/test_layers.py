@@ -163,6 +163,20 @@ def test_weight_scale_multiplies(init):
     np.testing.assert_array_equal(scaled.params["b"], 0.0)
 
 
+@pytest.mark.parametrize("init", ["glorot_uniform", "zeros"])
+def test_a_weight_scale_the_dtype_cannot_hold_is_refused_at_build(init):
+    """1e300 is finite, but not in float32: the weights started infinite (or NaN for zeros)
+    behind a NumPy overflow warning, and the run diverged at its first step."""
+    model = sl.Sequential([sl.Dense(4, init=init, weight_scale=1e300), sl.Dense(1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(
+            sl.SigmalabError, match=r"weight_scale=1e\+300 is too large for float32"
+        ):
+            model.build(2)
+        assert np.isfinite(_built(sl.Dense(4, weight_scale=1e300), 2).params["W"]).all()
+
+
 def test_dense_stores_forward_and_backward_values():
     layer = _built(sl.Dense(3, activation="tanh"), 2)
     x = _data(4, 2)

@@ -90,12 +90,26 @@ class Dense(Layer):
         """Draw W (input_dim, units) from the initialiser, scaled; biases start at 0."""
         self.input_dim, self.output_dim = input_dim, self.units
         W = initial_weights(self.init, self.activation, rng, input_dim, self.units, dtype)
+        self._check_scale_fits(W)
         self.params = {"W": W * dtype.type(self.weight_scale)}
         if self.use_bias:
             self.params["b"] = xp.zeros(self.units, dtype=dtype)
         size = (input_dim + self.use_bias) * self.units
         self.adopt(xp.empty(size, dtype), xp.zeros(size, dtype))
         return self.units
+
+    def _check_scale_fits(self, W: xp.ndarray) -> None:
+        """Refuse a ``weight_scale`` that would overflow the dtype: the weights would start
+        infinite, and training would diverge at its first step for no reason of its own."""
+        limit = float(xp.finfo(W.dtype).max)
+        drawn = float(xp.abs(W).max(initial=0.0))
+        if self.weight_scale > limit or drawn * self.weight_scale > limit:
+            advice = " or dtype='float64'" if W.dtype != xp.float64 else ""
+            raise SigmalabError(
+                f"weight_scale={self.weight_scale:g} is too large for {W.dtype.name} (its "
+                f"largest number is {limit:.3g}): the scaled initial weights would not be "
+                f"finite; use a smaller weight_scale{advice}"
+            )
 
     def adopt(self, params_block: xp.ndarray, grads_block: xp.ndarray) -> None:
         """Take the flat blocks, and see them as [W; b] and [dW; db]."""
