@@ -206,6 +206,8 @@ def test_evaluate_and_train_step_before_compile():
         (lambda: sl.BatchNorm(momentum=1.5), "momentum must be"),
         (lambda: sl.Sequential([sl.Dense(1)], dtype="float16"), "dtype must be one of"),
         (lambda: sl.Sequential(["dense"]), "layers must be sigmalab layers"),
+        (lambda: sl.Sequential(sl.Dense(1)), r"layers must be a list of layers such as \["),
+        (lambda: sl.Sequential("dense"), r"layers must be a list of layers .* received: 'dense'"),
         (lambda: sl.SGD(nesterov=True), "nesterov needs momentum > 0"),
         (lambda: sl.Sequential([sl.Dense(1)]).compile(loss="mae"), "unknown loss 'mae'"),
         (lambda: sl.Sequential([sl.Dense(1)]).compile(optimizer="adamw"), "Did you mean 'adam'"),
@@ -215,6 +217,25 @@ def test_evaluate_and_train_step_before_compile():
 def test_constructor_arguments(make, message):
     with pytest.raises(sl.SigmalabError, match=message):
         make()
+
+
+def test_a_layer_belongs_to_one_model_once():
+    """One layer object holds one set of weights: listed twice, its second use overwrote the
+    values the first one's backward pass needs (the loss rose under Adam); in two models,
+    building the second resized the first one's weights into a NumPy shape error."""
+    shared = sl.Dense(2, activation="tanh")
+    with pytest.raises(sl.SigmalabError, match=r"Dense\(2, .* is already in layers\[0\]"):
+        sl.Sequential([shared, shared, sl.Dense(1)])
+    first = sl.Sequential([shared, sl.Dense(1)])
+    with pytest.raises(sl.SigmalabError, match="is already in another model: a layer holds one"):
+        sl.Sequential([sl.Dense(3), shared])
+    with pytest.raises(sl.SigmalabError, match="is already in this model"):
+        first.add(shared)
+    assert first.layers[0] is shared and len(first.layers) == 2
+    spare = sl.Dense(1)
+    with pytest.raises(sl.SigmalabError, match="already in another model"):
+        sl.Sequential([spare, shared])
+    assert sl.Sequential([spare]).layers == [spare]  # a refused list claims none of its layers
 
 
 def test_bad_validation_data():

@@ -221,11 +221,13 @@ def test_probe_restores_gradients_and_measures_one_step(xor):
 
 
 def test_explicit_interval_and_the_default_one(xor):
-    layers = [sl.Dense(8, "relu"), sl.Dense(1)]
-    _, doctor = train(layers, "adam", xor, epochs=4, doctor=Doctor(probe_every=7))
+    def layers():
+        return [sl.Dense(8, "relu"), sl.Dense(1)]
+
+    _, doctor = train(layers(), "adam", xor, epochs=4, doctor=Doctor(probe_every=7))
     steps = [r["step"] for r in doctor.records if r["layers"]]
     assert steps == list(range(1, 4 * 7 + 1, 7))  # 7 steps per epoch, 28 steps
-    _, default = train(layers, "adam", xor, epochs=10, doctor=Doctor())
+    _, default = train(layers(), "adam", xor, epochs=10, doctor=Doctor())
     budgeted = default_probe_interval(min(len(xor[0]), 256), 32, default.overhead_budget)
     assert default.probe_every == min(budgeted, 10 * 7 // MIN_PROBES)
     # The overhead is measured (its size is for benchmarks/doctor_eval.py to judge: on a

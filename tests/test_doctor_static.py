@@ -84,10 +84,12 @@ def test_playground_scale_inputs_are_not_unscaled():
 
 
 def test_vanishing_risk_for_four_saturating_hidden_layers_without_batchnorm():
-    deep = [sl.Dense(8, "tanh") for _ in range(4)]
-    (finding,) = check_static(model(*deep, sl.Dense(1)))
+    def deep(count):
+        return [sl.Dense(8, "tanh") for _ in range(count)]
+
+    (finding,) = check_static(model(*deep(4), sl.Dense(1)))
     assert (finding.kind, finding.severity) == ("vanishing_risk", "info")
-    assert check_static(model(*deep[:3], sl.Dense(1))) == []
+    assert check_static(model(*deep(3), sl.Dense(1))) == []
     with_bn = [sl.Dense(8, "tanh"), sl.BatchNorm(), *[sl.Dense(8, "tanh") for _ in range(3)]]
     assert check_static(model(*with_bn, sl.Dense(1))) == []
 

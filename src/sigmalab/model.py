@@ -95,17 +95,39 @@ class Sequential:
         self._rngs: dict[str, xp.random.Generator] = {}
         self._batch_rows: int | None = None
         self._penalized = False
+        if isinstance(layers, Layer | str) or not isinstance(layers, Iterable):
+            raise SigmalabError(
+                f"layers must be a list of layers such as [sl.Dense(1)], received: {layers!r}"
+            )
+        layers = list(layers)
+        self._check_addable(layers)  # all of them, before any joins this model
         for layer in layers:
             self.add(layer)
 
     # ---- structure -------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
-        """Append a layer (before the model is built)."""
-        if not isinstance(layer, Layer):
-            raise SigmalabError(f"layers must be sigmalab layers, received: {layer!r}")
+        """Append a layer (before the model is built); a layer belongs to one model, once."""
+        self._check_addable([layer])
+        layer.owner = self
+        self.layers.append(layer)
+
+    def _check_addable(self, layers: list[Layer]) -> None:
+        """Refuse a non-layer, and a layer already in a model or listed twice: it holds one
+        set of weights, so sharing it would resize one model's weights under the other, or
+        overwrite what one place's backward pass needs with the other's."""
         if self.built:
             raise SigmalabError("cannot add layers to a built model; create a new Sequential")
-        self.layers.append(layer)
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise SigmalabError(f"layers must be sigmalab layers, received: {layer!r}")
+            where = next((f"layers[{i}]" for i in range(index) if layers[i] is layer), None)
+            if layer.owner is not None:
+                where = "this model" if layer.owner is self else "another model"
+            if where is not None:
+                raise SigmalabError(
+                    f"this {layer!r} is already in {where}: a layer holds one set of weights, "
+                    f"so create a new one for each place (such as {layer!r})"
+                )
 
     @property
     def preprocessing(self) -> Preprocessing | None:

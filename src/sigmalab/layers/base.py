@@ -23,6 +23,7 @@ class Layer:
         self.state: dict[str, xp.ndarray] = {}
         self.input_dim: int | None = None
         self.output_dim: int | None = None
+        self.owner: object | None = None  # the one model whose weights this layer holds
 
     @property
     def built(self) -> bool:
