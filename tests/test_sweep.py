@@ -303,6 +303,14 @@ def test_bad_sweep_input_is_one_error_line(run_file, tmp_path, args, fragments):
     assert_user_error(process, *fragments)
 
 
+def test_a_results_folder_that_is_a_file_is_one_error_line(run_file, tmp_path):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    process = in_process("sweep", run_file, "--grid", "train.epochs=1", "--out", taken)
+    assert_user_error(process, "notes.txt is a file: a sweep's results go into a folder")
+    assert taken.read_text() == "mine"
+
+
 def test_show_of_a_folder_without_a_sweep_is_one_error_line(tmp_path):
     assert_user_error(in_process("sweep", "show", tmp_path), "no results.sqlite")
 

@@ -54,6 +54,10 @@ class ResultStore:
 
     def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise SigmalabError(
+                f"{self.folder} is a file: a sweep's results go into a folder; choose another --out"
+            )
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / RESULTS_FILE
         try:
