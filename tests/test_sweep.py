@@ -1,6 +1,7 @@
 """Sweeps: grid expansion and its errors, ensembles equal to lone runs, the results file,
 resuming after SIGKILL, a process pool, a Dask LocalCluster, and ``sweep show``."""
 
+import concurrent.futures
 import os
 import signal
 import sqlite3
@@ -196,6 +197,23 @@ def test_a_process_pool_gives_the_same_results_as_one_worker(run_file, tmp_path)
     assert one.keys() == two.keys()
     for run_id, (status, *values) in two.items():
         assert status == DONE and values == pytest.approx(one[run_id][1:], rel=1e-6)
+
+
+def test_a_process_pool_starts_no_more_workers_than_there_are_batches(
+    run_file, tmp_path, monkeypatch
+):
+    """The pool forks every worker it is given at once, whether there is work for it or not."""
+    asked = []
+
+    class RecordingPool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, max_workers):
+            asked.append(max_workers)
+            super().__init__(max_workers=2)  # what the test runs on, whatever was asked
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", RecordingPool)
+    grid = {"model.layers[0].units": [2, 3]}
+    run_sweep(run_file, grid, tmp_path, workers=10_000, doctor=False).close()
+    assert asked == [2]
 
 
 def exit_in_the_worker(batch, base_dir, doctor, measure=None):

@@ -31,7 +31,12 @@ def run_batches(
     scheduler: str | None = None,
     measure: Measure | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Each batch's outcomes, in the order the batches finish."""
+    """Each batch's outcomes, in the order the batches finish.
+
+    Never more local workers than batches: a process pool forks all its workers up front,
+    so ``--workers 100000`` for one run was still forking two minutes later.
+    """
+    workers = max(1, min(workers, len(batches)))
     if scheduler is not None:
         yield from _on_dask(batches, base_dir, doctor, workers, scheduler, measure)
     elif workers == 1:
