@@ -287,6 +287,16 @@ def test_a_diverged_run_still_writes_every_file_quietly(tmp_path):
     assert summary["train_loss"] in ("inf", "nan") and summary["test_loss"] in ("inf", "nan")
 
 
+def test_a_warning_on_the_command_line_is_one_line_without_python_source(tmp_path):
+    (tmp_path / "diverging.toml").write_text(DIVERGING)
+    process = sigmalab(
+        "train", tmp_path / "diverging.toml", "--no-doctor", "--quiet", "--out", tmp_path / "out"
+    )
+    assert process.returncode == 0, process.stderr
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: training diverged: "), lines
+
+
 def test_report_draws_several_classes_on_the_plane(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))

@@ -4,7 +4,8 @@ Each verb is one function registered with ``@command()``; the run-file and plott
 modules (pydantic, matplotlib) are imported inside the functions that need them. Any
 SigmalabError becomes one red ``error: ...`` line on stderr and exit code 2, never a
 traceback; so does an operating-system error such as an unwritable output folder, and so
-does a usage mistake (an unknown option, a missing argument) instead of Typer's box.
+does a usage mistake (an unknown option, a missing argument) instead of Typer's box. A
+warning is one yellow ``warning: ...`` line.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -34,6 +36,12 @@ INTERRUPTED_EXIT = 130  # the shell's code for Ctrl-C
 def print_error(message: str) -> None:
     """Print ``error: message`` on stderr as one red line (line breaks folded into spaces)."""
     typer.secho(f"error: {' '.join(message.split())}", fg="red", err=True)
+
+
+def print_warning(message: Warning | str, *_where: object, **_stream: object) -> None:
+    """Show a warning as one yellow ``warning: message`` line on stderr: Python's own format
+    adds the file and source line that raised it, which mean nothing on the command line."""
+    typer.secho(f"warning: {' '.join(str(message).split())}", fg="yellow", err=True)
 
 
 class OneLineUsageErrors(TyperGroup):
@@ -97,7 +105,9 @@ def command(group: typer.Typer | None = None, **settings: Any) -> Callable[[Call
         @functools.wraps(function)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
-                return function(*args, **kwargs)
+                with warnings.catch_warnings():
+                    warnings.showwarning = print_warning
+                    return function(*args, **kwargs)
             except (SigmalabError, OSError) as error:  # OSError: unwritable folder, full disk
                 print_error(str(error))
                 raise typer.Exit(USER_ERROR_EXIT) from None
