@@ -36,6 +36,20 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o640 and path.read_bytes() == b"new"
 
 
+def test_a_folder_that_refuses_files_is_named_not_the_temporary(tmp_path, monkeypatch):
+    """The error names the file asked for; the temporary's name is an internal detail."""
+
+    def refused(suffix, prefix, folder):
+        name = os.path.join(folder, f"{prefix}ab12cd34{suffix}")
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr("tempfile.mkstemp", refused)
+    target = tmp_path / "predictions.csv"
+    with pytest.raises(PermissionError) as caught:
+        atomic_write_bytes(target, b"label\n")
+    assert caught.value.filename == str(target) and ".tmp" not in str(caught.value)
+
+
 def test_writing_over_a_symbolic_link_is_refused(tmp_path):
     real = tmp_path / "real.safetensors"
     real.write_bytes(b"precious")

@@ -34,7 +34,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     prefix = _temporary_prefix(target)
     remove_stale_temporaries(target.parent, prefix, TEMPORARY_SUFFIX)
-    handle, temporary = _locked(lambda: tempfile.mkstemp(TEMPORARY_SUFFIX, prefix, target.parent))
+    try:
+        handle, temporary = _locked(
+            lambda: tempfile.mkstemp(TEMPORARY_SUFFIX, prefix, target.parent)
+        )
+    except OSError as error:  # named after the temporary, which the caller never chose
+        raise type(error)(error.errno, error.strerror, str(target)) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
