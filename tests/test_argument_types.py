@@ -62,6 +62,19 @@ def test_fit_names_a_callback_of_the_wrong_kind(callbacks, message):
         model.fit(X, y, verbose=0, callbacks=callbacks)
 
 
+@pytest.mark.parametrize("shuffle", ["no", 0, None])
+def test_fit_names_a_shuffle_that_is_not_true_or_false(shuffle):
+    """A truthy stand-in such as "no" silently shuffled."""
+    X, y = _data()
+    model = sl.Sequential([sl.Dense(1)]).compile(loss="bce")
+    ensemble = sl.Ensemble([{"type": "dense", "units": 1}], [{"seed": 0}]).compile(loss="bce")
+    for fit in (model.fit, ensemble.fit):
+        with pytest.raises(sl.SigmalabError, match=f"shuffle must be True or False.*{shuffle!r}"):
+            fit(X, y, shuffle=shuffle)
+    with pytest.raises(sl.SigmalabError, match="use_bias must be True or False"):
+        sl.Dense(1, use_bias=shuffle)
+
+
 @pytest.mark.parametrize("name", [None, 5, ["spiral"]])
 def test_datasets_load_names_a_dataset_of_the_wrong_kind(name):
     with pytest.raises(sl.SigmalabError, match=r"dataset must be a built-in name such as 'spiral'"):

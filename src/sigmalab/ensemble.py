@@ -26,7 +26,7 @@ from .model import Sequential, batch_bounds
 from .optimizers import Optimizer, get_optimizer
 from .penalties import add_penalty_gradient, weight_penalty
 from .training import begin_logs, epoch_metrics, train_epochs
-from .validation import as_matrix, check_int
+from .validation import as_matrix, check_bool, check_int
 
 MEMBER_SETTINGS = ("seed", "lr", "l1", "l2", "dropout", "weight_scale")
 
@@ -180,6 +180,7 @@ class Ensemble:
             )
         epochs = check_int("epochs", epochs, low=0)
         batch_size = check_int("batch_size", batch_size)
+        shuffle = check_bool("shuffle", shuffle)
         X = as_matrix("X", X, self.dtype)
         self.build(X.shape[1])
         n = X.shape[0]

@@ -17,7 +17,15 @@ from .losses import Loss, get_loss
 from .optimizers import Optimizer, get_optimizer
 from .preprocessing import Preprocessing
 from .training import begin_logs, epoch_metrics, train_epochs
-from .validation import as_matrix, as_real_array, check_finite, check_int, holdout_rows, to_dtype
+from .validation import (
+    as_matrix,
+    as_real_array,
+    check_bool,
+    check_finite,
+    check_int,
+    holdout_rows,
+    to_dtype,
+)
 
 RANDOM_STREAMS = ("init", "shuffle", "noise")
 
@@ -399,6 +407,7 @@ class Sequential:
         self._require_compiled()
         epochs = check_int("epochs", epochs, low=0)
         batch_size = check_int("batch_size", batch_size)
+        shuffle = check_bool("shuffle", shuffle)
         X = self._check_inputs(self.preprocess(X))
         targets = self.loss.prepare_targets(y, X.shape[0], self.output_dim, self.dtype)
         if validation_split:

@@ -50,6 +50,14 @@ def check_int(name: str, value: object, *, low: int = 1) -> int:
     return int(value)
 
 
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` once it is True or False: a truthy stand-in such as ``"no"`` would
+    silently mean True."""
+    if not isinstance(value, bool | np.bool_):
+        raise ArgumentError(name, "must be True or False", value)
+    return bool(value)
+
+
 def holdout_rows(name: str, fraction: object, n_samples: int) -> int:
     """How many of ``n_samples`` a held-out ``fraction`` takes: round(n * fraction), checked.
 

@@ -11,7 +11,7 @@ from ..errors import SigmalabError
 from ..initializers import check_init, initial_weights
 from ..limits import MAX_UNITS
 from ..penalties import add_penalty_gradient, weight_penalty
-from ..validation import check_int, check_number
+from ..validation import check_bool, check_int, check_number
 from .base import Layer
 
 
@@ -65,9 +65,7 @@ class Dense(Layer):
         self.activation = get_activation(activation, derivative)
         self.init = check_init(init)
         self.weight_scale = check_number("weight_scale", weight_scale, low=0.0)
-        if not isinstance(use_bias, bool):
-            raise SigmalabError(f"use_bias must be True or False, received: {use_bias!r}")
-        self.use_bias = use_bias
+        self.use_bias = check_bool("use_bias", use_bias)
         self.l1 = check_number("l1", l1, low=0.0)
         self.l2 = check_number("l2", l2, low=0.0)
         self.x = self.z = self.a = self.delta = None
