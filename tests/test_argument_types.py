@@ -124,3 +124,19 @@ def test_an_elementwise_callable_still_trains_like_its_formula():
     callable_ = _train_with(lambda z: z * z, derivative=lambda z: 2 * z)
     for ours, reference in zip(callable_.get_weights(), formula.get_weights(), strict=True):
         np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: sl.EarlyStopping(monitor=5), "monitor must be a metric name.*monitor=5"),
+        (lambda: sl.EarlyStopping(restore_best_weights="no"), "restore_best_weights must be"),
+        (lambda: sl.repair(5), "run must be a run file path.*received: 5"),
+        (lambda: sl.repair({}, budget=0), "budget must be >= 1"),
+    ],
+)
+def test_callback_and_repair_arguments_of_the_wrong_kind_are_named(make, message):
+    """Each used to fail later and elsewhere: monitor=5 as an AttributeError inside fit,
+    repair(5) as a TypeError from pathlib, budget=0 after a first training, as no repair."""
+    with pytest.raises(sl.SigmalabError, match=message):
+        make()

@@ -6,8 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .errors import SigmalabError, closest
-from .validation import check_int, check_number
+from .errors import ArgumentError, SigmalabError, closest
+from .validation import check_bool, check_int, check_number
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -81,10 +81,12 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         restore_best_weights: bool = True,
     ) -> None:
+        if not isinstance(monitor, str):  # a metric name; anything else failed mid-fit
+            raise ArgumentError("monitor", "must be a metric name such as 'val_loss'", monitor)
         self.monitor = monitor
         self.patience = check_int("patience", patience, low=0)
         self.min_delta = check_number("min_delta", min_delta, low=0.0)
-        self.restore_best_weights = restore_best_weights
+        self.restore_best_weights = check_bool("restore_best_weights", restore_best_weights)
         self.best = math.inf
         self.best_epoch = -1
         self.stopped_epoch: int | None = None

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..config import RunConfig, load_run
+from ..errors import SigmalabError
 from ..json_values import json_safe
 from ..losses import LOSSES
 from ..model import Sequential
@@ -40,6 +41,10 @@ def as_run_config(source: RunSource) -> RunConfig:
         return source
     if isinstance(source, Mapping):
         return RunConfig.from_dict(source)
+    if not isinstance(source, str | os.PathLike):
+        raise SigmalabError(
+            f"run must be a run file path, a RunConfig or a dict, received: {source!r}"
+        )
     return load_run(Path(source))
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from ..config import RunConfig, save_run
 from ..errors import SigmalabError
 from ..json_values import json_safe
+from ..validation import check_int
 from .diagnose import Diagnosis, Metric, RunSource, as_run_config, diagnose
 from .findings import Finding, worst
 from .remedies import apply_remedy
@@ -230,6 +231,7 @@ def repair(
     ``budget`` caps the number of retrains (the first diagnosis is not counted).
     ``diagnose_run`` trains and diagnoses one config; tests and benchmarks may pass their own.
     """
+    budget = check_int("budget", budget)  # before the first, untimed, training
     trained = _Trained(diagnose_run)
     original = trained(as_run_config(config_or_path))
     trained.retrains = 0  # the first diagnosis is not counted
