@@ -117,6 +117,27 @@ def test_a_bad_set_is_one_red_line_naming_the_key(
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "target", "fragment"),
+    [
+        ("--out", "folder", "--out {path} is a folder; name a file in it"),
+        ("--html", "taken.txt/report.html", "taken.txt is a file, not a folder"),
+    ],
+)
+def test_a_repair_output_that_cannot_be_written_is_refused_before_training(
+    run_file, tmp_path, option, target, fragment
+):
+    """Found only after the retrains, such an output lost a whole repair's work."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "taken.txt").write_text("mine")
+    path = tmp_path / target
+    linear = "model.layers[0].activation=linear"  # a problem for repair to retrain on
+    process = in_process("doctor", run_file, "--set", linear, "--repair", option, path)
+    assert_user_error(process, fragment.format(path=path))
+    assert process.stdout == ""  # nothing trained
+    assert (tmp_path / "taken.txt").read_text() == "mine"
+
+
 def test_doctor_set_diagnoses_the_varied_run(run_file):
     process = sigmalab("doctor", run_file, "--set", "model.layers[0].activation=linear", "--json")
     assert process.returncode == 1, process.stderr  # the warning remains

@@ -219,7 +219,7 @@ def doctor_command(
     """
     import json
 
-    from .files import refuse_replacing_inputs
+    from .files import check_writable, refuse_replacing_inputs
 
     check_int("--budget", budget, low=1)
     if html is not None and not repair:
@@ -227,15 +227,21 @@ def doctor_command(
             f"--html: the HTML page is the repair report, add --repair (received --html {html})"
         )
     refuse_replacing_inputs({"--out": out, "--html": html}, {"run": run_file})
+    if out is None:
+        out = run_file.with_name(f"{run_file.stem}.repaired.toml")
+    config = _load(run_file, settings)
+    if repair:  # a repair's retrains are minutes of work that an unwritable output would lose
+        for label, target in (("--out", out), ("--html", html)):
+            if target is not None:
+                check_writable(target, label)
     from .doctor.diagnose import diagnose
     from .doctor.repair import repair as repair_run
 
-    config = _load(run_file, settings)
     result = repair_run(config, budget=budget, verbose=not as_json) if repair else None
     diagnosis = result.original if result is not None else diagnose(config)
     saved = None
     if result is not None and result.accepted:
-        saved = out if out is not None else run_file.with_name(f"{run_file.stem}.repaired.toml")
+        saved = out
         result.save(saved)
     if html is not None:
         result.save_html(html)

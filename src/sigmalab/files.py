@@ -65,6 +65,25 @@ def refuse_replacing_inputs(outputs: dict[str, Path | None], inputs: dict[str, P
                 )
 
 
+def check_writable(path: Path, label: str) -> None:
+    """Refuse, before any work, an output that could not be written once the work is done:
+    a folder or special file in its place, or a folder that takes no new files."""
+    folder = path.absolute().parent
+    while not folder.exists():  # what the write will create its folders in
+        folder = folder.parent
+    if not folder.is_dir():
+        raise SigmalabError(f"{label} {path}: {folder} is a file, not a folder")
+    try:
+        replaceable_mode(path)
+    except IsADirectoryError:
+        raise SigmalabError(f"{label} {path} is a folder; name a file in it") from None
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise SigmalabError(f"{label} {path}: cannot write in {folder}: {error.strerror}") from None
+
+
 def _same_file(a: Path, b: Path) -> bool:
     """Whether two paths name one file (through links and hard links where both exist)."""
     if a.exists() and b.exists():
