@@ -85,6 +85,9 @@ def test_unbuilt_model_cannot_be_saved(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(sl.SigmalabError, match="model file not found"):
         sl.load(tmp_path / "nope.safetensors")
+    (tmp_path / "run").mkdir()
+    with pytest.raises(sl.SigmalabError, match="run is a folder, not a model file"):
+        sl.load(tmp_path / "run")  # not "not found": it is there
 
 
 def _write(path, data: bytes):

@@ -57,6 +57,8 @@ def load_model(path: str | os.PathLike) -> Sequential:
     from safetensors import SafetensorError, safe_open
 
     source = Path(_check_path(path))
+    if source.is_dir():
+        raise SigmalabError(f"{source} is a folder, not a model file")
     if not source.is_file():
         raise SigmalabError(f"model file not found: {source}")
     try:
