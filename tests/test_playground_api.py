@@ -395,6 +395,55 @@ def test_an_uploaded_csv_trains_with_one_output_per_class(client):
         assert frame["test_accuracy"] > 0.5
 
 
+TWO_NAMED_CLASSES = "x1,x2,target\n" + "\n".join(
+    f"{np.cos(i * 0.7):.3f},{np.sin(i * 0.7):.3f},{'cat' if np.cos(i * 0.7) > 0 else 'dog'}"
+    for i in range(60)
+)
+
+
+def test_an_uploaded_csv_with_two_classes_trains_as_classes_and_its_run_file_too(
+    client, tmp_path, monkeypatch
+):
+    """The page's square loss must not turn a two-class CSV into a regression (text labels
+    were refused, 0/1 labels showed R^2 instead of accuracy)."""
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "upload", "name": "pets.csv", "text": TWO_NAMED_CLASSES})
+        ws.send_json({"type": "export", "what": "run"})
+        run_file, _ = wait_for(ws, "file")
+        assert passed_over(ws, "error") == []
+        setup, _ = wait_for(ws, "setup")
+        ws.send_json({"type": "step"})
+        frame, _ = wait_for(ws, "frame", lambda h: h["run"] == setup["run"] and h["epoch"] == 1)
+        ws.send_json({"type": "export", "what": "python"})
+        snippet, _ = wait_for(ws, "file", lambda h: h["filename"].endswith(".py"))
+    assert setup["task"] == "classification" and setup["loss"] == "mse"
+    assert len(frame["confusion"]) == 2 and "test_accuracy" in frame
+    (tmp_path / "pets.csv").write_text(TWO_NAMED_CLASSES)
+    (tmp_path / "run.toml").write_text(run_file["text"])
+    from sigmalab.config import load_run
+
+    result = train_run(load_run(tmp_path / "run.toml"), verbose=0)
+    assert result.dataset.task == "classification"
+    monkeypatch.chdir(tmp_path)  # the snippet names the CSV beside it
+    namespace: dict = {}
+    code = snippet["text"].replace("print(", "(lambda *a: a)(")  # quiet
+    exec(compile(code, "snippet", "exec"), namespace)
+    assert namespace["data"].task == "classification"
+
+
+def test_a_dropped_run_file_reading_the_upload_as_another_task_is_refused(client):
+    with client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "upload", "name": "pets.csv", "text": TWO_NAMED_CLASSES})
+        ws.send_json({"type": "export", "what": "run"})
+        run_file, _ = wait_for(ws, "file")
+        text = run_file["text"].replace('task = "classification"', 'task = "regression"')
+        ws.send_json({"type": "load_run", "name": "pets.toml", "text": text})
+        error, _ = wait_for(ws, "error")
+    assert error["message"].startswith("pets.toml: data.task: the page reads pets.csv as a")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

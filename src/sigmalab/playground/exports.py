@@ -43,6 +43,8 @@ def python_snippet(run: dict[str, Any], csv_name: str | None = None) -> str:
     load += [f"test_fraction={data['test_fraction']!r}", f"seed={data['seed']}"]
     if data.get("features"):
         load.append(f"features={data['features']!r}")
+    if data.get("task"):
+        load.append(f"task={data['task']!r}")
     lines = [
         "import sigmalab as sl",
         "",

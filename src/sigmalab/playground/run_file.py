@@ -52,7 +52,11 @@ def to_run(
         "standardize": settings.standardize,
         "seed": settings.seed,
     }
-    if not settings.is_csv:
+    if settings.is_csv:
+        # The loader's reading of the upload, spelled out: otherwise a CSV trained with mse
+        # is read as a regression (its 0/1 or text labels would not be classes).
+        data["task"] = task
+    else:
         data["features"] = list(settings.features)
     loss = resolve_loss(settings, task, n_classes)
     weights = {
@@ -152,12 +156,12 @@ def from_run(
 def _complete(run: Mapping[str, Any]) -> dict[str, Any]:
     """``run`` with every default spelled out, as the run-file validator writes it.
 
-    The dataset is not compared (the page names it), so a built-in stands in for it and no
-    file is looked up.
+    The dataset and its task are not compared (the page names the dataset and reads its
+    task from it), so a built-in stands in for it and no file is looked up.
     """
     from ..config import RunConfig
 
-    data = {**run["data"], "dataset": "circle"}
+    data = {**run["data"], "dataset": "circle", "task": None}
     return RunConfig.from_dict({**run, "data": data}).to_dict()
 
 

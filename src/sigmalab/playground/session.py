@@ -34,7 +34,7 @@ from ..data.registry import SYNTHETIC
 from ..doctor import Doctor, check_static
 from ..doctor.remedies import apply_remedy
 from ..errors import SigmalabError
-from ..runner import check_loss_fits, load_data
+from ..runner import check_loss_fits, load_data, run_task
 from . import exports
 from .frames import pack
 from .repairs import BackgroundRepair, repair_message
@@ -506,6 +506,11 @@ class Session:
         except SigmalabError as error:
             raise SigmalabError(f"{name}: {error}".replace("run file: ", "")) from None
         task, n_classes = self._task_of(view)
+        if view.is_csv and run_task(config) not in (None, task):
+            raise SigmalabError(
+                f"{name}: data.task: the page reads {view.dataset} as a {task}, this run file "
+                f"as a {run_task(config)}; set task = {task!r} in [data]"
+            )
         self._pending = from_run(config.to_dict(), task, n_classes, view=view)
 
     def _on_export(self, message: dict) -> None:
