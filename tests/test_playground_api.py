@@ -451,6 +451,10 @@ def test_a_dropped_run_file_reading_the_upload_as_another_task_is_refused(client
         ("x1,x2,target\n1,2\n", "blobs.csv line 2: expected 3 cells (x1, x2, target), found 2"),
         ("x1,x2,label\n1,2,0\n", "column 'target' not found in blobs.csv"),
         ("x,target\n" + "1,0\n2,1\n" * 3000, "6,000 rows is over the limit of 5,000"),
+        (
+            "x1,x2,target\n1e39,2,0\n3,4,1\n",
+            "blobs.csv: column 'x1': 1e+39 is beyond the float32 range the page trains in",
+        ),
     ],
 )
 def test_a_broken_csv_is_reported_as_the_cli_words_it(client, text, expected):

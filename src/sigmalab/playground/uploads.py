@@ -6,14 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .. import data as datasets
-from ..data.dataset import CLASSIFICATION, DataError
+from ..data.dataset import CLASSIFICATION, REGRESSION, DataError, Dataset
 from .settings import CSV_NAME
 
 MAX_UPLOAD_BYTES = 1_000_000
 MAX_UPLOAD_ROWS = 5000
 MAX_UPLOAD_COLUMNS = 16  # feature columns: each is an input node on the page
 MAX_CLASSES = 10  # one colour each
+LARGEST_VALUE = float(np.finfo(np.float32).max)  # the page's networks compute in float32
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,25 @@ def save_upload(folder: Path, name: str, text: str) -> UploadedCsv:
         )
     elif dataset.task == CLASSIFICATION and (dataset.n_classes or 0) > MAX_CLASSES:
         problem = f"{dataset.n_classes} classes is over the limit of {MAX_CLASSES}"
+    else:
+        problem = _beyond_float32(dataset)
     if problem:
         path.unlink(missing_ok=True)
         raise DataError(f"{name}: {problem}")
     return UploadedCsv(name, dataset.task, dataset.n_classes, list(dataset.feature_names), rows)
+
+
+def _beyond_float32(dataset: Dataset) -> str | None:
+    """The first column holding a value the page's float32 network would read as infinite."""
+    values = np.vstack([dataset.X_train, dataset.X_test]).T
+    columns = dict(zip(dataset.feature_names, values, strict=True))
+    if dataset.task == REGRESSION:
+        columns["target"] = np.concatenate([dataset.y_train, dataset.y_test])
+    for name, values in columns.items():
+        largest = float(np.abs(values).max())
+        if largest > LARGEST_VALUE:
+            return (
+                f"column {name!r}: {largest:g} is beyond the float32 range the page trains in "
+                f"(|value| <= {LARGEST_VALUE:.3g}); rescale the column"
+            )
+    return None
