@@ -589,12 +589,26 @@ def test_an_idle_session_stops_training_and_frees_its_memory():
         assert sessions_end(app)
 
 
-def test_an_unknown_message_is_answered_not_fatal(client):
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("not json", "unknown message type 'invalid'"),
+        ('{"type": "ping", "x": ' + "9" * 5000 + "}", "unknown message type 'invalid'"),
+        ("[" * 100_000 + "]" * 100_000, "unknown message type 'invalid'"),
+        ('{"type": ["play"]}', "unknown message type ['play']"),
+        ('{"type": "settings", "settings": null}', "settings: must be an object"),
+        ('{"type": "settings", "settings": {"features": [["x1"]]}}', "features: ['x1'] is not"),
+        ('{"type": "edit_weight", "layer": 1e999, "row": 0, "col": 0}', "edit_weight: no such"),
+        ('{"type": "edit_bias", "layer": 0, "unit": -1e999}', "edit_bias: no such bias"),
+        ('{"type": "remedy", "remedy": "set_l2"}', "remedy: must be an object"),
+    ],
+)
+def test_a_malformed_message_is_answered_not_fatal(client, text, expected):
     with client.websocket_connect("/ws") as ws:
         start(ws)
-        ws.send_text("not json")
+        ws.send_text(text)
         error, _ = wait_for(ws, "error")
-        assert "unknown message type" in error["message"]
+        assert expected in error["message"]
         ws.send_json({"type": "step"})
         frame, _ = wait_for(ws, "frame", lambda h: h["epoch"] == 1)
 

@@ -162,7 +162,7 @@ async def run_session(
                 break
             try:
                 message = json.loads(text)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, too many digits, nested too deep
                 message = {"type": "invalid"}
             session.submit(message if isinstance(message, dict) else {"type": "invalid"})
     except (WebSocketDisconnect, RuntimeError):

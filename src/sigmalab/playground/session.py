@@ -307,7 +307,7 @@ class Session:
     # ---- commands ------------------------------------------------------------------------
     def _handle(self, message: dict) -> None:
         kind = message.get("type") if isinstance(message, dict) else None
-        handler = self._HANDLERS.get(kind)
+        handler = self._HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             self._error(f"unknown message type {kind!r}")
             return
@@ -367,7 +367,7 @@ class Session:
         try:
             layer = self._dense_layer(message["layer"])
             row, col = int(message["row"]), int(message["col"])
-        except (KeyError, IndexError, TypeError, ValueError):
+        except (KeyError, IndexError, TypeError, ValueError, OverflowError):
             raise SigmalabError(f"edit_weight: no such weight ({message!r})") from None
         fan_in, fan_out = layer.params["W"].shape
         if not (0 <= row < fan_in and 0 <= col < fan_out):
@@ -380,7 +380,7 @@ class Session:
         try:
             layer = self._dense_layer(message["layer"])
             unit = int(message["unit"])
-        except (KeyError, IndexError, TypeError, ValueError):
+        except (KeyError, IndexError, TypeError, ValueError, OverflowError):
             raise SigmalabError(f"edit_bias: no such bias ({message!r})") from None
         if "b" not in layer.params or not 0 <= unit < layer.units:
             raise SigmalabError(f"edit_bias: no such bias ({message!r})")
@@ -398,8 +398,14 @@ class Session:
 
     def _on_remedy(self, message: dict) -> None:
         run = self._run
+        remedy = message.get("remedy")
+        if not isinstance(remedy, dict):
+            raise SigmalabError(
+                f"remedy: must be an object such as {{'action': 'set_l2', 'value': 0.001}} "
+                f"(received {remedy!r})"
+            )
         current = self._config(run.settings, 1).to_dict()
-        changed = apply_remedy(current, message.get("remedy") or {})
+        changed = apply_remedy(current, remedy)
         settings = from_run(
             RunConfig.from_dict(changed, self._folder).to_dict(),
             run.task,

@@ -178,7 +178,7 @@ def _items(key: str, value: Any, separator: str) -> list[Any]:
 
 def _features(key: str, value: Any) -> tuple[str, ...]:
     names = _items(key, value, ",")
-    unknown = [name for name in names if name not in FEATURES]
+    unknown = [name for name in names if not isinstance(name, str) or name not in FEATURES]
     if unknown:
         raise SettingsError(
             [f"{key}: {unknown[0]!r} is not allowed; allowed: {', '.join(FEATURES)}"]
@@ -234,6 +234,8 @@ def from_mapping(values: Mapping[str, Any], base: Settings | None = None) -> Set
     Keys not given keep ``base``'s values (the defaults when None). Every problem is
     collected before raising, so the page can show them all at once.
     """
+    if not isinstance(values, Mapping):
+        raise SettingsError([f"settings: must be an object of key: value (received {values!r})"])
     base = base or Settings()
     problems: list[str] = []
     unknown = [key for key in values if key not in KEYS]
