@@ -152,6 +152,17 @@ def test_step_trains_exactly_one_epoch(client):
         assert frame["epoch"] == 2
 
 
+def test_a_run_whose_loss_turns_nan_says_so_when_it_stops(client):
+    """log(x) is NaN for x < 0: the first epoch's loss is NaN and fit stops there."""
+    with client.websocket_connect("/ws?activation=log(x)") as ws:
+        start(ws)
+        ws.send_json({"type": "play"})
+        status, _ = wait_for(ws, "status", lambda h: h["finished"] is not None)
+    assert status["finished"] == (
+        f"stopped at epoch {status['epoch']}: the loss became NaN or infinite (see the doctor)"
+    )
+
+
 def test_paced_speed_trains_a_few_epochs_per_frame(client):
     with client.websocket_connect("/ws?speed=1") as ws:
         start(ws)

@@ -253,6 +253,10 @@ class Session:
             )
         if any(finding.kind == "divergence" for finding in self._run.doctor.findings):
             return "stopped: training diverged (see the doctor)"
+        if self.epoch < MAX_EPOCHS:  # fit stops early only on a loss that is not a number
+            return (
+                f"stopped at epoch {self.epoch}: the loss became NaN or infinite (see the doctor)"
+            )
         return f"stopped at the limit of {MAX_EPOCHS:,} epochs"
 
     def after_epoch(self, epoch: int) -> None:
