@@ -191,6 +191,21 @@ def test_settings_rebuild_the_run_and_caps_answer_with_a_message(client):
         assert frame["epoch"] == 0
 
 
+@pytest.mark.parametrize("loss", ["bce", "cross_entropy"])
+def test_a_classification_loss_on_a_regression_is_named_as_such(client, loss):
+    """The Loss menu offers every loss: on a regression the error names the loss, not the
+    output layer the page builds by itself."""
+    with client.websocket_connect("/ws?dataset=reg-plane") as ws:
+        start(ws)
+        ws.send_json({"type": "settings", "settings": {"loss": loss}})
+        error, _ = wait_for(ws, "error")
+        settings, _ = wait_for(ws, "settings")
+    assert error["message"] == (
+        f"{loss!r} is for classification, but 'reg-plane' is a regression; use 'mse'"
+    )
+    assert settings["settings"]["loss"] == "auto"  # the page's controls go back to its run
+
+
 def test_the_learning_rate_changes_live_without_a_restart(client):
     with client.websocket_connect("/ws") as ws:
         setup, _, _ = start(ws)

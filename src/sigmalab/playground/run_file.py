@@ -73,7 +73,8 @@ def to_run(
             layers.append({"type": "batchnorm"})
         if layer.dropout:
             layers.append({"type": "dropout", "rate": layer.dropout})
-    outputs = n_classes if loss == "cross_entropy" else 1
+    # A regression has no classes: one output, and the loss check names the mismatch.
+    outputs = n_classes if loss == "cross_entropy" and n_classes else 1
     layers.append({"type": "dense", "units": outputs, **weights})
     optimizer: dict[str, Any] = {"name": settings.optimizer, "lr": settings.lr}
     if settings.optimizer == "momentum":
