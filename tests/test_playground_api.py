@@ -569,6 +569,12 @@ optimizer = {name = "adam", lr = 0.01}
             '[train]\nloss = "mae"\nepochs = 1\noptimizer = {name = "sgd"}\n',
             "train.loss: unknown loss 'mae'",
         ),
+        (
+            '[data]\ndataset = "xor"\nnoise = 0.9\n[model]\n'
+            'layers = [{type = "dense", units = 1}]\n'
+            '[train]\nloss = "mse"\nepochs = 1\noptimizer = {name = "sgd"}\n',
+            "x.toml: noise: must be <= 50 (received 90.0)",
+        ),
     ],
 )
 def test_a_run_file_the_page_cannot_use_is_refused_without_touching_the_disk(

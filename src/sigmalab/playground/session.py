@@ -521,7 +521,10 @@ class Session:
                 f"{name}: data.task: the page reads {view.dataset} as a {task}, this run file "
                 f"as a {run_task(config)}; set task = {task!r} in [data]"
             )
-        self._pending = from_run(config.to_dict(), task, n_classes, view=view)
+        try:
+            self._pending = from_run(config.to_dict(), task, n_classes, view=view)
+        except SettingsError as error:  # a value the page's controls cannot take
+            raise SettingsError([f"{name}: {problem}" for problem in error.problems]) from None
 
     def _on_export(self, message: dict) -> None:
         what = message.get("what")
