@@ -23,6 +23,7 @@ import sigmalab as sl  # noqa: E402
 from sigmalab.config import RunConfig  # noqa: E402
 from sigmalab.playground.app import create_app, static_files  # noqa: E402
 from sigmalab.playground.frames import unpack  # noqa: E402
+from sigmalab.playground.session import Session  # noqa: E402
 from sigmalab.runner import train_run  # noqa: E402
 
 HOSTS = ("testserver", "127.0.0.1", "localhost")
@@ -643,6 +644,26 @@ def test_a_malformed_message_is_answered_not_fatal(client, text, expected):
         assert expected in error["message"]
         ws.send_json({"type": "step"})
         frame, _ = wait_for(ws, "frame", lambda h: h["epoch"] == 1)
+
+
+def test_a_session_that_fails_closes_its_page_after_saying_why(monkeypatch):
+    """A bug stops the session's worker: the page gets the error, then a closed socket (its
+    "reload the page" message), not controls that silently do nothing until it idles."""
+
+    def broken(session, message):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setitem(Session._HANDLERS, "ping", broken)
+    app = create_app(hosts=HOSTS, idle_seconds=2.0)
+    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
+        start(ws)
+        ws.send_json({"type": "ping"})
+        replies = [receive(ws)[0]]
+        while replies[-1]["type"] != "closed" and len(replies) < 10:
+            replies.append(receive(ws)[0])
+    errors = [reply for reply in replies if reply["type"] in ("error", "closed")]
+    assert errors[0]["message"] == "internal error: ZeroDivisionError('a bug')"
+    assert errors[1] == {"type": "closed", "code": 1011}
 
 
 def test_frames_are_compact(client):

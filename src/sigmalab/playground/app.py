@@ -187,5 +187,8 @@ async def send_loop(socket: WebSocket, outbox: Outbox, wake: asyncio.Event) -> N
                     await socket.send_bytes(message)
                 else:
                     await socket.send_text(json.dumps(json_safe(message), allow_nan=False))
+            if outbox.ended:  # the session stopped on an error it has sent: the page reloads
+                await socket.close(code=1011)
+                return
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the page went away; the receiving side ends the session

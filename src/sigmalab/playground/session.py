@@ -89,6 +89,7 @@ class Outbox:
         self._frame: bytes | None = None
         self.frames_published = 0
         self.frames_skipped = 0
+        self.ended = False
 
     def send(self, message: dict | bytes) -> None:
         """Queue a control message (JSON dict or binary); none is ever dropped."""
@@ -103,6 +104,11 @@ class Outbox:
                 self.frames_skipped += 1
             self._frame = frame
             self.frames_published += 1
+        self.notify()
+
+    def end(self) -> None:
+        """Say that nothing more will come: the session has stopped and the page must reload."""
+        self.ended = True
         self.notify()
 
     def take(self) -> list[dict | bytes]:
@@ -211,6 +217,7 @@ class Session:
         except Exception as error:  # a bug must not kill the server: say so, and stop
             log.exception("playground session failed")
             self.outbox.send({"type": "error", "message": f"internal error: {error!r}"})
+            self.outbox.end()  # the page's controls would otherwise do nothing, silently
         finally:
             if self._repair is not None:
                 self._repair.cancel()
