@@ -165,7 +165,12 @@ def test_replace_activation_changes_one_layer_and_linear_means_none():
         ({"action": "standardize_inputs"}, "already standardised"),
         ({"action": "set_activation", "value": "tanh", "layers": "hidden"}, "already uses"),
         ({"action": "make_it_work"}, "unknown remedy action 'make_it_work'"),
-        ({"action": "set_l2"}, "remedy 'set_l2'"),
+        ({"action": "set_l2"}, r"remedy 'set_l2' takes value \(received: none\)"),
+        ({"action": "set_features"}, r"remedy 'set_features' takes value \(received: none\)"),
+        (
+            {"action": "set_l2", "value": 0.01, "amount": 2},
+            r"remedy 'set_l2' takes value \(received: amount, value\)",
+        ),
     ],
 )
 def test_a_remedy_that_does_not_apply_raises_a_clear_error(remedy, message):

@@ -16,6 +16,7 @@ is in effect, and ``apply_remedy`` refuses it, so the two can never disagree.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 from collections.abc import Callable
 
@@ -445,10 +446,7 @@ def in_effect(remedy: dict, setup: RunContext) -> str | None:
     action = arguments.pop("action", None)
     if action not in IN_EFFECT:
         raise unknown_name("remedy action", action, ACTIONS, RemedyError)
-    try:
-        return IN_EFFECT[action](setup, **arguments)
-    except TypeError as error:
-        raise RemedyError(f"remedy {action!r}: {error}") from None
+    return _call(action, IN_EFFECT[action], setup, arguments)
 
 
 def apply_remedy(config: dict, remedy: dict) -> dict:
@@ -461,8 +459,23 @@ def apply_remedy(config: dict, remedy: dict) -> dict:
     if reason is not None:
         raise _unchanged(action, reason)
     changed = copy.deepcopy(config)
-    try:
-        ACTIONS[action](changed, **arguments)
-    except TypeError as error:
-        raise RemedyError(f"remedy {action!r}: {error}") from None
+    _call(action, ACTIONS[action], changed, arguments)
     return changed
+
+
+def _call(action: str, function: Callable, subject: object, arguments: dict):
+    """``function(subject, **arguments)``; arguments the action does not take, or lacks, are
+    named with the ones it takes rather than by Python's text about the function."""
+    signature = inspect.signature(function)
+    try:
+        signature.bind(subject, **arguments)
+    except TypeError:
+        takes = [name for name in signature.parameters][1:]
+        raise RemedyError(
+            f"remedy {action!r} takes {', '.join(takes) or 'no arguments'} "
+            f"(received: {', '.join(sorted(arguments)) or 'none'})"
+        ) from None
+    try:
+        return function(subject, **arguments)
+    except TypeError as error:  # an argument of the wrong kind, such as a number for a list
+        raise RemedyError(f"remedy {action!r}: {error}") from None
