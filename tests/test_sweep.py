@@ -329,6 +329,29 @@ def test_a_results_folder_that_is_a_file_is_one_error_line(run_file, tmp_path):
     assert taken.read_text() == "mine"
 
 
+@pytest.mark.parametrize(
+    ("schema", "named"),
+    [
+        ("CREATE TABLE notes (text TEXT)", "notes"),
+        ("CREATE TABLE runs (name TEXT, took REAL)", "runs"),  # a table name a sweep uses
+    ],
+)
+def test_a_database_that_no_sweep_wrote_is_refused_and_left_as_it_is(
+    run_file, tmp_path, schema, named
+):
+    theirs = tmp_path / "mine" / RESULTS_FILE
+    theirs.parent.mkdir()
+    with sqlite3.connect(theirs) as connection:
+        connection.execute(schema)
+    connection.close()
+    before = theirs.read_bytes()
+    process = in_process("sweep", run_file, "--grid", "train.epochs=1", "--out", theirs.parent)
+    assert_user_error(process, f"{theirs}: not a sweep results file", named)
+    assert_user_error(in_process("sweep", "show", theirs.parent), "not a sweep results file")
+    assert theirs.read_bytes() == before
+    assert sorted(path.name for path in theirs.parent.iterdir()) == [RESULTS_FILE]
+
+
 def test_show_of_a_folder_without_a_sweep_is_one_error_line(tmp_path):
     assert_user_error(in_process("sweep", "show", tmp_path), "no results.sqlite")
 

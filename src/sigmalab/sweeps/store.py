@@ -5,7 +5,8 @@ Every run is inserted as ``pending`` before training starts and updated to ``don
 key (a write-ahead log, so that each commit is one fast append): a
 sweep killed at any moment loses at most the runs in flight, never records one twice, and
 the same command resumes by training only what is still pending. The grid is stored too,
-so that a different grid cannot be mixed into the same folder.
+so that a different grid cannot be mixed into the same folder, and a database that no sweep
+wrote is refused before anything is written to it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ CREATE TABLE IF NOT EXISTS runs (
     measures TEXT
 );
 """
+_TABLES = {"sweep", "runs"}
+_RUN_KEYS = {"id", "position", "swept", "seed", "status"}  # what every results file has
 
 
 class ResultStore:
@@ -62,15 +65,32 @@ class ResultStore:
         self.path = self.folder / RESULTS_FILE
         try:
             self.connection = sqlite3.connect(self.path, timeout=30)
-            # Write-ahead log: a commit survives the process being killed at any moment
-            # (NORMAL skips only the fsync that guards against a power cut).
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            self.connection.execute("PRAGMA synchronous=NORMAL")
-            with self.connection:
-                self.connection.executescript(_SCHEMA)
-                self._add_measures_column()
-        except sqlite3.DatabaseError as error:
-            raise SigmalabError(f"{self.path}: not a sweep results file ({error})") from None
+        except sqlite3.Error as error:
+            raise SigmalabError(f"{self.path}: cannot open it ({error})") from None
+        try:
+            self._prepare()
+        except BaseException as error:
+            self.connection.close()
+            if isinstance(error, sqlite3.DatabaseError):
+                raise SigmalabError(f"{self.path}: not a sweep results file ({error})") from None
+            raise
+
+    def _prepare(self) -> None:
+        """Refuse a database that no sweep wrote before writing anything, then make the
+        tables (or add what an older results file lacks)."""
+        others = _foreign_contents(self.connection)
+        if others:
+            raise SigmalabError(
+                f"{self.path}: not a sweep results file (an SQLite database of something "
+                f"else: {', '.join(others)}), left as it is; choose another folder"
+            )
+        # Write-ahead log: a commit survives the process being killed at any moment
+        # (NORMAL skips only the fsync that guards against a power cut).
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=NORMAL")
+        with self.connection:
+            self.connection.executescript(_SCHEMA)
+            self._add_measures_column()
 
     def _add_measures_column(self) -> None:
         """Give a results file written before ``measures`` existed that column (empty)."""
@@ -152,6 +172,35 @@ class ResultStore:
             del row["position"]
             rows.append(row)
         return rows
+
+
+def is_results_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a sweep's results file; it is only read."""
+    try:
+        connection = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        return not _foreign_contents(connection)
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        connection.close()
+
+
+def _foreign_contents(connection: sqlite3.Connection) -> list[str]:
+    """The names in the database that a sweep did not make: none for a results file, even
+    one whose sweep stopped before making all of its tables."""
+    names = {
+        name
+        for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite^_%' ESCAPE '^'"
+        )
+    }
+    if names - _TABLES:
+        return sorted(names)
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+    return ["runs"] if "runs" in names and not columns >= _RUN_KEYS else []
 
 
 def _record_values(outcome: Mapping[str, Any]) -> tuple:
