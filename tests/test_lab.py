@@ -9,10 +9,11 @@ from test_cli_options import in_process
 import sigmalab as sl
 from sigmalab.config import load_run
 from sigmalab.experiments import CLAIMS
+from sigmalab.experiments.lab_folder import check_lab_folder
 from sigmalab.experiments.verdicts import VERDICTS
 from sigmalab.runner import train_run
 from sigmalab.sweeps import execute
-from sigmalab.sweeps.store import DONE, ResultStore
+from sigmalab.sweeps.store import DONE, RESULTS_FILE, ResultStore
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,36 @@ def test_an_output_folder_that_is_a_file_is_one_error_line(tmp_path):
     process = in_process("lab", "nonlinearity", "--quick", "--out", taken)
     assert_user_error(process, "out: must be a folder", str(taken))
     assert taken.read_text() == "not a folder"
+
+
+def test_a_folder_that_no_lab_wrote_is_refused_and_left_as_it_is(tmp_path):
+    site = tmp_path / "site"
+    (site / "figures").mkdir(parents=True)
+    (site / "index.html").write_text("my home page")
+    (site / "figures" / "nonlinearity.png").write_text("my picture")
+    process = in_process("lab", "nonlinearity", "--quick", "--out", site)
+    assert_user_error(process, f"out: {site} holds files", f"{site / 'index.html'}, which the lab")
+    assert (site / "index.html").read_text() == "my home page"
+    assert (site / "figures" / "nonlinearity.png").read_text() == "my picture"
+    assert sorted(path.name for path in site.iterdir()) == ["figures", "index.html"]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    with pytest.raises(sl.SigmalabError, match=f"{notes / 'todo.txt'}"):
+        sl.lab(["nonlinearity"], out=notes, quick=True)
+    assert [path.name for path in notes.iterdir()] == ["todo.txt"]
+
+
+def test_a_lab_stopped_before_or_after_its_first_results_file_may_go_on(tmp_path):
+    claims = [CLAIMS["dead_relu"]]
+    started = tmp_path / "started"
+    (started / "results" / "dead_relu").mkdir(parents=True)  # stopped before the store
+    check_lab_folder(started, claims)
+    ResultStore(started / "results" / "dead_relu").close()
+    (started / "index.html").write_text("an earlier report")
+    check_lab_folder(started, claims)
+    forged = tmp_path / "forged" / "results" / "x"
+    forged.mkdir(parents=True)
+    (forged / RESULTS_FILE).write_text("not a database")
+    with pytest.raises(sl.SigmalabError, match="holds files that no earlier lab wrote"):
+        check_lab_folder(tmp_path / "forged", claims)

@@ -474,11 +474,13 @@ def lab(
 ) -> None:
     """Run the text's claims as sweeps over settings x seeds; write DIR/index.html."""
     from .experiments import run_lab, select
+    from .experiments.lab_folder import check_lab_folder
     from .experiments.report import REPORT_FILE
     from .experiments.table import print_summary
     from .sweeps.progress import SweepProgress
 
-    select(claims or [])  # an unknown claim fails before anything trains
+    # An unknown claim, or a folder of someone else's files, fails before anything shows.
+    check_lab_folder(out, select(claims or []))
     with SweepProgress(quiet) as progress:
 
         def announce(result: Any) -> None:

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from ..config import save_run
-from ..errors import DivergenceWarning, SigmalabError
+from ..errors import DivergenceWarning
 from ..sweeps.execute import run_sweep
 from ..sweeps.grid import expand
 from .claim import Claim, Evidence
 from .claims import select
 from .figures import save_figure
+from .lab_folder import RESULTS_FOLDER, check_lab_folder
 from .measures import network_measures
 
 
@@ -63,7 +64,8 @@ def run_lab(
     on_start: Callable[[int, int], None] | None = None,
     on_outcomes: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[ClaimResult]:
-    """Run the named claims (all for none) into ``out`` and write ``out/index.html``.
+    """Run the named claims (all for none) into ``out`` and write ``out/index.html``;
+    ``out`` must be missing, empty or an earlier lab's (``check_lab_folder``).
 
     ``on_claim(result)`` is called as each claim is judged; ``on_start`` and
     ``on_outcomes`` are passed to each claim's sweep (``run_sweep``: a progress bar).
@@ -72,8 +74,7 @@ def run_lab(
 
     selected = select(claims)
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SigmalabError(f"out: must be a folder (received {out}, which is not one)")
+    check_lab_folder(out, selected)
     results = []
     for claim in selected:
         result = run_claim(claim, out, quick, workers, on_start, on_outcomes)
@@ -96,7 +97,7 @@ def run_claim(
     started = time.perf_counter()
     run = claim.run(quick)
     seeds = claim.seeds(quick)
-    folder = out / "results" / (f"{claim.name}-quick" if quick else claim.name)
+    folder = out / RESULTS_FOLDER / (f"{claim.name}-quick" if quick else claim.name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow in diverging members
