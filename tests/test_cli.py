@@ -288,13 +288,28 @@ def test_a_diverged_run_still_writes_every_file_quietly(tmp_path):
 
 
 def test_a_warning_on_the_command_line_is_one_line_without_python_source(tmp_path):
-    (tmp_path / "diverging.toml").write_text(DIVERGING)
+    run = tmp_path / "diverging.toml"
+    run.write_text(DIVERGING)
     process = sigmalab(
-        "train", tmp_path / "diverging.toml", "--no-doctor", "--quiet", "--out", tmp_path / "out"
+        "train", run, "--no-doctor", "--quiet", "--out", tmp_path / "out", "--set", "train.epochs=9"
     )
     assert process.returncode == 0, process.stderr
     lines = process.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: training diverged: "), lines
+    # command-line advice after the same account, not Python's ("add sl.Doctor() ...")
+    assert "sl.Doctor" not in lines[0] and "clip_norm, or" not in lines[0]
+    assert lines[0].endswith(
+        "Lower train.optimizer.lr (now 10.0) or set train.optimizer.clip_norm; to see why, "
+        f"train without --no-doctor or run: sigmalab doctor {run} --set train.epochs=9"
+    )
+    process = sigmalab(
+        "sweep", run, "--grid", "train.epochs=9", "--no-doctor", "-q", "--out", tmp_path / "s"
+    )
+    assert process.returncode == 0, process.stderr
+    assert process.stderr.startswith("warning: training diverged: ") and "sl.Doctor" not in (
+        process.stderr
+    )
+    assert "to see why, sweep without --no-doctor" in process.stderr
 
 
 def test_report_draws_several_classes_on_the_plane(tmp_path):

@@ -336,6 +336,10 @@ def test_a_diverging_run_stops_with_one_clear_warning_not_numpy_noise():
         history = model.fit(X, y, epochs=20, batch_size=10, verbose=0)
     assert [type(w.message) for w in caught] == [sl.DivergenceWarning]
     assert "lr=1000000.0" in str(caught[0].message)
+    # what happened and the Python advice apart, so that the command line can give its own
+    warning = caught[0].message
+    assert str(warning) == f"{warning.what} {warning.advice}" and "sl.Doctor()" in warning.advice
+    assert str(warning.advised("Run the doctor.")) == f"{warning.what} Run the doctor."
     assert len(history.history["loss"]) < 20
     assert not np.isfinite(history.history["loss"][-1])
 

@@ -10,11 +10,13 @@ warning is one yellow ``warning: ...`` line.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import shlex
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,7 +24,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import SigmalabError
+from .errors import DivergenceWarning, SigmalabError
 from .validation import check_int
 
 if TYPE_CHECKING:
@@ -42,6 +44,21 @@ def print_warning(message: Warning | str, *_where: object, **_stream: object) ->
     """Show a warning as one yellow ``warning: message`` line on stderr: Python's own format
     adds the file and source line that raised it, which mean nothing on the command line."""
     typer.secho(f"warning: {' '.join(str(message).split())}", fg="yellow", err=True)
+
+
+@contextlib.contextmanager
+def divergence_advice(advice: str) -> Iterator[None]:
+    """Within it, a DivergenceWarning ends with ``advice`` (what to do on the command line)
+    instead of its Python advice."""
+
+    def show(message: Warning | str, *_where: object, **_stream: object) -> None:
+        if isinstance(message, DivergenceWarning):
+            message = message.advised(advice)
+        print_warning(message)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 class OneLineUsageErrors(TyperGroup):
@@ -161,7 +178,16 @@ def train(
     watcher = Doctor() if doctor else None
     callbacks = [] if watcher is None else [watcher]
     # The folder is checked before training, not after it.
-    with open_outputs(config, out_dir, {run_file: "run file"}) as outputs:
+    overrides = [part for item in settings or [] for part in ("--set", item)]
+    advice = (
+        f"Lower train.optimizer.lr (now {config.train.optimizer.lr}) or set "
+        "train.optimizer.clip_norm; to see why, train without --no-doctor or run: "
+        + shlex.join(["sigmalab", "doctor", str(run_file), *overrides])
+    )
+    with (
+        open_outputs(config, out_dir, {run_file: "run file"}) as outputs,
+        divergence_advice(advice),
+    ):
         result = train_run(config, callbacks=callbacks, verbose=0 if quiet else 1)
         if watcher is not None:
             result.summary["findings"] = [finding.to_dict() for finding in watcher.findings]
@@ -428,7 +454,11 @@ def sweep_run(
 
     axes = parse_grid_options(grid)
     folder = results_folder(out, run_file)
-    with SweepProgress(quiet) as progress:
+    advice = (
+        "The run is recorded with empty metrics: lower its train.optimizer.lr or set "
+        "train.optimizer.clip_norm; to see why, sweep without --no-doctor."
+    )
+    with SweepProgress(quiet) as progress, divergence_advice(advice):
         store = run_sweep(
             run_file,
             axes,

@@ -30,7 +30,23 @@ class NotFiniteError(SigmalabError):
 
 
 class DivergenceWarning(UserWarning):
-    """Training stopped early because the loss became NaN or infinite."""
+    """Training stopped early because the loss became NaN or infinite.
+
+    ``what`` says what happened and ``advice`` what to do about it in Python; kept apart,
+    so that the command line can give its own advice after the same account.
+    """
+
+    def __init__(self, what: str, advice: str = "") -> None:
+        super().__init__(what, advice)
+        self.what = what
+        self.advice = advice
+
+    def __str__(self) -> str:
+        return f"{self.what} {self.advice}".strip()
+
+    def advised(self, advice: str) -> DivergenceWarning:
+        """The same warning with ``advice`` in place of its own."""
+        return DivergenceWarning(self.what, advice)
 
 
 def unknown_name_message(

@@ -449,11 +449,12 @@ class Sequential:
                 hook.on_train_end(self, {})
         if diverged is not None and not any(hook.explains_divergence for hook in hooks):
             warnings.warn(
-                f"training diverged: the loss became {diverged.loss} at epoch "
-                f"{diverged.epoch + 1}, step {diverged.step}, so training stopped. Lower the "
-                f"learning rate (lr={self.optimizer.lr}), set clip_norm, or add sl.Doctor() to "
-                "the callbacks to see why.",
-                DivergenceWarning,
+                DivergenceWarning(
+                    f"training diverged: the loss became {diverged.loss} at epoch "
+                    f"{diverged.epoch + 1}, step {diverged.step}, so training stopped.",
+                    f"Lower the learning rate (lr={self.optimizer.lr}), set clip_norm, or add "
+                    "sl.Doctor() to the callbacks to see why.",
+                ),
                 stacklevel=2,
             )
         return history
