@@ -132,8 +132,10 @@ def test_a_lab_stopped_before_or_after_its_first_results_file_may_go_on(tmp_path
     ResultStore(started / "results" / "dead_relu").close()
     (started / "index.html").write_text("an earlier report")
     check_lab_folder(started, claims)
-    forged = tmp_path / "forged" / "results" / "x"
+    forged = tmp_path / "forged" / "results" / "dead_relu"
     forged.mkdir(parents=True)
     (forged / RESULTS_FILE).write_text("not a database")
-    with pytest.raises(sl.SigmalabError, match="holds files that no earlier lab wrote"):
-        check_lab_folder(tmp_path / "forged", claims)
+    ResultStore(tmp_path / "sweeps" / "results" / "mine").close()  # a sweep, not a claim's
+    for folder in (tmp_path / "forged", tmp_path / "sweeps"):
+        with pytest.raises(sl.SigmalabError, match="holds files that no earlier lab wrote"):
+            check_lab_folder(folder, claims)

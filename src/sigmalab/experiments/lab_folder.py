@@ -3,8 +3,9 @@
 Every lab run replaces ``DIR/index.html``, ``DIR/figures/<claim>.png`` and the run files
 ``DIR/<claim>/*.toml``. Pointed at a folder of someone's own (a website, notes), it would
 replace their files or mix its own among them, so such a folder is refused. An earlier
-lab's folder is recognised by what only the lab leaves there, a sweep results file under
-``DIR/results/``, so an interrupted lab still resumes and a finished one re-renders.
+lab's folder is recognised by what only the lab leaves there, a claim's sweep results
+file ``DIR/results/<claim>/results.sqlite``, so an interrupted lab still resumes and a
+finished one re-renders.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from pathlib import Path
 from ..errors import SigmalabError
 from ..sweeps.store import RESULTS_FILE, is_results_file
 from .claim import Claim
+from .claims import CLAIMS
 
-RESULTS_FOLDER = "results"  # DIR/results/<claim>/results.sqlite
+
+def results_folder(out: Path, claim: Claim, quick: bool) -> Path:
+    """Where a claim's sweep goes: ``out/results/<claim>`` (``<claim>-quick`` for the quick
+    lab, whose grid differs)."""
+    return out / "results" / (f"{claim.name}-quick" if quick else claim.name)
 
 
 def check_lab_folder(out: Path, claims: Sequence[Claim]) -> None:
@@ -26,9 +32,13 @@ def check_lab_folder(out: Path, claims: Sequence[Claim]) -> None:
     if out.exists() and not out.is_dir():
         raise SigmalabError(f"out: must be a folder (received {out}, which is not one)")
     first = _first_file(out)
-    if first is None or any(map(is_results_file, out.glob(f"{RESULTS_FOLDER}/*/{RESULTS_FILE}"))):
+    if first is None or any(
+        is_results_file(results_folder(out, claim, quick) / RESULTS_FILE)
+        for claim in CLAIMS.values()
+        for quick in (False, True)
+    ):
         return
-    names = ["index.html", RESULTS_FOLDER]
+    names = ["index.html", "results"]
     for claim in claims:
         names += [f"figures/{claim.name}.png", claim.name]
     replaced = next((out / name for name in names if (out / name).exists()), None)

@@ -25,7 +25,7 @@ from ..sweeps.grid import expand
 from .claim import Claim, Evidence
 from .claims import select
 from .figures import save_figure
-from .lab_folder import RESULTS_FOLDER, check_lab_folder
+from .lab_folder import check_lab_folder, results_folder
 from .measures import network_measures
 
 
@@ -97,7 +97,7 @@ def run_claim(
     started = time.perf_counter()
     run = claim.run(quick)
     seeds = claim.seeds(quick)
-    folder = out / RESULTS_FOLDER / (f"{claim.name}-quick" if quick else claim.name)
+    folder = results_folder(out, claim, quick)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow in diverging members
