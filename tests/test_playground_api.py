@@ -625,9 +625,10 @@ def test_an_idle_session_stops_training_and_frees_its_memory():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("not json", "unknown message type 'invalid'"),
-        ('{"type": "ping", "x": ' + "9" * 5000 + "}", "unknown message type 'invalid'"),
-        ("[" * 100_000 + "]" * 100_000, "unknown message type 'invalid'"),
+        ("not json", 'must be one JSON object such as {"type": "play"} (received text that'),
+        ('{"type": "ping", "x": ' + "9" * 5000 + "}", "received JSON this server does not read"),
+        ("[" * 100_000 + "]" * 100_000, "received JSON this server does not read"),
+        ('["play"]', "(received JSON list)"),
         ('{"type": ["play"]}', "unknown message type ['play']"),
         ('{"type": "settings", "settings": null}', "settings: must be an object"),
         ('{"type": "settings", "settings": {"features": [["x1"]]}}', "features: ['x1'] is not"),

@@ -163,8 +163,11 @@ async def run_session(
             try:
                 message = json.loads(text)
             except (ValueError, RecursionError):  # not JSON, too many digits, nested too deep
-                message = {"type": "invalid"}
-            session.submit(message if isinstance(message, dict) else {"type": "invalid"})
+                message = None
+            if isinstance(message, dict):
+                session.submit(message)
+            else:
+                session.outbox.send(unreadable_message(text, message))
     except (WebSocketDisconnect, RuntimeError):
         pass  # the page closed (RuntimeError: it closed while a message was being read)
     finally:
@@ -174,6 +177,18 @@ async def run_session(
         session.close()
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the page closed it first
             await socket.close()
+
+
+def unreadable_message(text: str, message: object) -> dict:
+    """The error for a WebSocket message that is not one JSON object; the session goes on."""
+    if message is None and text.strip()[:1] not in ("{", "["):
+        what = "text that is not JSON"
+    elif message is None:
+        what = "JSON this server does not read (nested or with numbers beyond its limits)"
+    else:
+        what = f"JSON {type(message).__name__}"
+    problem = f'a message must be one JSON object such as {{"type": "play"}} (received {what})'
+    return {"type": "error", "message": problem, "problems": [problem]}
 
 
 async def send_loop(socket: WebSocket, outbox: Outbox, wake: asyncio.Event) -> None:
