@@ -8,7 +8,7 @@ from test_cli_options import in_process
 
 import sigmalab as sl
 from sigmalab.config import load_run
-from sigmalab.experiments import CLAIMS
+from sigmalab.experiments import CLAIMS, lab_folder
 from sigmalab.experiments.lab_folder import check_lab_folder
 from sigmalab.experiments.verdicts import VERDICTS
 from sigmalab.runner import train_run
@@ -122,6 +122,19 @@ def test_a_folder_that_no_lab_wrote_is_refused_and_left_as_it_is(tmp_path):
     with pytest.raises(sl.SigmalabError, match=f"{notes / 'todo.txt'}"):
         sl.lab(["nonlinearity"], out=notes, quick=True)
     assert [path.name for path in notes.iterdir()] == ["todo.txt"]
+
+
+def test_a_folder_that_cannot_be_listed_is_named(tmp_path, monkeypatch):
+    """As root no folder refuses to be listed, so the refusal is simulated."""
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(lab_folder.os, "scandir", refuse)
+    with pytest.raises(
+        sl.SigmalabError, match=f"out: {tmp_path} cannot be read .Permission denied"
+    ):
+        sl.lab(["nonlinearity"], out=tmp_path, quick=True)
 
 
 def test_a_lab_stopped_before_or_after_its_first_results_file_may_go_on(tmp_path):

@@ -31,7 +31,10 @@ def check_lab_folder(out: Path, claims: Sequence[Claim]) -> None:
     the error names the first file the lab would replace (else the first one it holds)."""
     if out.exists() and not out.is_dir():
         raise SigmalabError(f"out: must be a folder (received {out}, which is not one)")
-    first = _first_file(out)
+    try:
+        first = _first_file(out)
+    except OSError as error:  # a folder this user may not list
+        raise SigmalabError(f"out: {out} cannot be read ({error.strerror})") from None
     if first is None or any(
         is_results_file(results_folder(out, claim, quick) / RESULTS_FILE)
         for claim in CLAIMS.values()
