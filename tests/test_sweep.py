@@ -2,8 +2,10 @@
 resuming after SIGKILL, a process pool, a Dask LocalCluster, and ``sweep show``."""
 
 import concurrent.futures
+import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -238,7 +240,7 @@ def test_a_dask_local_cluster_trains_the_sweep(run_file, tmp_path):
     distributed = pytest.importorskip("distributed")
     grid = {"model.layers[0].units": [2, 3], "train.optimizer.lr": [0.1, 0.01]}
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
     ) as cluster:
         rows = sl.sweep(run_file, grid, out=tmp_path / "dask", scheduler=cluster.scheduler_address)
     run_sweep(run_file, grid, tmp_path / "here").close()
@@ -251,13 +253,18 @@ def test_a_dask_local_cluster_trains_the_sweep(run_file, tmp_path):
 
 @pytest.mark.slow
 def test_scheduler_local_starts_a_local_cluster_of_worker_processes(run_file, tmp_path):
+    """Even beside another Dask cluster: its status port (8787) busy is no business of ours."""
     pytest.importorskip("distributed")
     grid = ["--grid", "model.layers[0].units=2,3", "--grid", "train.epochs=3"]
-    process = sigmalab(
-        "sweep", run_file, *grid, "--scheduler", "local", "--workers", "2", "-q",
-        "--out", tmp_path,
-    )  # fmt: skip
+    with contextlib.ExitStack() as busy:
+        with contextlib.suppress(OSError):  # held already, by another cluster: busy too
+            busy.enter_context(socket.create_server(("127.0.0.1", 8787)))
+        process = sigmalab(
+            "sweep", run_file, *grid, "--scheduler", "local", "--workers", "2", "-q",
+            "--out", tmp_path,
+        )  # fmt: skip
     assert process.returncode == 0, process.stderr
+    assert "8787" not in process.stderr
     assert [status for status, *_ in metrics_by_id(tmp_path).values()] == [DONE, DONE]
 
 

@@ -79,8 +79,10 @@ def _on_dask(
     distributed = _import_distributed()
     cluster = None
     if scheduler == LOCAL_CLUSTER:
+        # Its status page on any free port of this machine alone: None would mean Dask's
+        # 8787, busy (and warned about) whenever another cluster runs here.
         cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, dashboard_address="127.0.0.1:0"
         )
         address = cluster.scheduler_address
     else:
