@@ -284,8 +284,10 @@ def test_bad_arguments_get_a_clear_error():
         sl.SigmalabError, match=r"loss_fn must be the loss module .*received function"
     ):
         sl.doctor.watch(model, optimizer, nn.functional.mse_loss)
-    doctor = sl.doctor.watch(model, optimizer)
-    with pytest.raises(sl.SigmalabError, match="epoch_end: pass loss="):
+    with (
+        sl.doctor.watch(model, optimizer) as doctor,
+        pytest.raises(sl.SigmalabError, match="epoch_end: pass loss="),
+    ):
         doctor.epoch_end()
 
 
@@ -548,3 +550,112 @@ def test_a_regression_loop_gives_the_rules_its_target_variance():
     optimizer = torch.optim.SGD(net.parameters(), 0.01)
     classifier = _train(net, optimizer, nn.BCEWithLogitsLoss(), X, (y > 1).float(), 1)
     assert "target_variance" not in classifier.context
+
+
+@needs_torch
+def test_an_unknown_or_mistyped_watch_option_gets_a_clear_error():
+    model = _mlp(2, 4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    with pytest.raises(sl.SigmalabError, match=r"unknown watch option 'step'\. Did you mean"):
+        sl.doctor.watch(model, optimizer, step=100)
+    with pytest.raises(sl.SigmalabError, match=r"static must be True or False.*'no'"):
+        sl.doctor.watch(model, optimizer, static="no")
+
+
+@needs_torch
+def test_the_watch_counts_only_inside_its_block():
+    """Outside the block no hook sees the model: a step there, or a report before the end,
+    would report 'no problems' of a run never measured; a second block would mix two runs."""
+    model = _mlp(2, 4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    X, y = _circle(32)
+    loss_fn = nn.BCEWithLogitsLoss()
+    loss = loss_fn(model(X), y)
+    doctor = sl.doctor.watch(model, optimizer, loss_fn=loss_fn)
+    with pytest.raises(sl.SigmalabError, match=r"step: the watch has not started; call it inside"):
+        doctor.step(loss)
+    with pytest.raises(sl.SigmalabError, match=r"report: the run has not been diagnosed yet"):
+        doctor.report()
+    with doctor:
+        with pytest.raises(sl.SigmalabError, match=r"has already been entered"), doctor:
+            pass
+        _steps(model, optimizer, doctor, X, y, loss_fn)
+    assert doctor.steps == 2 and doctor.probes >= 1
+    with pytest.raises(sl.SigmalabError, match=r"epoch_end: the watch has ended"):
+        doctor.epoch_end(loss=1.0)
+    with pytest.raises(sl.SigmalabError, match=r"has already been entered"), doctor:
+        pass
+    assert not any(module._forward_hooks for module in model.modules())
+
+
+@needs_torch
+def test_an_html_report_path_that_cannot_be_written_is_named(tmp_path):
+    model = _mlp(2, 4, 1)
+    X, y = _circle(32)
+    doctor = _train(
+        model, torch.optim.SGD(model.parameters(), 0.1), nn.BCEWithLogitsLoss(), X, y, 1
+    )
+    with pytest.raises(sl.SigmalabError, match=r"report: html .* is a folder; name a file in it"):
+        doctor.report(html=tmp_path)
+    with pytest.raises(sl.SigmalabError, match=r"report: html must be a file path \(received int"):
+        doctor.report(html=3)
+    assert list(tmp_path.iterdir()) == []
+
+
+class _TwoInputs(nn.Module if nn else object):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.out = nn.Linear(2, 4), nn.Linear(1, 4), nn.Linear(4, 1)
+
+    def forward(self, x, z):
+        return self.out(torch.relu(self.a(x) + self.b(z)))
+
+
+class _TupleOutput(nn.Module if nn else object):
+    def __init__(self, as_dict=False):
+        super().__init__()
+        self.hidden, self.out, self.as_dict = nn.Linear(2, 4), nn.Linear(4, 1), as_dict
+
+    def forward(self, x):
+        h = torch.relu(self.hidden(x))
+        return {"logits": self.out(h), "h": h} if self.as_dict else (self.out(h), h)
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", ["two inputs", "tuple output", "dict output"])
+def test_a_model_the_probe_cannot_replay_trains_on_with_its_static_checks(shape):
+    """The probe replays ``model(X)`` on one tensor and reads one output tensor: a model of
+    several inputs or outputs is not probed (it failed deep in torch), the rest still runs."""
+    torch.manual_seed(0)
+    model = _TwoInputs() if shape == "two inputs" else _TupleOutput(shape == "dict output")
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    X, y = _circle(64)
+    loss_fn = nn.BCEWithLogitsLoss()
+    with sl.doctor.watch(model, optimizer, loss_fn) as doctor:
+        for _ in range(3):
+            optimizer.zero_grad()
+            if shape == "two inputs":
+                output = model(X, X[:, :1])
+            else:
+                output = model(X)
+                output = output["logits"] if shape == "dict output" else output[0]
+            loss = loss_fn(output, y)
+            loss.backward()
+            doctor.step(loss)
+            optimizer.step()
+        doctor.epoch_end()
+    assert doctor.steps == 3 and doctor.probes == 0 and len(doctor.epochs) == 1
+    assert [layer["name"] for layer in doctor.context["layers"]]
+
+
+@needs_torch
+def test_a_bfloat16_regression_loop_is_diagnosed():
+    """NumPy has no bfloat16: the targets' variance is read in float64."""
+    torch.manual_seed(0)
+    model = _mlp(2, 4, 1).to(torch.bfloat16)
+    X, _ = _circle(64)
+    y = 3.0 * X[:, :1] ** 2
+    optimizer = torch.optim.SGD(model.parameters(), 0.01)
+    doctor = _train(model, optimizer, nn.MSELoss(), X.bfloat16(), y.bfloat16(), 1)
+    assert doctor.probes >= 1
+    assert doctor.context["target_variance"] == pytest.approx(float(y.var(unbiased=False)), 0.02)

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
-from ..errors import SigmalabError
-from ..validation import check_int, check_number
+from ..errors import SigmalabError, unknown_name
+from ..files import atomic_write_bytes, check_writable
+from ..validation import check_bool, check_int, check_number
 from .callback import MIN_PROBES, default_probe_interval
 from .findings import Finding, watch_summary
 from .probes import target_variance
@@ -45,6 +48,7 @@ INSTALL_HINT = "pip install 'sigmalab[torch]'"
 # of the steps so far (at least the steps of 256 samples, at most the budgeted interval),
 # so a short run still gets several probes and a long one settles to sigmalab's interval.
 GAP_DIVISOR = 2
+OPTIONS = ("steps", "probe_every", "probe_size", "overhead_budget", "static")
 
 
 def _import_torch():
@@ -110,7 +114,7 @@ class TorchDoctor:
         self.overhead_budget = check_number(
             "overhead_budget", overhead_budget, low=0.0, high=1.0, low_open=True
         )
-        self.static = bool(static)
+        self.static = check_bool("static", static)
         self.tree = ModuleTree()
         self.context: dict = {}
         self.records: list[ProbeRecord] = []
@@ -152,6 +156,7 @@ class TorchDoctor:
         # once per run, at the step itself when the loss lives on the CPU.
         self._nonfinite: tuple[int, dict | None] | None = None
         self._start = 0.0
+        self._state = "new"  # then "running" (inside the block), then "ended"
 
     # ---- the context manager -----------------------------------------------------------
     def __enter__(self) -> TorchDoctor:
@@ -163,6 +168,13 @@ class TorchDoctor:
 
     def attach(self) -> None:
         """Register the hooks of the first steps (``with watch(...)`` does this)."""
+        if self._state != "new":
+            # A second block would hook the model twice and mix two runs in one diagnosis.
+            raise SigmalabError(
+                "watch: a watch follows one run and has already been entered; "
+                "start a new sl.doctor.watch(...) for another"
+            )
+        self._state = "running"
         model = self.model
         self._fill_handles += [
             model.register_forward_pre_hook(self._on_model_input),
@@ -179,6 +191,9 @@ class TorchDoctor:
 
     def close(self) -> None:
         """Remove the hooks, take the last probe and diagnose the run (the end of the block)."""
+        if self._state != "running":
+            return
+        self._state = "ended"
         start = time.perf_counter()
         self._remove(self._trace_handles)
         self._catch_up(batch_complete=True)
@@ -186,7 +201,8 @@ class TorchDoctor:
         elapsed = time.perf_counter() - self._start
         self.train_seconds = elapsed - self.probe_seconds - self._setup_seconds
         if self.context.get("loss") == "mse" and self._batch.y is not None:
-            self.context["target_variance"] = target_variance(self._batch.y.detach().cpu().numpy())
+            targets = self._batch.y.detach().cpu().double().numpy()  # NumPy has no bfloat16
+            self.context["target_variance"] = target_variance(targets)
         dynamic = diagnose_records(self.records, self.epochs, self.context)
         found = without_symptoms([*self.static_findings, *dynamic])
         self.findings = [in_pytorch_terms(finding, self.context) for finding in found]
@@ -195,6 +211,7 @@ class TorchDoctor:
     def step(self, loss) -> None:
         """Record a step: call after ``loss.backward()``, before ``optimizer.step()``."""
         start = time.perf_counter()
+        self._check_running("step")
         self._check_one_number("step", "loss", loss)
         self._keep_step_rows()
         if self._due is not None or (self._batch.complete and (self._queued or self._fill_handles)):
@@ -230,6 +247,7 @@ class TorchDoctor:
     ) -> None:
         """Close an epoch; ``loss`` defaults to the mean of its step losses."""
         start = time.perf_counter()
+        self._check_running("epoch_end")
         metrics = ("loss", loss), ("accuracy", accuracy), ("val_loss", val_loss)
         for name, value in (*metrics, ("val_accuracy", val_accuracy)):
             if value is not None:
@@ -262,10 +280,26 @@ class TorchDoctor:
         """Print the findings (``sl.doctor.render``); with ``html``, also save them there."""
         from rich.console import Console
 
+        if self._state != "ended":
+            raise SigmalabError(
+                "report: the run has not been diagnosed yet; call doctor.report() after "
+                "the `with sl.doctor.watch(...) as doctor:` block"
+            )
+        if html is not None:
+            if not isinstance(html, str | os.PathLike):
+                raise SigmalabError(
+                    f"report: html must be a file path (received {type(html).__name__} {html!r})"
+                )
+            check_writable(Path(html), "report: html")
         console = console or Console(record=html is not None)
         render(self.findings, console)
         if html is not None:
-            console.save_html(html)
+            try:
+                atomic_write_bytes(html, console.export_html().encode())
+            except OSError as error:
+                raise SigmalabError(
+                    f"report: html: cannot write {html}: {error.strerror or error}"
+                ) from None
 
     def to_dict(self) -> dict:
         """JSON-safe summary: findings, number of probes, the interval, the measured overhead."""
@@ -392,6 +426,17 @@ class TorchDoctor:
         if step == record["step"] and found is not None:
             record["first_nonfinite"] = found
 
+    def _check_running(self, method: str) -> None:
+        """``step`` and ``epoch_end`` count only inside the block: outside it no hook sees
+        the model, so the report would say 'no problems' of a run it never measured."""
+        if self._state == "running":
+            return
+        where = "has ended" if self._state == "ended" else "has not started"
+        raise SigmalabError(
+            f"{method}: the watch {where}; call it inside "
+            "`with sl.doctor.watch(model, optimizer, loss_fn) as doctor:`"
+        )
+
     def _check_one_number(self, method: str, name: str, value) -> None:
         """A loss or metric is one number: a float (NaN and inf included: they are evidence)
         or a tensor of one element; anything else would fail deep inside the bookkeeping."""
@@ -418,13 +463,15 @@ class TorchDoctor:
     def _on_model_input(self, module, args) -> None:
         self._flow.clear()
         self._pass_input = None
-        if not args or not isinstance(args[0], self._torch.Tensor):
-            return
+        if len(args) != 1 or not isinstance(args[0], self._torch.Tensor):
+            return  # the probe replays model(X): a pass of other inputs cannot be replayed
         if self._torch.is_grad_enabled():  # under no_grad no step can follow
             self._pass_input = args[0]
 
     def _on_model_output(self, module, args, output) -> None:
-        self._pass_output = output if self._pass_input is not None else None
+        # The probe reads the output the loss receives: one tensor, not a tuple or a dict.
+        tensor = isinstance(output, self._torch.Tensor)
+        self._pass_output = output if self._pass_input is not None and tensor else None
         if self._tracing and isinstance(output, self._torch.Tensor):
             activation = self._output_activation.get(id(output))
             self.tree.output_activation = None if activation is None else activation[1:]
@@ -500,4 +547,7 @@ def watch(model, optimizer, loss_fn=None, **options) -> TorchDoctor:
     ``probe_every`` (steps between probes), ``probe_size`` (samples in the probe batch,
     256), ``overhead_budget`` (0.03) and ``static`` (the checks before the first step).
     """
+    for name in options:
+        if name not in OPTIONS:
+            raise unknown_name("watch option", name, OPTIONS)
     return TorchDoctor(model, optimizer, loss_fn, **options)
