@@ -164,6 +164,14 @@ def test_grid_crosses_the_settings_and_leaves_the_optimizer_alone():
     assert optimizer.lr == 0.2  # the ensemble works on its own copy
 
 
+@pytest.mark.parametrize("lr", [0.1, "0.1", {"a": 0.1}])
+def test_a_grid_axis_that_is_not_a_list_of_values_is_named(lr):
+    """A lone number failed inside itertools; a string made one member per character."""
+    message = f"lr must be a list of values to try, such as [0.1], received: lr={lr!r}"
+    with pytest.raises(SigmalabError, match=re.escape(message)):
+        sl.Ensemble.grid(ARCHITECTURE, seed=range(2), lr=lr)
+
+
 @pytest.mark.parametrize(
     ("members", "message"),
     [

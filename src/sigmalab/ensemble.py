@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 from .backend import resolve_dtype, xp
 from .callbacks import Callback, History, check_callbacks
-from .errors import DivergenceWarning, ShapeError, SigmalabError
+from .errors import ArgumentError, DivergenceWarning, ShapeError, SigmalabError
 from .layers import BatchNorm, Dense, Dropout, Layer
 from .layers.batchnorm import input_gradient, normalize, scale_and_shift_gradients
 from .losses import Loss, get_loss
@@ -78,6 +78,11 @@ class Ensemble:
         cls, layers: Iterable[Layer | Mapping], dtype: str = "float32", **axes: Sequence
     ) -> Ensemble:
         """One member per combination: ``Ensemble.grid(layers, seed=range(8), lr=[0.1, 0.01])``."""
+        for name, values in axes.items():
+            # A lone number would fail in itertools, a string would become one member per
+            # character: each axis is the list of values to try.
+            if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+                raise ArgumentError(name, "must be a list of values to try, such as [0.1]", values)
         names = list(axes)
         members = [
             dict(zip(names, values, strict=True)) for values in itertools.product(*axes.values())
