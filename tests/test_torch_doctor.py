@@ -284,11 +284,10 @@ def test_bad_arguments_get_a_clear_error():
         sl.SigmalabError, match=r"loss_fn must be the loss module .*received function"
     ):
         sl.doctor.watch(model, optimizer, nn.functional.mse_loss)
-    with (
-        sl.doctor.watch(model, optimizer) as doctor,
-        pytest.raises(sl.SigmalabError, match="epoch_end: pass loss="),
-    ):
-        doctor.epoch_end()
+    with sl.doctor.watch(model, optimizer) as doctor:
+        with pytest.raises(sl.SigmalabError, match="epoch_end: pass loss="):
+            doctor.epoch_end()
+        doctor.epoch_end(loss=1.0)
 
 
 @needs_torch
@@ -659,3 +658,57 @@ def test_a_bfloat16_regression_loop_is_diagnosed():
     doctor = _train(model, optimizer, nn.MSELoss(), X.bfloat16(), y.bfloat16(), 1)
     assert doctor.probes >= 1
     assert doctor.context["target_variance"] == pytest.approx(float(y.var(unbiased=False)), 0.02)
+
+
+@needs_torch
+def test_an_optimizer_of_another_model_gets_a_clear_error():
+    model = _mlp(2, 4, 1)
+    other = torch.optim.SGD(_mlp(2, 4, 1).parameters(), 0.1)
+    with pytest.raises(sl.SigmalabError, match=r"the optimizer holds none of the model's"):
+        sl.doctor.watch(model, other)
+    frozen_head = torch.optim.SGD(model[2].parameters(), 0.1)  # fine-tuning a part is fine
+    assert sl.doctor.watch(model, frozen_head).optimizer is frozen_head
+
+
+@needs_torch
+def test_a_loop_that_steps_twice_per_loss_or_never_is_told():
+    """Two steps per batch doubled the schedule and the loss curve; none gave 'no problems'
+    of a run never measured."""
+    model = _mlp(2, 4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    loss_fn = nn.BCEWithLogitsLoss()
+    X, y = _circle(16)
+    with sl.doctor.watch(model, optimizer, loss_fn) as doctor:
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        doctor.step(loss)
+        with pytest.raises(sl.SigmalabError, match=r"step: this loss was already stepped"):
+            doctor.step(loss)
+        optimizer.step()
+    assert doctor.steps == 1
+    with (
+        pytest.raises(sl.SigmalabError, match=r"the block ended without a doctor\.step\(loss\)"),
+        sl.doctor.watch(model, optimizer, loss_fn),
+    ):
+        loss_fn(model(X), y).backward()
+    assert not any(module._forward_hooks for module in [*model.modules(), loss_fn])
+
+
+@needs_torch
+def test_a_loss_module_of_reduction_none_is_probed_on_its_mean():
+    """The loop reduces such a loss itself (mean, mostly); the probe's gradient needs one
+    number, so it takes the mean (it failed with 'grad can be implicitly created only for
+    scalar outputs')."""
+    torch.manual_seed(0)
+    model = _mlp(2, 4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    per_sample = nn.BCEWithLogitsLoss(reduction="none")
+    X, y = _circle(32)
+    with sl.doctor.watch(model, optimizer, per_sample) as doctor:
+        optimizer.zero_grad()
+        loss = per_sample(model(X), y).mean()
+        loss.backward()
+        doctor.step(loss)
+        doctor.epoch_end()
+    assert doctor.probes == 1
+    assert doctor.records[0]["loss"] == pytest.approx(loss.item(), rel=1e-5)

@@ -158,6 +158,8 @@ class TorchProbe:
                     out = torch.func.functional_call(self.model, state, (batch.X,))
                 out = out.reshape(out.shape[0], *batch.output_shape)
                 loss = self.loss_fn(out, batch.y)
+                if loss.dim():  # reduction="none": the loop reduces it, by the mean mostly
+                    loss = loss.mean()
                 record = self._record(loss, step, epoch, previous)
         finally:
             handle.remove()

@@ -24,6 +24,7 @@ import math
 import numbers
 import os
 import time
+import weakref
 from functools import partial
 from pathlib import Path
 
@@ -105,6 +106,14 @@ class TorchDoctor:
                 "watch: loss_fn must be the loss module the loop calls, such as "
                 f"nn.BCEWithLogitsLoss() (received {type(loss_fn).__name__})"
             )
+        optimized = {id(param) for group in optimizer.param_groups for param in group["params"]}
+        owned = [id(param) for param in model.parameters()]
+        if owned and optimized.isdisjoint(owned):
+            # Nothing in the model would train; the findings would judge a frozen network.
+            raise SigmalabError(
+                "watch: the optimizer holds none of the model's parameters; build it from "
+                "this model, such as torch.optim.SGD(model.parameters(), lr=0.1)"
+            )
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self._explicit_every = (
             None if probe_every is None else check_int("probe_every", probe_every)
@@ -157,14 +166,21 @@ class TorchDoctor:
         self._nonfinite: tuple[int, dict | None] | None = None
         self._start = 0.0
         self._state = "new"  # then "running" (inside the block), then "ended"
+        self._last_loss: weakref.ref | None = None
 
     # ---- the context manager -----------------------------------------------------------
     def __enter__(self) -> TorchDoctor:
         self.attach()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, *exc_info) -> None:
         self.close()
+        if exc_type is None and self.steps == 0 and not self.epochs:
+            # Even the static checks run at the first step: 'no problems' would be a guess.
+            raise SigmalabError(
+                "watch: the block ended without a doctor.step(loss), so nothing was "
+                "measured; call it after loss.backward(), before optimizer.step()"
+            )
 
     def attach(self) -> None:
         """Register the hooks of the first steps (``with watch(...)`` does this)."""
@@ -213,6 +229,13 @@ class TorchDoctor:
         start = time.perf_counter()
         self._check_running("step")
         self._check_one_number("step", "loss", loss)
+        if isinstance(loss, self._torch.Tensor):
+            if self._last_loss is not None and self._last_loss() is loss:
+                raise SigmalabError(
+                    "step: this loss was already stepped; call doctor.step(loss) once per "
+                    "batch (the schedule and the loss curve count the calls)"
+                )
+            self._last_loss = weakref.ref(loss)  # a weak one: no graph is kept alive
         self._keep_step_rows()
         if self._due is not None or (self._batch.complete and (self._queued or self._fill_handles)):
             self._catch_up()
