@@ -53,13 +53,14 @@ class ProbeBatch:
         self.complete = False
         self.X = self.y = None
         self.output_shape: tuple | None = None  # per row, as the loss receives the output
+        self.output_key = None  # the loss's part of a tuple, list or dict output; None: all
 
-    def add(self, X, y, output_shape: tuple) -> None:
+    def add(self, X, y, output_shape: tuple, output_key=None) -> None:
         """Keep copies of a training batch's rows until ``size`` rows are held."""
         take = min(self.size - self.rows, X.shape[0])
         if take <= 0 or y.shape[:1] != X.shape[:1]:
             return
-        self.output_shape = output_shape
+        self.output_shape, self.output_key = output_shape, output_key
         self._X.append(X[:take].detach().clone())
         self._y.append(y[:take].detach().clone())
         self.rows += take
@@ -156,6 +157,8 @@ class TorchProbe:
                     out = self.model(batch.X)
                 else:
                     out = torch.func.functional_call(self.model, state, (batch.X,))
+                if batch.output_key is not None:
+                    out = out[batch.output_key]
                 out = out.reshape(out.shape[0], *batch.output_shape)
                 loss = self.loss_fn(out, batch.y)
                 if loss.dim():  # reduction="none": the loop reduces it, by the mean mostly

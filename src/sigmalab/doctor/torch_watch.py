@@ -492,9 +492,7 @@ class TorchDoctor:
             self._pass_input = args[0]
 
     def _on_model_output(self, module, args, output) -> None:
-        # The probe reads the output the loss receives: one tensor, not a tuple or a dict.
-        tensor = isinstance(output, self._torch.Tensor)
-        self._pass_output = output if self._pass_input is not None and tensor else None
+        self._pass_output = output if self._pass_input is not None else None
         if self._tracing and isinstance(output, self._torch.Tensor):
             activation = self._output_activation.get(id(output))
             self.tree.output_activation = None if activation is None else activation[1:]
@@ -506,28 +504,50 @@ class TorchDoctor:
         that the loop steps after the loss is what makes the pass a training one."""
         start = time.perf_counter()
         output, torch = self._pass_output, self._torch
-        if len(args) >= 2 and output is not None and isinstance(args[1], torch.Tensor):
-            # The loop may reshape the output for its loss (``model(X).squeeze(1)``): a tensor
-            # with the output's rows and elements is taken for it, the probe reshapes alike.
-            given = args[0]
-            if given is output or (
-                isinstance(given, torch.Tensor)
-                and given.shape[:1] == output.shape[:1]
-                and given.numel() == output.numel()
-            ):
-                self._step_rows = (self._pass_input, args[1], tuple(given.shape[1:]))
+        if (
+            len(args) >= 2
+            and output is not None
+            and isinstance(args[0], torch.Tensor)
+            and isinstance(args[1], torch.Tensor)
+        ):
+            keys = self._output_keys(output, args[0])
+            if len(keys) == 1:
+                self._step_rows = (self._pass_input, args[1], tuple(args[0].shape[1:]), keys[0])
         self._pass_input = self._pass_output = None
         self.probe_seconds += time.perf_counter() - start
+
+    def _output_keys(self, output, given) -> list:
+        """Where in the model's output the loss's input lies: ``[None]`` for the output
+        itself, ``[i]`` or ``[key]`` for a part of a tuple, list or dict. The loop may
+        reshape it for its loss (``model(X).squeeze(1)``): a tensor with the same rows and
+        elements is taken for it, and the probe reshapes alike. Several candidates and no
+        identical one (``(logits, probabilities)`` reshaped): ambiguous, so no probe."""
+        torch = self._torch
+        if isinstance(output, torch.Tensor):
+            parts = [(None, output)]
+        elif isinstance(output, tuple | list):
+            parts = list(enumerate(output))
+        elif isinstance(output, dict):
+            parts = list(output.items())
+        else:
+            return []
+        parts = [(key, part) for key, part in parts if isinstance(part, torch.Tensor)]
+        same = [key for key, part in parts if part is given]
+        return same or [
+            key
+            for key, part in parts
+            if part.shape[:1] == given.shape[:1] and part.numel() == given.numel()
+        ]
 
     def _keep_step_rows(self) -> None:
         """The loss this step follows was a training batch's: its rows feed the probe batch."""
         if self._step_rows is None:
             return
-        X, y, output_shape = self._step_rows
+        X, y, output_shape, output_key = self._step_rows
         self._step_rows = None
         if not self._batch_rows:
             self._batch_rows = X.shape[0]
-        self._batch.add(X, y, output_shape)
+        self._batch.add(X, y, output_shape, output_key)
 
     def _on_module(self, path: str, kind: str, module, args, output) -> None:
         """The first forward pass: learn the layers and how tensors flow between them."""
