@@ -1,6 +1,7 @@
 """The doctor in a PyTorch loop: sl.doctor.watch diagnoses with the sigmalab doctor's rules."""
 
 import contextlib
+import io
 import re
 import subprocess
 import sys
@@ -639,6 +640,30 @@ def test_a_model_of_several_inputs_trains_on_with_its_static_checks():
         doctor.epoch_end()
     assert doctor.steps == 3 and doctor.probes == 0 and len(doctor.epochs) == 1
     assert [layer["name"] for layer in doctor.context["layers"]]
+    assert _report_text(doctor).startswith(
+        "No problems found.\nNo probe was taken: no batch reached the loss as model(X) of one "
+    )
+
+
+def _report_text(doctor):
+    from rich.console import Console
+
+    console = Console(record=True, width=300, file=io.StringIO())
+    doctor.report(console=console)
+    return console.export_text()
+
+
+@needs_torch
+def test_a_report_without_probes_says_why():
+    """'No problems found.' alone read as a clean bill of health for a run never probed."""
+    model = _mlp(2, 4, 1)
+    X, y = _circle(32)
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    with sl.doctor.watch(model, optimizer) as unprobed:
+        _steps(model, optimizer, unprobed, X, y, nn.BCEWithLogitsLoss())
+    assert "No probe was taken: no loss_fn was given" in _report_text(unprobed)
+    probed = _train(model, optimizer, nn.BCEWithLogitsLoss(), X, y, 1)
+    assert probed.probes and "No probe was taken" not in _report_text(probed)
 
 
 @needs_torch

@@ -316,6 +316,12 @@ class TorchDoctor:
             check_writable(Path(html), "report: html")
         console = console or Console(record=html is not None)
         render(self.findings, console)
+        reason = self.unprobed_reason()
+        if reason is not None:
+            console.print(
+                f"No probe was taken: {reason}; these findings come from the static checks "
+                "and the losses alone."
+            )
         if html is not None:
             try:
                 atomic_write_bytes(html, console.export_html().encode())
@@ -323,6 +329,20 @@ class TorchDoctor:
                 raise SigmalabError(
                     f"report: html: cannot write {html}: {error.strerror or error}"
                 ) from None
+
+    def unprobed_reason(self) -> str | None:
+        """Why the run got no probe (so 'no problems' is not read as a clean bill of
+        health); None when it got one."""
+        if self.probes:
+            return None
+        if self.loss_fn is None:
+            return "no loss_fn was given, so the targets are unknown"
+        if not self.tree.dense():
+            return "the model ran no nn.Linear, the layer the probes measure"
+        return (
+            "no batch reached the loss as model(X) of one input tensor "
+            "followed by doctor.step(loss)"
+        )
 
     def to_dict(self) -> dict:
         """JSON-safe summary: findings, number of probes, the interval, the measured overhead."""
