@@ -69,6 +69,14 @@ def test_preprocessing_reads_named_columns_and_says_which():
         sl.Preprocessing(["a"], normalization=sl.Normalization.identity(2))
 
 
+def test_standardize_takes_true_or_false_only():
+    """``standardize="no"`` was truthy, so the rows were standardised without a word."""
+    X = np.array([[1.0, 2.0], [3.0, 5.0]])
+    with pytest.raises(sl.SigmalabError, match=r"standardize must be True or False.*'no'"):
+        sl.Preprocessing.adapt(X, columns=["a", "b"], standardize="no")
+    assert sl.Preprocessing.adapt(X, columns=["a", "b"], standardize=False).normalization is None
+
+
 def test_fit_predict_and_evaluate_take_raw_rows():
     X, y = _points()
     inputs = sl.Preprocessing.adapt(X, columns=["height", "tilt"])

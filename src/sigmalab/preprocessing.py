@@ -15,7 +15,7 @@ import numpy as np
 from .data.features import check_feature_names, expand
 from .errors import ShapeError, SigmalabError
 from .normalization import Normalization
-from .validation import as_matrix
+from .validation import as_matrix, check_bool
 
 
 class Preprocessing:
@@ -53,7 +53,7 @@ class Preprocessing:
     ) -> Preprocessing:
         """Preprocessing for raw training rows ``X``, its standardisation fitted to them."""
         unscaled = cls(columns, features)
-        if not standardize:
+        if not check_bool("standardize", standardize):  # "no" would standardise
             return unscaled
         return cls(columns, features, Normalization.adapt(unscaled(X)))
 
