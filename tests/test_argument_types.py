@@ -73,6 +73,8 @@ def test_fit_names_a_shuffle_that_is_not_true_or_false(shuffle):
             fit(X, y, shuffle=shuffle)
     with pytest.raises(sl.SigmalabError, match="use_bias must be True or False"):
         sl.Dense(1, use_bias=shuffle)
+    with pytest.raises(sl.SigmalabError, match="nesterov must be True or False"):
+        sl.SGD(momentum=0.9, nesterov=shuffle)
 
 
 @pytest.mark.parametrize("name", [None, 5, ["spiral"]])

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from .backend import xp
 from .errors import SigmalabError, unknown_name
-from .validation import check_number
+from .validation import check_bool, check_number
 
 
 class Optimizer:
@@ -87,9 +87,9 @@ class SGD(Optimizer):
     ) -> None:
         super().__init__(lr, clip_norm)
         self.momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_open=True)
-        if nesterov and self.momentum == 0.0:
+        self.nesterov = check_bool("nesterov", nesterov)
+        if self.nesterov and self.momentum == 0.0:
             raise SigmalabError("nesterov needs momentum > 0")
-        self.nesterov = bool(nesterov)
         self.velocity: xp.ndarray | None = None
 
     def reset(self) -> None:
