@@ -185,14 +185,25 @@ def test_bad_members_are_named(members, message):
         sl.Ensemble(ARCHITECTURE, members)
 
 
-def test_bad_member_values_fail_like_the_layers_do():
-    with pytest.raises(SigmalabError, match="rate"):
-        sl.Ensemble(ARCHITECTURE, [{"dropout": 1.5}])
-    ensemble = sl.Ensemble(ARCHITECTURE, [{"lr": -1.0}])
-    with pytest.raises(SigmalabError, match="lr"):
+def test_a_dropout_setting_without_a_dropout_layer_is_refused():
+    """It used to be ignored: a grid over dropout trained the same network at every rate."""
+    layers = [{"type": "dense", "units": 4, "activation": "tanh"}, {"type": "dense", "units": 1}]
+    message = "members[0]: dropout is set, but the layers hold no Dropout layer"
+    with pytest.raises(SigmalabError, match=re.escape(message)):
+        sl.Ensemble.grid(layers, dropout=[0.0, 0.5])
+
+
+def test_bad_member_values_fail_like_the_layers_do_and_name_the_member():
+    message = "members[1] {'dropout': 1.5}: rate must be in [0, 1]"
+    with pytest.raises(SigmalabError, match=re.escape(message)):
+        sl.Ensemble(ARCHITECTURE, [{"seed": 0}, {"dropout": 1.5}])
+    ensemble = sl.Ensemble(ARCHITECTURE, [{"seed": 0}, {"seed": 1}, {"lr": -1.0}])
+    with pytest.raises(SigmalabError, match=re.escape("members[2] {'lr': -1.0}: lr must be > 0")):
         ensemble.compile("mse", "sgd")
-    with pytest.raises(SigmalabError, match="below 1"):
-        ensemble.build(2).member(1)
+    with pytest.raises(SigmalabError, match="^units must be >= 1"):  # the layers', no member's
+        sl.Ensemble([{"type": "dense", "units": 0}], [{"seed": 0}])
+    with pytest.raises(SigmalabError, match="below 3"):
+        ensemble.build(2).member(3)
 
 
 def test_a_diverging_member_gets_one_warning_and_leaves_the_others_alone():

@@ -64,6 +64,7 @@ class Ensemble:
         self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None
         self.histories: list[History] = [History() for _ in self.members]
+        self._model_with({})  # the layers alone: their mistakes are no member's
         self._models = [self._member_model(k) for k in range(len(self.members))]
         self.input_dim: int | None = None
         self.flat_params: xp.ndarray | None = None
@@ -94,8 +95,24 @@ class Ensemble:
 
     # ---- building ----------------------------------------------------------------------
     def _member_model(self, k: int) -> Sequential:
-        """Member k as an ordinary, not yet built Sequential (its settings applied)."""
+        """Member k as an ordinary, not yet built Sequential (its settings applied); a
+        setting the model refuses is named with the member."""
         settings = self.members[k]
+        if "dropout" in settings and not any(
+            isinstance(config, dict) and config.get("type") == Dropout.kind
+            for config in self.layer_configs
+        ):
+            raise SigmalabError(
+                f"members[{k}]: dropout is set, but the layers hold no Dropout layer for it "
+                "to set; add one, such as sl.Dropout(0.1), or leave dropout out"
+            )
+        try:
+            return self._model_with(settings)
+        except SigmalabError as error:
+            raise SigmalabError(f"members[{k}] {settings}: {error}") from None
+
+    def _model_with(self, settings: Mapping) -> Sequential:
+        """The layers as an unbuilt Sequential, with member ``settings`` applied."""
         dense = {key: settings[key] for key in ("l1", "l2", "weight_scale") if key in settings}
         layers = []
         for config in self.layer_configs:
@@ -154,8 +171,11 @@ class Ensemble:
         # A private copy: its lr becomes a per-member column, which must not leak to the caller.
         self.optimizer = get_optimizer(get_optimizer(optimizer).get_config())
         self._member_lrs = [settings.get("lr", self.optimizer.lr) for settings in self.members]
-        for model, lr in zip(self._models, self._member_lrs, strict=True):
-            model.compile(self.loss, {**self.optimizer.get_config(), "lr": lr})  # validates lr
+        for k, (model, lr) in enumerate(zip(self._models, self._member_lrs, strict=True)):
+            try:
+                model.compile(self.loss, {**self.optimizer.get_config(), "lr": lr})  # checks lr
+            except SigmalabError as error:
+                raise SigmalabError(f"members[{k}] {self.members[k]}: {error}") from None
         self.optimizer.lr = xp.array(self._member_lrs, self.dtype).reshape(-1, 1)
         return self
 
