@@ -49,16 +49,23 @@ def _finding(doctor, kind):
     return next(finding for finding in doctor.findings if finding.kind == kind)
 
 
-def test_a_log_module_after_a_linear_is_activation_domain_not_divergence():
-    torch.manual_seed(0)
-    doctor = _sgd_run(nn.Sequential(nn.Linear(2, 8), Log(), nn.Linear(8, 1)))
+def _domain_finding_at_step_1(doctor, layer: str, module: str, activation: str):
+    """The run's activation_domain finding, not divergence: the NaN located at step 1 in
+    ``module`` (``activation``) after the Linear ``layer``."""
     assert "activation_domain" in _kinds(doctor)
     assert "divergence" not in _kinds(doctor)
     finding = _finding(doctor, "activation_domain")
-    assert finding.layer["name"] == "model.0"
-    assert finding.evidence["module"] == "model.1"
-    assert finding.evidence["activation"] == "Log"
+    assert finding.layer["name"] == layer
+    assert finding.evidence["module"] == module
+    assert finding.evidence["activation"] == activation
     assert finding.evidence["step"] == 1
+    return finding
+
+
+def test_a_log_module_after_a_linear_is_activation_domain_not_divergence():
+    torch.manual_seed(0)
+    doctor = _sgd_run(nn.Sequential(nn.Linear(2, 8), Log(), nn.Linear(8, 1)))
+    finding = _domain_finding_at_step_1(doctor, "model.0", "model.1", "Log")
     assert finding.evidence["bad_input_max"] <= 0
     lines = [remedy["pytorch"] for remedy in finding.remedies]
     assert lines[0] == "`model.1` (`Log`) produces NaN outside its domain: use `nn.ReLU()`"
@@ -127,9 +134,4 @@ def test_a_whole_to_torch_module_trained_as_exported_gets_its_nan_located():
     net = model.to_torch()
     assert not net.training
     doctor = _sgd_run(net)
-    assert "divergence" not in _kinds(doctor)
-    finding = _finding(doctor, "activation_domain")
-    assert finding.layer["name"] == "model.layers.0"
-    assert finding.evidence["module"] == "model.layers.1"
-    assert finding.evidence["activation"] == "log(x)"
-    assert finding.evidence["step"] == 1
+    _domain_finding_at_step_1(doctor, "model.layers.0", "model.layers.1", "log(x)")
